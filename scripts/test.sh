@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# THE test command (README, CI):   bash scripts/test.sh
+#
+# On a fresh machine it installs what is missing (scripts/setup.sh), then, failing fast
+# with a message naming the step:
+#   1. lint:        cargo fmt --check; clippy (native workspace, and wasm32 for tether-ws)
+#   2. native:      cargo test --workspace (core unit + property tests, server smoke tests)
+#   3. test server: build and start tests/server on 127.0.0.1:8790 (http) / 8791 (ws) /
+#                   8792 (blackhole); always stopped on exit
+#   4. browser:     wasm-bindgen tests in headless Chromium
+#                   (cargo test -p tether-ws --target wasm32-unknown-unknown)
+#   5. package:     scripts/build-pkg.sh (wasm-pack → pkg/, sizes), npm pack --dry-run,
+#                   TypeScript names in pkg/tether_ws.d.ts
+#   6. JS:          node --test tests/js/ (playwright-core + Debian Chromium, pkg/ in a page)
+# Node's test summary is printed last so CI can read the pass/fail counts.
+#
+# Environment knobs: SKIP_SETUP=1 (do not run setup.sh), WASM_BINDGEN_TEST_TIMEOUT (120).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+T_START=$SECONDS
+CURRENT_STEP="start"
+STEP_START=$SECONDS
+SERVER_PID=""
+SUMMARY_PRINTED=0
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+LOG_DIR="$TARGET_DIR/test-logs"
+mkdir -p "$LOG_DIR"
+SERVER_LOG="$LOG_DIR/test-server.log"
+JS_LOG="$LOG_DIR/js-tests.log"
+HTTP_PORT=8790 WS_PORT=8791 BLACKHOLE_PORT=8792
+
+elapsed() { local s=$1; printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+step() {
+  if [[ "$CURRENT_STEP" != "start" ]]; then
+    printf '<== %s: ok (%s)\n' "$CURRENT_STEP" "$(elapsed $((SECONDS - STEP_START)))"
+  fi
+  CURRENT_STEP="$1"
+  STEP_START=$SECONDS
+  printf '\n==> %s\n' "$1"
+}
+fail() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
+
+stop_server() {
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=""
+}
+
+on_exit() {
+  local rc=$?
+  stop_server
+  if ((rc != 0 && SUMMARY_PRINTED == 0)); then
+    printf '\nFAILED during step "%s" (exit code %d) after %s total\n' \
+      "$CURRENT_STEP" "$rc" "$(elapsed $((SECONDS - T_START)))" >&2
+  fi
+  exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------------------- setup
+step "setup (scripts/setup.sh)"
+if [[ "${SKIP_SETUP:-0}" != "1" ]]; then
+  bash scripts/setup.sh || fail "scripts/setup.sh failed (see above)"
+fi
+# shellcheck source=scripts/env.sh
+source "$ROOT/scripts/env.sh"
+
+# ------------------------------------------------------------------------------- lint
+step "lint: cargo fmt --check"
+cargo fmt --all -- --check || fail "code is not formatted: run 'cargo fmt --all'"
+
+step "lint: cargo clippy (native, whole workspace)"
+cargo clippy --workspace --all-targets -- -D warnings || fail "clippy (native) reported problems"
+
+step "lint: cargo clippy (wasm32, tether-ws lib + tests)"
+cargo clippy -p tether-ws --lib --tests --target wasm32-unknown-unknown -- -D warnings \
+  || fail "clippy (wasm32-unknown-unknown) reported problems"
+
+# ------------------------------------------------------------------------------- native tests
+step "native tests: cargo test --workspace"
+cargo test --workspace || fail "native tests failed"
+
+# ------------------------------------------------------------------------------- test server
+step "test server: build and start"
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for port in "$HTTP_PORT" "$WS_PORT" "$BLACKHOLE_PORT"; do
+  if port_busy "$port"; then
+    fail "port 127.0.0.1:$port is already in use (a leftover tether-test-server?" \
+      "'ss -ltnp sport = :$port' shows the process); stop it and run again"
+  fi
+done
+cargo build -p tether-test-server || fail "building tests/server failed"
+"$TARGET_DIR/debug/tether-test-server" --root "$ROOT" >"$SERVER_LOG" 2>&1 &
+SERVER_PID=$!
+ready=0
+for _ in $(seq 1 600); do # 60 s
+  if grep -q '^ready' "$SERVER_LOG" 2>/dev/null; then
+    ready=1
+    break
+  fi
+  kill -0 "$SERVER_PID" 2>/dev/null || break
+  sleep 0.1
+done
+if ((ready == 0)); then
+  echo "--- test server log ($SERVER_LOG):" >&2
+  tail -n 30 "$SERVER_LOG" >&2 || true
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    fail "the test server printed no 'ready' line within 60 s"
+  fi
+  fail "the test server exited before it was ready"
+fi
+echo "test server (pid $SERVER_PID): $(grep -m1 '^ready' "$SERVER_LOG"); log: ${SERVER_LOG#"$ROOT"/}"
+
+# ------------------------------------------------------------------------------- wasm browser tests
+step "browser tests: cargo test -p tether-ws --target wasm32-unknown-unknown (headless Chromium)"
+echo "runner: wasm-bindgen-test-runner, CHROMEDRIVER=$CHROMEDRIVER, WASM_BINDGEN_TEST_TIMEOUT=$WASM_BINDGEN_TEST_TIMEOUT"
+cargo test -p tether-ws --target wasm32-unknown-unknown || fail "wasm-bindgen browser tests failed"
+kill -0 "$SERVER_PID" 2>/dev/null || fail "the test server died during the browser tests (log: $SERVER_LOG)"
+
+# ------------------------------------------------------------------------------- npm package
+step "package: scripts/build-pkg.sh (wasm-pack → pkg/)"
+bash scripts/build-pkg.sh || fail "building pkg/ failed"
+(cd pkg && npm pack --dry-run) || fail "npm pack --dry-run in pkg/ failed"
+for name in TetherSocketOptions TetherSocketEventMap; do
+  grep -q "$name" pkg/tether_ws.d.ts || fail "pkg/tether_ws.d.ts does not declare $name"
+done
+echo "pkg/tether_ws.d.ts declares TetherSocketOptions and TetherSocketEventMap"
+
+# ------------------------------------------------------------------------------- JS tests
+step "JS tests: node --test tests/js/ (playwright-core, Debian Chromium)"
+kill -0 "$SERVER_PID" 2>/dev/null || fail "the test server is not running (log: $SERVER_LOG)"
+set +e
+node --test --test-concurrency=1 --test-reporter=spec tests/js/ 2>&1 | tee "$JS_LOG"
+js_rc=${PIPESTATUS[0]}
+set -e
+stop_server
+
+total=$((SECONDS - T_START))
+SUMMARY_PRINTED=1
+if ((js_rc != 0)); then
+  printf '\nFAILED: JS tests (exit code %d); total wall time %s\n' "$js_rc" "$(elapsed "$total")"
+else
+  printf '<== JS tests: ok\n\nALL STEPS PASSED; total wall time %s (%d s)\n' "$(elapsed "$total")" "$total"
+fi
+# Node's summary (ℹ tests/pass/fail/...) last, so CI reads the counts from the last lines.
+echo
+grep -E '^ℹ (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) ' "$JS_LOG" | tail -n 8
+exit "$js_rc"

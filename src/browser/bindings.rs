@@ -1,0 +1,43 @@
+//! Hand-written bindings where web-sys's would copy data through wasm memory or cannot
+//! express what we need.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `performance.now()`: a monotonic clock in ms, in windows and workers alike.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    pub fn performance_now() -> f64;
+
+    /// A WebSocket seen through our own binding of `send`.
+    #[wasm_bindgen(js_name = WebSocket)]
+    pub type RawSocket;
+
+    /// `WebSocket.prototype.send` taking any JS value as it is. web-sys's `send_with_str`
+    /// would copy every string into wasm memory and back out again.
+    #[wasm_bindgen(method, catch, js_name = send)]
+    pub fn send(this: &RawSocket, data: &JsValue) -> Result<(), JsValue>;
+}
+
+#[wasm_bindgen(module = "/src/browser/helpers.js")]
+extern "C" {
+    /// The UTF-8 length of a JS string, computed in JS without copying it into wasm.
+    #[wasm_bindgen(js_name = utf8Length)]
+    pub fn utf8_length(s: &JsValue) -> f64;
+
+    /// Whether a value is a thenable (a Promise or something awaiting it would wait on).
+    #[wasm_bindgen(js_name = isThenable)]
+    pub fn is_thenable(v: &JsValue) -> bool;
+
+    /// `navigator.onLine`, or true where there is no navigator.
+    #[wasm_bindgen(js_name = isOnline)]
+    pub fn is_online() -> bool;
+
+    /// Whether the document is visible (true outside a window).
+    #[wasm_bindgen(js_name = isVisible)]
+    pub fn is_visible() -> bool;
+
+    /// The page's base URL to resolve relative WebSocket URLs against, if any.
+    #[wasm_bindgen(js_name = baseUrl)]
+    pub fn base_url() -> Option<String>;
+}

@@ -1,0 +1,450 @@
+//! The driver: runs the core state machine against a real browser WebSocket.
+//!
+//! It turns socket, timer and page events into core inputs and carries out the core's actions.
+//! It never holds a `RefCell` borrow while user code runs (events, providers, callbacks), so
+//! user code may call back into the socket — send, close, reconnect, even free — at any time.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Timeout;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{BinaryType, CloseEvent, MessageEvent};
+
+use super::bindings::{self, performance_now as now};
+use super::conn::{Conn, SocketEvent};
+use super::env::{EnvChange, EnvWatch};
+use super::target::{self, Source, Target, TargetError};
+use crate::core::{Action, CloseInfo, Config, ConnId, Event, Machine, SendOutcome, State};
+
+/// Receives what the driver has to tell the user. Implemented by the JS class and the Rust API.
+pub trait Sink {
+    /// A core event (open, close, error, reconnecting, state change, dropped message).
+    fn event(&self, event: Event<JsValue>);
+    /// A message from the server.
+    fn message(&self, event: &MessageEvent);
+    /// Whether an incoming message counts as a heartbeat reply (the `isPong` option).
+    fn counts_as_reply(&self, _data: &JsValue) -> bool {
+        true
+    }
+    /// The user's verdict on reconnecting after an unexpected close (`shouldReconnect`);
+    /// `None` keeps the default (reconnect).
+    fn should_reconnect(&self, _info: &CloseInfo, _event: Option<&CloseEvent>) -> Option<bool> {
+        None
+    }
+}
+
+/// Everything the driver needs besides the sink.
+pub struct DriverOptions {
+    /// Core rules.
+    pub config: Config,
+    /// Where to connect.
+    pub url: Source<String>,
+    /// Subprotocols to offer.
+    pub protocols: Source<Vec<String>>,
+    /// How binary messages are delivered.
+    pub binary_type: BinaryType,
+    /// The heartbeat message, if heartbeats are on.
+    pub heartbeat_message: Option<JsValue>,
+}
+
+/// What became of a `send`.
+pub enum Sent {
+    /// Written to the open socket.
+    Written,
+    /// Queued for the next connection.
+    Queued,
+    /// Discarded under the overflow policy (a drop event was emitted).
+    Dropped,
+    /// Refused under `overflow: "reject"`; here is the message back.
+    Rejected(JsValue),
+}
+
+/// A running connection manager. Dropping it (or calling `dispose`) closes the socket and
+/// removes every listener and timer.
+pub struct Driver {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    machine: RefCell<Machine<JsValue>>,
+    conn: RefCell<Option<Conn>>,
+    /// The one armed timer and the deadline it was armed for.
+    timer: RefCell<Option<(f64, Timeout)>>,
+    env: RefCell<Option<EnvWatch>>,
+    url: Source<String>,
+    protocols: Source<Vec<String>>,
+    heartbeat_message: Option<JsValue>,
+    binary_type: Cell<BinaryType>,
+    /// The URL of the latest attempt (for the `url` property).
+    last_url: RefCell<String>,
+    disposed: Cell<bool>,
+    sink: Rc<dyn Sink>,
+}
+
+fn random_seed() -> u64 {
+    // Two draws: Math.random gives ~52 bits each.
+    let hi = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    let lo = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    (hi << 32) | lo
+}
+
+impl Driver {
+    /// Starts managing a connection (connecting at once unless `start_closed`).
+    pub fn start(opts: DriverOptions, sink: Rc<dyn Sink>) -> Driver {
+        let watch_visibility = opts.config.pause_when_hidden;
+        let mut machine = Machine::new(opts.config, random_seed(), now());
+        if !bindings::is_online() {
+            machine.handle_offline();
+        }
+        if watch_visibility && !bindings::is_visible() {
+            machine.handle_visibility(now(), false);
+        }
+        let last_url = match &opts.url {
+            Source::Fixed(u) => u.clone(),
+            Source::Provider(_) => String::new(),
+        };
+        let inner = Rc::new(Inner {
+            machine: RefCell::new(machine),
+            conn: RefCell::new(None),
+            timer: RefCell::new(None),
+            env: RefCell::new(None),
+            url: opts.url,
+            protocols: opts.protocols,
+            heartbeat_message: opts.heartbeat_message,
+            binary_type: Cell::new(opts.binary_type),
+            last_url: RefCell::new(last_url),
+            disposed: Cell::new(false),
+            sink,
+        });
+        let weak = Rc::downgrade(&inner);
+        *inner.env.borrow_mut() = Some(EnvWatch::new(watch_visibility, move |change| {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_env(change);
+            }
+        }));
+        inner.pump();
+        Driver { inner }
+    }
+
+    /// Sends `data`, sizing it with `bytes` only if it has to be queued.
+    pub fn send(&self, data: JsValue, bytes: impl FnOnce(&JsValue) -> u64) -> Sent {
+        self.inner.send(data, bytes)
+    }
+
+    /// Closes for good (until `reconnect`).
+    pub fn close(&self, code: u16, reason: &str) {
+        self.inner.machine.borrow_mut().close(now(), code, reason);
+        self.inner.pump();
+    }
+
+    /// Drops the current connection and connects again at once, backoff reset.
+    pub fn reconnect(&self, code: u16, reason: &str) {
+        self.inner.machine.borrow_mut().reconnect(now(), code, reason);
+        self.inner.pump();
+    }
+
+    /// Stops everything: closes the socket, cancels timers, removes listeners and reports the
+    /// queued messages as dropped. Idempotent; also done on drop.
+    pub fn dispose(&self) {
+        self.inner.dispose();
+    }
+
+    /// The machine's state.
+    pub fn state(&self) -> State {
+        self.inner.machine.borrow().state()
+    }
+
+    /// Retries since the last stable connection.
+    pub fn retry_count(&self) -> u32 {
+        self.inner.machine.borrow().retry_count()
+    }
+
+    /// Messages in the outbox.
+    pub fn queued_messages(&self) -> usize {
+        self.inner.machine.borrow().queued_messages()
+    }
+
+    /// Bytes in the outbox.
+    pub fn queued_bytes(&self) -> u64 {
+        self.inner.machine.borrow().queued_bytes()
+    }
+
+    /// Bytes the socket has not sent yet plus bytes in the outbox.
+    pub fn buffered_amount(&self) -> f64 {
+        let socket = self.with_open_socket(|ws| ws.buffered_amount()).unwrap_or(0);
+        socket as f64 + self.queued_bytes() as f64
+    }
+
+    /// The URL of the latest attempt (the given URL before the first attempt).
+    pub fn url(&self) -> String {
+        self.inner.last_url.borrow().clone()
+    }
+
+    /// The subprotocol the server selected, while open.
+    pub fn protocol(&self) -> String {
+        self.with_open_socket(|ws| ws.protocol()).unwrap_or_default()
+    }
+
+    /// The extensions the server selected, while open.
+    pub fn extensions(&self) -> String {
+        self.with_open_socket(|ws| ws.extensions()).unwrap_or_default()
+    }
+
+    /// How binary messages are delivered.
+    pub fn binary_type(&self) -> BinaryType {
+        self.inner.binary_type.get()
+    }
+
+    /// Changes how binary messages are delivered, for the current and later sockets.
+    pub fn set_binary_type(&self, t: BinaryType) {
+        self.inner.binary_type.set(t);
+        if let Some(conn) = self.inner.conn.borrow().as_ref() {
+            conn.ws.set_binary_type(t);
+        }
+    }
+
+    fn with_open_socket<R>(&self, f: impl FnOnce(&web_sys::WebSocket) -> R) -> Option<R> {
+        let current = self.inner.machine.borrow().current();
+        let conn = self.inner.conn.borrow();
+        conn.as_ref().filter(|c| Some(c.id) == current).map(|c| f(&c.ws))
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.inner.dispose();
+    }
+}
+
+impl Inner {
+    /// Carries out the machine's actions until there are none, then arms the timer.
+    fn pump(self: &Rc<Self>) {
+        loop {
+            let action = self.machine.borrow_mut().poll_action();
+            let Some(action) = action else { break };
+            match action {
+                Action::Connect { id } => self.connect(id),
+                Action::Flush { id } => self.flush(id),
+                Action::SendHeartbeat { id } => {
+                    if let Some(msg) = &self.heartbeat_message {
+                        // A failed heartbeat write needs no retry: the socket is closing.
+                        let _ = self.write(id, msg);
+                    }
+                }
+                Action::Close { id, code, reason, abandon } => self.close_socket(id, code, &reason, abandon),
+                Action::Emit(event) => self.sink.event(event),
+            }
+        }
+        self.arm_timer();
+    }
+
+    fn send(self: &Rc<Self>, data: JsValue, bytes: impl FnOnce(&JsValue) -> u64) -> Sent {
+        let direct = self.machine.borrow().direct_target();
+        if let Some(id) = direct {
+            if self.write(id, &data) {
+                return Sent::Written;
+            }
+            let size = bytes(&data);
+            self.machine.borrow_mut().handle_unsent(id, data, size);
+            return Sent::Queued;
+        }
+        let size = bytes(&data);
+        let outcome = self.machine.borrow_mut().send(data, size);
+        let sent = match outcome {
+            SendOutcome::Transmit(id, data) => {
+                if self.write(id, &data) {
+                    Sent::Written
+                } else {
+                    self.machine.borrow_mut().handle_unsent(id, data, size);
+                    Sent::Queued
+                }
+            }
+            SendOutcome::Queued => Sent::Queued,
+            SendOutcome::Dropped => Sent::Dropped,
+            SendOutcome::Rejected(data) => Sent::Rejected(data),
+        };
+        self.pump();
+        sent
+    }
+
+    /// Writes to socket `id` if it is still ours and open. False means nothing was sent.
+    fn write(&self, id: ConnId, data: &JsValue) -> bool {
+        let conn = self.conn.borrow();
+        match conn.as_ref() {
+            Some(c) if c.id == id && c.ws.ready_state() == web_sys::WebSocket::OPEN => {
+                c.ws.unchecked_ref::<bindings::RawSocket>().send(data).is_ok()
+            }
+            _ => false,
+        }
+    }
+
+    fn flush(&self, id: ConnId) {
+        loop {
+            let next = self.machine.borrow_mut().next_queued(id);
+            let Some((data, size)) = next else { break };
+            if !self.write(id, &data) {
+                self.machine.borrow_mut().handle_unsent(id, data, size);
+                break;
+            }
+        }
+    }
+
+    fn connect(self: &Rc<Self>, id: ConnId) {
+        if self.disposed.get() {
+            return;
+        }
+        // The machine only asks after letting go of the previous socket; make sure of it.
+        let old = self.conn.borrow_mut().take();
+        drop(old);
+        if let (Source::Fixed(url), Source::Fixed(protocols)) = (&self.url, &self.protocols) {
+            let target = Target { url: url.clone(), protocols: protocols.clone() };
+            self.open_socket(id, Ok(target));
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            // Clone the sources so the driver is not kept alive across the await.
+            let Some((url, protocols)) = weak.upgrade().map(|i| (i.url.clone(), i.protocols.clone())) else {
+                return;
+            };
+            let resolved = target::resolve(&url, &protocols).await;
+            if let Some(inner) = weak.upgrade() {
+                inner.open_socket(id, resolved);
+                inner.pump();
+            }
+        });
+    }
+
+    /// Creates the socket for attempt `id`, unless the attempt was given up meanwhile.
+    fn open_socket(self: &Rc<Self>, id: ConnId, target: Result<Target, TargetError>) {
+        let still_wanted = {
+            let m = self.machine.borrow();
+            m.current() == Some(id) && m.state() == State::Connecting
+        };
+        if !still_wanted || self.disposed.get() {
+            return;
+        }
+        let opened = target.ok().and_then(|t| {
+            *self.last_url.borrow_mut() = t.url.clone();
+            let protocols: js_sys::Array = t.protocols.iter().map(|p| JsValue::from_str(p)).collect();
+            let weak = Rc::downgrade(self);
+            let on_event = move |id, ev| {
+                if let Some(inner) = weak.upgrade() {
+                    inner.on_socket_event(id, ev);
+                }
+            };
+            Conn::open(id, &t.url, &protocols, self.binary_type.get(), on_event).ok()
+        });
+        match opened {
+            Some(conn) => *self.conn.borrow_mut() = Some(conn),
+            None => self.machine.borrow_mut().handle_connect_failed(id, now()),
+        }
+    }
+
+    fn close_socket(&self, id: ConnId, code: u16, reason: &str, abandon: bool) {
+        let mut slot = self.conn.borrow_mut();
+        if slot.as_ref().map(|c| c.id) != Some(id) {
+            return;
+        }
+        if let Some(conn) = slot.as_ref() {
+            conn.close(code, reason);
+        }
+        if abandon {
+            let old = slot.take();
+            drop(slot);
+            drop(old);
+        }
+    }
+
+    fn on_socket_event(self: &Rc<Self>, id: ConnId, event: SocketEvent) {
+        match event {
+            SocketEvent::Open => self.machine.borrow_mut().handle_opened(id, now()),
+            SocketEvent::Message(e) => {
+                if self.machine.borrow().current() != Some(id) {
+                    return;
+                }
+                if self.heartbeat_message.is_some() {
+                    let reply = self.sink.counts_as_reply(&e.data());
+                    self.machine.borrow_mut().handle_message(id, reply);
+                }
+                self.sink.message(&e);
+            }
+            SocketEvent::Error => self.machine.borrow_mut().handle_error(id),
+            SocketEvent::Close(e) => {
+                let info = CloseInfo { code: e.code(), reason: e.reason(), was_clean: e.was_clean() };
+                let ask = self.machine.borrow().close_is_unexpected(id);
+                let verdict = if ask { self.sink.should_reconnect(&info, Some(&e)) } else { None };
+                self.machine.borrow_mut().handle_closed(id, now(), info, verdict);
+                let mut slot = self.conn.borrow_mut();
+                if slot.as_ref().map(|c| c.id) == Some(id) {
+                    let old = slot.take();
+                    drop(slot);
+                    drop(old);
+                }
+            }
+        }
+        self.pump();
+    }
+
+    fn on_env(self: &Rc<Self>, change: EnvChange) {
+        {
+            let mut m = self.machine.borrow_mut();
+            match change {
+                EnvChange::Online => m.handle_online(now()),
+                EnvChange::Offline => m.handle_offline(),
+                EnvChange::Visibility(visible) => m.handle_visibility(now(), visible),
+            }
+        }
+        self.pump();
+    }
+
+    fn on_timer(self: &Rc<Self>) {
+        let fired = self.timer.borrow_mut().take();
+        drop(fired);
+        self.machine.borrow_mut().handle_timeout(now());
+        self.pump();
+    }
+
+    /// Arms the single timer for the machine's next deadline. A timer already armed for an
+    /// earlier moment is kept: firing early is harmless (the machine re-checks), and this
+    /// avoids re-arming on every heartbeat reply.
+    fn arm_timer(self: &Rc<Self>) {
+        if self.disposed.get() {
+            return;
+        }
+        let deadline = self.machine.borrow().poll_timeout();
+        let mut timer = self.timer.borrow_mut();
+        let Some(at) = deadline else {
+            *timer = None;
+            return;
+        };
+        if matches!(&*timer, Some((armed_at, _)) if *armed_at <= at) {
+            return;
+        }
+        // setTimeout takes at most 2^31-1 ms.
+        let delay = (at - now()).ceil().clamp(0.0, 2_147_483_647.0) as u32;
+        let weak: Weak<Inner> = Rc::downgrade(self);
+        let timeout = Timeout::new(delay, move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_timer();
+            }
+        });
+        *timer = Some((at, timeout));
+    }
+
+    fn dispose(self: &Rc<Self>) {
+        if self.disposed.replace(true) {
+            return;
+        }
+        self.machine.borrow_mut().dispose();
+        self.pump();
+        let conn = self.conn.borrow_mut().take();
+        drop(conn);
+        let timer = self.timer.borrow_mut().take();
+        drop(timer);
+        let env = self.env.borrow_mut().take();
+        drop(env);
+    }
+}

@@ -1,0 +1,32 @@
+// Small helpers the driver calls into; plain JS so that strings never cross into wasm.
+
+export function utf8Length(s) {
+  let bytes = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d < 0xe000) { bytes += 4; i++; } else bytes += 3;
+    } else bytes += 3; // lone surrogates are sent as U+FFFD, 3 bytes
+  }
+  return bytes;
+}
+
+export function isThenable(v) {
+  return v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
+}
+
+export function isOnline() {
+  return typeof navigator === "undefined" || navigator.onLine !== false;
+}
+
+export function isVisible() {
+  return typeof document === "undefined" || document.visibilityState !== "hidden";
+}
+
+export function baseUrl() {
+  return typeof document !== "undefined" && document.baseURI ? document.baseURI
+    : typeof location !== "undefined" ? String(location.href) : undefined;
+}

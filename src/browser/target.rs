@@ -1,0 +1,148 @@
+//! Where to connect: the URL and subprotocols, given as values or as functions called before
+//! every attempt (which may return a Promise), and their validation.
+
+use core::fmt;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use super::bindings;
+
+/// Why a URL or subprotocol list cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TargetError {
+    /// The URL does not parse.
+    InvalidUrl,
+    /// The scheme is not ws, wss, http or https.
+    BadScheme,
+    /// WebSocket URLs cannot carry a fragment.
+    Fragment,
+    /// A subprotocol is empty or has characters outside the HTTP token set.
+    BadProtocol,
+    /// A subprotocol is listed twice.
+    DuplicateProtocol,
+    /// A provider threw, rejected, or returned something that is not a string (or list).
+    Provider,
+}
+
+impl TargetError {
+    /// A message naming the problem.
+    pub fn message(self) -> &'static str {
+        match self {
+            TargetError::InvalidUrl => "invalid WebSocket URL",
+            TargetError::BadScheme => "WebSocket URL scheme must be ws:, wss:, http: or https:",
+            TargetError::Fragment => "WebSocket URL must not contain a fragment (#...)",
+            TargetError::BadProtocol => "subprotocol must be a non-empty HTTP token (no spaces, commas or separators)",
+            TargetError::DuplicateProtocol => "subprotocol listed more than once",
+            TargetError::Provider => "URL or protocols provider failed or returned a wrong type",
+        }
+    }
+}
+
+impl fmt::Display for TargetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+/// Resolves `raw` against the page (relative URLs work as they do for `WebSocket`) and checks
+/// the rules the browser would otherwise throw a SyntaxError for. Returns the absolute URL.
+pub fn check_url(raw: &str) -> Result<String, TargetError> {
+    let parsed = match bindings::base_url() {
+        Some(base) => web_sys::Url::new_with_base(raw, &base),
+        None => web_sys::Url::new(raw),
+    }
+    .map_err(|_| TargetError::InvalidUrl)?;
+    if !matches!(parsed.protocol().as_str(), "ws:" | "wss:" | "http:" | "https:") {
+        return Err(TargetError::BadScheme);
+    }
+    if raw.contains('#') {
+        return Err(TargetError::Fragment);
+    }
+    Ok(parsed.href())
+}
+
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
+/// Checks a subprotocol list the way `new WebSocket(url, protocols)` does.
+pub fn check_protocols(list: &[String]) -> Result<(), TargetError> {
+    for (i, p) in list.iter().enumerate() {
+        if p.is_empty() || !p.chars().all(is_token_char) {
+            return Err(TargetError::BadProtocol);
+        }
+        if list[..i].contains(p) {
+            return Err(TargetError::DuplicateProtocol);
+        }
+    }
+    Ok(())
+}
+
+/// Reads a protocols value: a string or an array of strings (undefined/null: none).
+pub fn protocols_from_js(v: &JsValue) -> Result<Vec<String>, TargetError> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(Vec::new());
+    }
+    if let Some(s) = v.as_string() {
+        return Ok(vec![s]);
+    }
+    let arr = v.dyn_ref::<js_sys::Array>().ok_or(TargetError::BadProtocol)?;
+    arr.iter().map(|p| p.as_string().ok_or(TargetError::BadProtocol)).collect()
+}
+
+/// A value known up front, or a function called before every attempt.
+#[derive(Clone)]
+pub enum Source<T> {
+    /// Always the same.
+    Fixed(T),
+    /// Called with no arguments; may return the value or a Promise of it.
+    Provider(js_sys::Function),
+}
+
+/// The URL and protocols for one attempt.
+pub struct Target {
+    /// Absolute, checked URL.
+    pub url: String,
+    /// Checked subprotocols.
+    pub protocols: Vec<String>,
+}
+
+impl Source<String> {
+    /// Whether resolving needs no JS call.
+    pub fn is_fixed(&self) -> bool {
+        matches!(self, Source::Fixed(_))
+    }
+}
+
+async fn call_provider(f: &js_sys::Function) -> Result<JsValue, TargetError> {
+    let v = f.call0(&JsValue::UNDEFINED).map_err(|_| TargetError::Provider)?;
+    if bindings::is_thenable(&v) {
+        let promise = js_sys::Promise::resolve(&v);
+        JsFuture::from(promise).await.map_err(|_| TargetError::Provider)
+    } else {
+        Ok(v)
+    }
+}
+
+/// Resolves both sources and checks the result.
+pub async fn resolve(url: &Source<String>, protocols: &Source<Vec<String>>) -> Result<Target, TargetError> {
+    let url = match url {
+        Source::Fixed(u) => u.clone(),
+        Source::Provider(f) => {
+            let raw = call_provider(f).await?.as_string().ok_or(TargetError::Provider)?;
+            check_url(&raw)?
+        }
+    };
+    let protocols = match protocols {
+        Source::Fixed(p) => p.clone(),
+        Source::Provider(f) => {
+            let list = protocols_from_js(&call_provider(f).await?)?;
+            check_protocols(&list)?;
+            list
+        }
+    };
+    Ok(Target { url, protocols })
+}

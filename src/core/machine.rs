@@ -1,0 +1,653 @@
+//! The connection state machine. It owns the rules (when to connect, retry, give up, flush,
+//! declare a connection dead) and nothing else: the driver feeds it what happened (`handle_*`)
+//! and what the user asked for (`send`, `close`, `reconnect`), then carries out the actions it
+//! polls (`poll_action`) and arms one timer for `poll_timeout`.
+//!
+//! Every connection attempt gets a fresh [`ConnId`]. Inputs naming an older id are ignored,
+//! and the machine asks for a new connection only after the previous one was closed or
+//! abandoned, so there is never more than one live socket.
+
+use std::collections::VecDeque;
+
+use super::backoff;
+use super::config::Config;
+use super::outbox::{Admission, Outbox};
+use super::rng::Rng;
+
+/// The public state of a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// A connection attempt is under way.
+    Connecting,
+    /// Connected; sends go straight to the socket.
+    Open,
+    /// `close()` was called; waiting for the closing handshake.
+    Closing,
+    /// Waiting before the next attempt.
+    Reconnecting,
+    /// Not connected and not retrying (closed by the user, out of retries, or start-closed).
+    Closed,
+}
+
+impl State {
+    /// The JS name: `"connecting"`, `"open"`, `"closing"`, `"reconnecting"` or `"closed"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Connecting => "connecting",
+            State::Open => "open",
+            State::Closing => "closing",
+            State::Reconnecting => "reconnecting",
+            State::Closed => "closed",
+        }
+    }
+
+    /// The `WebSocket.readyState` number: CONNECTING also covers waiting to retry.
+    pub fn ready_state(self) -> u16 {
+        match self {
+            State::Connecting | State::Reconnecting => 0,
+            State::Open => 1,
+            State::Closing => 2,
+            State::Closed => 3,
+        }
+    }
+}
+
+/// Identifies one connection attempt and the socket it creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+/// How a connection ended, as reported to the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseInfo {
+    /// The close code (1006 when the connection was lost or abandoned without a handshake).
+    pub code: u16,
+    /// The close reason.
+    pub reason: String,
+    /// Whether the closing handshake completed.
+    pub was_clean: bool,
+}
+
+/// Why a retry is scheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryReason {
+    /// The connection closed or could not be established.
+    Closed,
+    /// The attempt did not open within `connectionTimeout`.
+    ConnectionTimeout,
+    /// No heartbeat reply within `timeoutMs`.
+    HeartbeatTimeout,
+}
+
+impl RetryReason {
+    /// The JS name used in `reconnecting` events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetryReason::Closed => "closed",
+            RetryReason::ConnectionTimeout => "connection-timeout",
+            RetryReason::HeartbeatTimeout => "heartbeat-timeout",
+        }
+    }
+}
+
+/// Why a queued message was discarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// The outbox limits were exceeded.
+    Overflow,
+    /// The socket was disposed with the message still queued.
+    Disposed,
+}
+
+impl DropReason {
+    /// The JS name used in `drop` events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Overflow => "overflow",
+            DropReason::Disposed => "disposed",
+        }
+    }
+}
+
+/// Why an `error` event is emitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The browser reported an error on the socket, or the attempt could not be started.
+    Socket,
+    /// The attempt did not open within `connectionTimeout`.
+    ConnectionTimeout,
+}
+
+/// Something the user should hear about.
+#[derive(Debug, PartialEq)]
+pub enum Event<P> {
+    /// The connection is open (queued messages were already handed to the socket).
+    Open,
+    /// A connection ended.
+    Close(CloseInfo),
+    /// A connection failed.
+    Error(ErrorKind),
+    /// A retry is scheduled.
+    Reconnecting {
+        /// 1 for the first retry after a drop.
+        attempt: u32,
+        /// Wait before the attempt, jitter included, ms.
+        delay_ms: f64,
+        /// What ended the previous connection.
+        reason: RetryReason,
+    },
+    /// The state changed.
+    StateChange {
+        /// Previous state.
+        from: State,
+        /// New state.
+        to: State,
+    },
+    /// A queued message was discarded.
+    Dropped {
+        /// The message.
+        payload: P,
+        /// Why.
+        reason: DropReason,
+    },
+}
+
+/// Work for the driver.
+#[derive(Debug, PartialEq)]
+pub enum Action<P> {
+    /// Open a socket for attempt `id` (resolving the URL first if it is provided lazily).
+    Connect {
+        /// The attempt.
+        id: ConnId,
+    },
+    /// Socket `id` just opened: write the outbox to it, in order, taking each message with
+    /// [`Machine::next_queued`] until it returns `None`. (Pulled one by one rather than handed
+    /// over as a batch so that a send made meanwhile can never overtake the backlog.)
+    Flush {
+        /// The socket.
+        id: ConnId,
+    },
+    /// Write the configured heartbeat message to socket `id`.
+    SendHeartbeat {
+        /// The socket.
+        id: ConnId,
+    },
+    /// Close socket `id`. When `abandon` is set the machine has already moved on: stop
+    /// listening to that socket now rather than waiting for its close event.
+    Close {
+        /// The socket.
+        id: ConnId,
+        /// Close code for the handshake.
+        code: u16,
+        /// Close reason for the handshake.
+        reason: String,
+        /// Detach from the socket immediately.
+        abandon: bool,
+    },
+    /// Tell the user.
+    Emit(Event<P>),
+}
+
+/// What `send` decided.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SendOutcome<P> {
+    /// Write it to the socket now (the socket is open and nothing is queued before it).
+    Transmit(ConnId, P),
+    /// Queued for the next open connection.
+    Queued,
+    /// Discarded; a `Dropped` event was emitted.
+    Dropped,
+    /// Refused under `overflow: reject`; the caller keeps the message.
+    Rejected(P),
+}
+
+/// The sans-IO connection state machine. `P` is the message type.
+#[derive(Debug)]
+pub struct Machine<P> {
+    cfg: Config,
+    rng: Rng,
+    state: State,
+    /// The attempt or socket currently owned, if any.
+    current: Option<ConnId>,
+    next_id: u64,
+    /// Retries since the last stable connection.
+    retry_count: u32,
+    /// The current run of retries follows a connection that stayed up for `min_uptime`.
+    after_stable: bool,
+    opened_at: f64,
+    /// A write to the open socket failed (it is closing under us): queue until the next open.
+    socket_unwritable: bool,
+    offline: bool,
+    hidden: bool,
+    timers: Timers,
+    outbox: Outbox<P>,
+    actions: VecDeque<Action<P>>,
+}
+
+/// Deadlines, in the driver's clock (ms). `None` means not armed.
+#[derive(Debug, Default, Clone, Copy)]
+struct Timers {
+    connect: Option<f64>,
+    retry: Option<f64>,
+    uptime: Option<f64>,
+    heartbeat_send: Option<f64>,
+    heartbeat_dead: Option<f64>,
+    closing: Option<f64>,
+}
+
+impl Timers {
+    fn earliest(&self) -> Option<f64> {
+        [self.connect, self.retry, self.uptime, self.heartbeat_send, self.heartbeat_dead, self.closing]
+            .into_iter()
+            .flatten()
+            .reduce(f64::min)
+    }
+}
+
+/// How long `close()` waits for the closing handshake before giving up on it, ms.
+const CLOSING_TIMEOUT_MS: f64 = 5000.0;
+
+/// The code sent when the machine abandons a connection (timeout, dead heartbeat).
+const ABANDON_CODE: u16 = 4000;
+
+/// The code reported for connections lost without a closing handshake.
+pub const ABNORMAL_CLOSURE: u16 = 1006;
+
+fn is_due(deadline: Option<f64>, now: f64) -> bool {
+    deadline.is_some_and(|at| at <= now)
+}
+
+impl<P> Machine<P> {
+    /// A machine with a validated `cfg`, a random `seed` and the current time. Unless
+    /// `start_closed`, it immediately asks for a connection.
+    pub fn new(cfg: Config, seed: u64, now: f64) -> Self {
+        let mut m = Machine {
+            outbox: Outbox::new(cfg.queue),
+            cfg,
+            rng: Rng::new(seed),
+            state: State::Closed,
+            current: None,
+            next_id: 0,
+            retry_count: 0,
+            after_stable: false,
+            opened_at: 0.0,
+            socket_unwritable: false,
+            offline: false,
+            hidden: false,
+            timers: Timers::default(),
+            actions: VecDeque::new(),
+        };
+        if !m.cfg.start_closed {
+            m.state = State::Connecting;
+            m.start_attempt(now);
+        }
+        m
+    }
+
+    // ---- observers ----
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The attempt or socket the machine currently owns.
+    pub fn current(&self) -> Option<ConnId> {
+        self.current
+    }
+
+    /// Retries since the last connection that stayed open for `minUptime`.
+    pub fn retry_count(&self) -> u32 {
+        self.retry_count
+    }
+
+    /// Messages waiting in the outbox.
+    pub fn queued_messages(&self) -> usize {
+        self.outbox.len()
+    }
+
+    /// Bytes waiting in the outbox.
+    pub fn queued_bytes(&self) -> u64 {
+        self.outbox.bytes()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// The next action for the driver, in order.
+    pub fn poll_action(&mut self) -> Option<Action<P>> {
+        self.actions.pop_front()
+    }
+
+    /// When `handle_timeout` should be called next, if at all.
+    pub fn poll_timeout(&self) -> Option<f64> {
+        self.timers.earliest()
+    }
+
+    // ---- commands ----
+
+    /// The socket a send made now would be written to straight away, if any: the connection
+    /// is open and nothing is queued ahead. Lets the driver skip sizing the message.
+    pub fn direct_target(&self) -> Option<ConnId> {
+        match (self.state, self.socket_unwritable, self.outbox.is_empty()) {
+            (State::Open, false, true) => self.current,
+            _ => None,
+        }
+    }
+
+    /// Sends a message of `bytes` bytes: straight to the socket when open, else to the outbox.
+    pub fn send(&mut self, payload: P, bytes: u64) -> SendOutcome<P> {
+        if let Some(id) = self.direct_target() {
+            return SendOutcome::Transmit(id, payload);
+        }
+        let actions = &mut self.actions;
+        let admission = self.outbox.admit(payload, bytes, |old| {
+            actions.push_back(Action::Emit(Event::Dropped { payload: old, reason: DropReason::Overflow }));
+        });
+        match admission {
+            Admission::Queued => SendOutcome::Queued,
+            Admission::Rejected(p) => SendOutcome::Rejected(p),
+            Admission::Dropped(p) => {
+                self.emit(Event::Dropped { payload: p, reason: DropReason::Overflow });
+                SendOutcome::Dropped
+            }
+        }
+    }
+
+    /// Closes for good: no retry follows until `reconnect()`. The outbox is kept.
+    /// Check the arguments with [`check_close_args`](super::check_close_args) first.
+    pub fn close(&mut self, now: f64, code: u16, reason: &str) {
+        match (self.state, self.current) {
+            (State::Open, Some(id)) => {
+                self.clear_connection_timers();
+                self.timers.closing = Some(now + CLOSING_TIMEOUT_MS);
+                self.actions.push_back(Action::Close { id, code, reason: reason.into(), abandon: false });
+                self.set_state(State::Closing);
+            }
+            (State::Connecting, Some(id)) => {
+                // Nothing to hand-shake with yet: abandon the attempt and report it closed.
+                self.abandon(id, code, reason);
+                self.set_state(State::Closed);
+                self.emit(Event::Close(CloseInfo { code, reason: reason.into(), was_clean: false }));
+            }
+            (State::Closing | State::Closed, _) => return,
+            _ => self.set_state(State::Closed),
+        }
+        self.retry_count = 0;
+        self.timers = Timers { closing: self.timers.closing, ..Timers::default() };
+    }
+
+    /// Drops the current connection (if any) and connects again at once, with backoff reset.
+    pub fn reconnect(&mut self, now: f64, code: u16, reason: &str) {
+        if let Some(id) = self.current {
+            self.abandon(id, code, reason);
+            if matches!(self.state, State::Open | State::Connecting) {
+                self.emit(Event::Close(CloseInfo { code, reason: reason.into(), was_clean: false }));
+            }
+        }
+        self.retry_count = 0;
+        self.after_stable = false;
+        self.timers = Timers::default();
+        self.set_state(State::Connecting);
+        self.start_attempt(now);
+    }
+
+    /// Disposes of the machine's work: abandons the socket, cancels every timer and reports
+    /// each queued message as dropped. Used when the user frees the socket.
+    pub fn dispose(&mut self) {
+        if let Some(id) = self.current {
+            self.abandon(id, 1000, "");
+        }
+        self.timers = Timers::default();
+        while let Some(payload) = self.outbox.pop() {
+            self.emit(Event::Dropped { payload, reason: DropReason::Disposed });
+        }
+        self.state = State::Closed;
+    }
+
+    // ---- inputs ----
+
+    /// Socket `id` opened.
+    pub fn handle_opened(&mut self, id: ConnId, now: f64) {
+        if self.current != Some(id) || self.state != State::Connecting {
+            return;
+        }
+        self.timers.connect = None;
+        self.opened_at = now;
+        self.socket_unwritable = false;
+        self.timers.uptime = Some(now + self.cfg.backoff.min_uptime_ms);
+        if let Some(h) = self.cfg.heartbeat {
+            self.timers.heartbeat_send = Some(now + h.interval_ms);
+        }
+        self.set_state(State::Open);
+        // Flush before `open` is emitted, so listeners see the backlog already on its way.
+        if !self.outbox.is_empty() {
+            self.actions.push_back(Action::Flush { id });
+        }
+        self.emit(Event::Open);
+    }
+
+    /// A message arrived on socket `id`; `counts_as_reply` says whether it satisfies the
+    /// heartbeat (any message does unless the user's `isPong` says otherwise).
+    pub fn handle_message(&mut self, id: ConnId, counts_as_reply: bool) {
+        if counts_as_reply && self.current == Some(id) && self.state == State::Open {
+            self.timers.heartbeat_dead = None;
+        }
+    }
+
+    /// Socket `id` reported an error (a close event follows from the browser).
+    pub fn handle_error(&mut self, id: ConnId) {
+        if self.current == Some(id) {
+            self.emit(Event::Error(ErrorKind::Socket));
+        }
+    }
+
+    /// The next queued message to write to socket `id` during a [`Action::Flush`], with its
+    /// size, or `None` when the backlog is written or the socket can no longer take it.
+    pub fn next_queued(&mut self, id: ConnId) -> Option<(P, u64)> {
+        if self.current != Some(id) || self.state != State::Open || self.socket_unwritable {
+            return None;
+        }
+        self.outbox.pop_with_size()
+    }
+
+    /// A message from [`SendOutcome::Transmit`] or [`Machine::next_queued`] could not be
+    /// written because socket `id` is no longer open. It goes back to the head of the outbox
+    /// (it was the oldest unsent one) for the next connection; later sends queue behind it.
+    pub fn handle_unsent(&mut self, id: ConnId, payload: P, bytes: u64) {
+        if self.current == Some(id) {
+            self.socket_unwritable = true;
+        }
+        self.outbox.push_front_unchecked(payload, bytes);
+    }
+
+    /// Attempt `id` could not even create a socket (bad URL from a provider, provider threw or
+    /// rejected). Counts as a failed attempt.
+    pub fn handle_connect_failed(&mut self, id: ConnId, now: f64) {
+        if self.current == Some(id) {
+            self.emit(Event::Error(ErrorKind::Socket));
+            let info = CloseInfo { code: ABNORMAL_CLOSURE, reason: String::new(), was_clean: false };
+            self.handle_closed(id, now, info, None);
+        }
+    }
+
+    /// Whether a close of socket `id` would be followed by a retry under the default policy,
+    /// i.e. whether the user's `shouldReconnect` needs to be asked.
+    pub fn close_is_unexpected(&self, id: ConnId) -> bool {
+        self.current == Some(id) && matches!(self.state, State::Connecting | State::Open)
+    }
+
+    /// Socket `id` closed. `should_reconnect` is the user's verdict, if they gave one
+    /// (default: reconnect after every close that `close()` did not ask for).
+    pub fn handle_closed(&mut self, id: ConnId, now: f64, info: CloseInfo, should_reconnect: Option<bool>) {
+        if self.current != Some(id) {
+            return;
+        }
+        self.current = None;
+        let prev = self.state;
+        let stable = prev == State::Open && now - self.opened_at >= self.cfg.backoff.min_uptime_ms;
+        self.clear_connection_timers();
+        self.timers.closing = None;
+        match prev {
+            State::Closing => {
+                self.set_state(State::Closed);
+                self.emit(Event::Close(info));
+            }
+            State::Connecting | State::Open => {
+                self.emit(Event::Close(info));
+                if should_reconnect.unwrap_or(true) {
+                    self.schedule_retry(now, RetryReason::Closed, stable);
+                } else {
+                    self.set_state(State::Closed);
+                }
+            }
+            State::Reconnecting | State::Closed => {}
+        }
+    }
+
+    /// Time passed: fire whatever deadlines are due. Early calls are harmless.
+    pub fn handle_timeout(&mut self, now: f64) {
+        let t = self.timers;
+        match (self.state, self.current) {
+            (State::Connecting, Some(id)) if is_due(t.connect, now) => {
+                self.abandon(id, ABANDON_CODE, "connection timeout");
+                self.emit(Event::Error(ErrorKind::ConnectionTimeout));
+                self.lost(now, "connection timeout", RetryReason::ConnectionTimeout, false);
+            }
+            (State::Open, Some(id)) => {
+                if is_due(t.uptime, now) {
+                    self.timers.uptime = None;
+                    self.retry_count = 0;
+                    self.after_stable = false;
+                }
+                if is_due(t.heartbeat_dead, now) {
+                    let stable = now - self.opened_at >= self.cfg.backoff.min_uptime_ms;
+                    self.abandon(id, ABANDON_CODE, "heartbeat timeout");
+                    self.lost(now, "heartbeat timeout", RetryReason::HeartbeatTimeout, stable);
+                } else if let (true, Some(h)) = (is_due(t.heartbeat_send, now), self.cfg.heartbeat) {
+                    self.actions.push_back(Action::SendHeartbeat { id });
+                    self.timers.heartbeat_send = Some(now + h.interval_ms);
+                    self.timers.heartbeat_dead.get_or_insert(now + h.timeout_ms);
+                }
+            }
+            (State::Closing, Some(id)) if is_due(t.closing, now) => {
+                // The closing handshake never finished: stop waiting for it.
+                self.abandon(id, ABANDON_CODE, "");
+                self.timers.closing = None;
+                self.set_state(State::Closed);
+                let info = CloseInfo { code: ABNORMAL_CLOSURE, reason: String::new(), was_clean: false };
+                self.emit(Event::Close(info));
+            }
+            (State::Reconnecting, _) if is_due(t.retry, now) => {
+                self.timers.retry = None;
+                self.try_resume(now);
+            }
+            _ => {}
+        }
+    }
+
+    /// The browser went offline: stop retrying until it is back.
+    pub fn handle_offline(&mut self) {
+        self.offline = true;
+        if self.state == State::Reconnecting {
+            self.timers.retry = None;
+        }
+    }
+
+    /// The browser is back online: retry at once, backoff reset (if `reconnect_on_online`).
+    pub fn handle_online(&mut self, now: f64) {
+        self.offline = false;
+        if self.state != State::Reconnecting {
+            return;
+        }
+        if self.cfg.reconnect_on_online {
+            self.retry_count = 0;
+            self.timers.retry = None;
+            self.try_resume(now);
+        } else if self.timers.retry.is_none() {
+            self.try_resume(now);
+        }
+    }
+
+    /// The page became visible or hidden.
+    pub fn handle_visibility(&mut self, now: f64, visible: bool) {
+        self.hidden = !visible;
+        if visible && self.state == State::Reconnecting && self.timers.retry.is_none() {
+            self.try_resume(now);
+        }
+    }
+
+    // ---- internals ----
+
+    fn emit(&mut self, event: Event<P>) {
+        self.actions.push_back(Action::Emit(event));
+    }
+
+    fn set_state(&mut self, to: State) {
+        let from = self.state;
+        if from != to {
+            self.state = to;
+            self.emit(Event::StateChange { from, to });
+        }
+    }
+
+    fn clear_connection_timers(&mut self) {
+        self.timers.connect = None;
+        self.timers.uptime = None;
+        self.timers.heartbeat_send = None;
+        self.timers.heartbeat_dead = None;
+    }
+
+    fn start_attempt(&mut self, now: f64) {
+        self.next_id += 1;
+        let id = ConnId(self.next_id);
+        self.current = Some(id);
+        self.socket_unwritable = false;
+        let timeout = self.cfg.connection_timeout_ms;
+        self.timers.connect = timeout.is_finite().then_some(now + timeout);
+        self.actions.push_back(Action::Connect { id });
+    }
+
+    /// Lets go of socket `id` without waiting for its close event.
+    fn abandon(&mut self, id: ConnId, code: u16, reason: &str) {
+        self.current = None;
+        self.actions.push_back(Action::Close { id, code, reason: reason.into(), abandon: true });
+    }
+
+    /// The machine gave up on a connection itself: report it closed and retry.
+    fn lost(&mut self, now: f64, why: &str, reason: RetryReason, stable: bool) {
+        self.clear_connection_timers();
+        let info = CloseInfo { code: ABNORMAL_CLOSURE, reason: why.into(), was_clean: false };
+        self.emit(Event::Close(info));
+        self.schedule_retry(now, reason, stable);
+    }
+
+    fn schedule_retry(&mut self, now: f64, reason: RetryReason, stable: bool) {
+        if stable {
+            self.retry_count = 0;
+            self.after_stable = true;
+        }
+        if self.retry_count >= self.cfg.backoff.max_retries {
+            self.set_state(State::Closed);
+            return;
+        }
+        self.retry_count += 1;
+        let b = &self.cfg.backoff;
+        let base = backoff::base_delay(b, self.retry_count, self.after_stable);
+        let delay_ms = backoff::jittered(base, b.jitter, self.rng.next_f64());
+        self.set_state(State::Reconnecting);
+        let paused = self.offline || (self.hidden && self.cfg.pause_when_hidden);
+        self.timers.retry = (!paused).then_some(now + delay_ms);
+        self.emit(Event::Reconnecting { attempt: self.retry_count, delay_ms, reason });
+    }
+
+    /// The retry wait is over (or the page came back): connect unless paused.
+    fn try_resume(&mut self, now: f64) {
+        if self.offline || (self.hidden && self.cfg.pause_when_hidden) {
+            return;
+        }
+        self.set_state(State::Connecting);
+        self.start_attempt(now);
+    }
+}

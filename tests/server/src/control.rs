@@ -1,0 +1,107 @@
+//! The HTTP control API (stats, reset, down/up, drop-all) plus static files, all on one
+//! port. Browser test pages on other origins fetch these, hence CORS on every response.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Query, Request, State};
+use axum::http::header::{
+    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL,
+};
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use crate::conns::{Conns, Which};
+use crate::listener::WsControl;
+use crate::static_files;
+use crate::stats::{KeyStats, Stats};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub stats: Arc<Stats>,
+    pub conns: Arc<Conns>,
+    pub ws: WsControl,
+    pub root: Arc<PathBuf>,
+}
+
+#[derive(Deserialize)]
+struct KeyQuery {
+    key: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DownQuery {
+    ms: Option<u64>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/stats", get(stats))
+        .route("/reset", get(reset))
+        .route("/down", get(down))
+        .route("/up", get(up))
+        .route("/drop-all", get(drop_all))
+        .fallback(files)
+        .layer(middleware::from_fn(cors_and_no_store))
+        .with_state(state)
+}
+
+async fn stats(State(app): State<AppState>, Query(q): Query<KeyQuery>) -> Json<KeyStats> {
+    Json(app.stats.get(q.key.as_deref().unwrap_or("")))
+}
+
+async fn reset(State(app): State<AppState>, Query(q): Query<KeyQuery>) -> &'static str {
+    app.stats.reset(q.key.as_deref());
+    "ok"
+}
+
+/// Without `ms` the port stays down until `/up`.
+async fn down(State(app): State<AppState>, Query(q): Query<DownQuery>) -> &'static str {
+    app.ws.down(q.ms.map(Duration::from_millis)).await;
+    "ok"
+}
+
+async fn up(State(app): State<AppState>) -> &'static str {
+    app.ws.up().await;
+    "ok"
+}
+
+async fn drop_all(State(app): State<AppState>, Query(q): Query<KeyQuery>) -> String {
+    let which = match q.key.as_deref() {
+        Some(k) => Which::Key(k),
+        None => Which::All,
+    };
+    app.conns.kill(which).await.to_string()
+}
+
+async fn files(State(app): State<AppState>, method: Method, uri: Uri) -> Response {
+    static_files::serve(&app.root, &method, &uri).await
+}
+
+/// Adds `Access-Control-Allow-Origin: *` and `Cache-Control: no-store` to every response
+/// (errors included), and answers CORS preflights.
+async fn cors_and_no_store(req: Request, next: Next) -> Response {
+    let preflight = req.method() == Method::OPTIONS;
+    let mut resp = if preflight {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    let headers = resp.headers_mut();
+    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if preflight {
+        headers.insert(
+            ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        );
+        headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("*"));
+    }
+    resp
+}
