@@ -14,7 +14,8 @@
 #   6. JS:          node --test tests/js/ (playwright-core + Debian Chromium, pkg/ in a page)
 # Node's test summary is printed last so CI can read the pass/fail counts.
 #
-# Environment knobs: SKIP_SETUP=1 (do not run setup.sh), WASM_BINDGEN_TEST_TIMEOUT (120).
+# Environment knobs: SKIP_SETUP=1 (do not run setup.sh), WASM_BINDGEN_TEST_TIMEOUT (120),
+# TETHER_HTTP_PORT / TETHER_WS_PORT / TETHER_BLACKHOLE_PORT (8790/8791/8792).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,7 +30,12 @@ LOG_DIR="$TARGET_DIR/test-logs"
 mkdir -p "$LOG_DIR"
 SERVER_LOG="$LOG_DIR/test-server.log"
 JS_LOG="$LOG_DIR/js-tests.log"
-HTTP_PORT=8790 WS_PORT=8791 BLACKHOLE_PORT=8792
+# Fixed ports (tests and docs use them). Overridable only to run beside another instance;
+# exported so the JS harness (and wasm tests that read them) follow.
+export TETHER_HTTP_PORT="${TETHER_HTTP_PORT:-8790}"
+export TETHER_WS_PORT="${TETHER_WS_PORT:-8791}"
+export TETHER_BLACKHOLE_PORT="${TETHER_BLACKHOLE_PORT:-8792}"
+HTTP_PORT=$TETHER_HTTP_PORT WS_PORT=$TETHER_WS_PORT BLACKHOLE_PORT=$TETHER_BLACKHOLE_PORT
 
 elapsed() { local s=$1; printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 step() {
@@ -101,7 +107,9 @@ for port in "$HTTP_PORT" "$WS_PORT" "$BLACKHOLE_PORT"; do
   fi
 done
 cargo build -p tether-test-server || fail "building tests/server failed"
-"$TARGET_DIR/debug/tether-test-server" --root "$ROOT" >"$SERVER_LOG" 2>&1 &
+"$TARGET_DIR/debug/tether-test-server" --root "$ROOT" \
+  --http "127.0.0.1:$HTTP_PORT" --ws "127.0.0.1:$WS_PORT" --blackhole "127.0.0.1:$BLACKHOLE_PORT" \
+  >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 ready=0
 for _ in $(seq 1 600); do # 60 s

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use tether_ws::core::{
-    base_delay, Action, CloseInfo, ConnId, Config, DropReason, ErrorKind, Event, Heartbeat, Machine,
+    base_delay, Action, CloseInfo, Config, ConnId, DropReason, ErrorKind, Event, Heartbeat, Machine,
     Overflow, QueueLimits, RetryReason, SendOutcome, State,
 };
 
@@ -60,7 +60,11 @@ impl Driver {
         while let Some(a) = self.m.poll_action() {
             match &a {
                 Action::Connect { id } => {
-                    assert!(self.live.is_empty(), "Connect {id:?} while {:?} is live", self.live);
+                    assert!(
+                        self.live.is_empty(),
+                        "Connect {id:?} while {:?} is live",
+                        self.live
+                    );
                     self.live.insert(*id);
                     self.connects.push((self.now, *id));
                 }
@@ -209,11 +213,19 @@ impl Driver {
 }
 
 fn abnormal() -> CloseInfo {
-    CloseInfo { code: 1006, reason: String::new(), was_clean: false }
+    CloseInfo {
+        code: 1006,
+        reason: String::new(),
+        was_clean: false,
+    }
 }
 
 fn clean(code: u16, reason: &str) -> CloseInfo {
-    CloseInfo { code, reason: reason.into(), was_clean: true }
+    CloseInfo {
+        code,
+        reason: reason.into(),
+        was_clean: true,
+    }
 }
 
 /// Defaults with no jitter, so every delay is exact.
@@ -225,7 +237,10 @@ fn exact() -> Config {
 
 fn with_heartbeat(interval_ms: f64, timeout_ms: f64) -> Config {
     let mut c = exact();
-    c.heartbeat = Some(Heartbeat { interval_ms, timeout_ms });
+    c.heartbeat = Some(Heartbeat {
+        interval_ms,
+        timeout_ms,
+    });
     c
 }
 
@@ -254,7 +269,9 @@ fn retry_of(events: &[E]) -> (u32, f64) {
     let retries: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Reconnecting { attempt, delay_ms, .. } => Some((*attempt, *delay_ms)),
+            Event::Reconnecting {
+                attempt, delay_ms, ..
+            } => Some((*attempt, *delay_ms)),
             _ => None,
         })
         .collect();
@@ -286,8 +303,13 @@ fn close_approx(got: f64, want: f64) -> bool {
     (got - want).abs() <= 1e-6 * want.abs().max(1.0)
 }
 
-const ALL_STATES: [State; 5] =
-    [State::Connecting, State::Open, State::Closing, State::Reconnecting, State::Closed];
+const ALL_STATES: [State; 5] = [
+    State::Connecting,
+    State::Open,
+    State::Closing,
+    State::Reconnecting,
+    State::Closed,
+];
 
 /// A driver in state `s`, after one failed attempt (so retry_count is 1 unless closed).
 fn in_state(s: State) -> Driver {
@@ -355,8 +377,14 @@ fn open_flushes_the_outbox_in_order_before_the_open_event() {
     d.open();
     let actions = d.take();
     // The driver carries out the Flush (writing the backlog) before it reaches Open.
-    let flush_at = actions.iter().position(|a| matches!(a, Action::Flush { .. })).expect("a Flush");
-    let open_at = actions.iter().position(|a| *a == Action::Emit(Event::Open)).expect("an Open event");
+    let flush_at = actions
+        .iter()
+        .position(|a| matches!(a, Action::Flush { .. }))
+        .expect("a Flush");
+    let open_at = actions
+        .iter()
+        .position(|a| *a == Action::Emit(Event::Open))
+        .expect("an Open event");
     assert!(flush_at < open_at, "flush after Open: {actions:?}");
     assert_eq!(d.written(), [0, 1, 2]);
     assert_eq!(d.m.queued_messages(), 0);
@@ -439,7 +467,10 @@ fn backoff_follows_the_table_without_jitter() {
         // The retry connects exactly when the delay is over, not before.
         let start = d.now;
         d.advance_to(start + want * 0.999);
-        assert!(connects(&d.take()).is_empty(), "attempt {attempt} connected early");
+        assert!(
+            connects(&d.take()).is_empty(),
+            "attempt {attempt} connected early"
+        );
         assert!(close_approx(d.fire_next_timer(), want * 0.001));
         assert_eq!(connects(&d.take()).len(), 1);
     }
@@ -456,7 +487,10 @@ fn jitter_keeps_each_delay_between_half_and_all_of_it() {
             let (n, delay) = retry_of(&d.events());
             assert_eq!(n, attempt);
             let base = base_delay(&cfg.backoff, attempt, false);
-            assert!(delay >= base * 0.5 && delay <= base, "seed {seed} attempt {attempt}: {delay}");
+            assert!(
+                delay >= base * 0.5 && delay <= base,
+                "seed {seed} attempt {attempt}: {delay}"
+            );
             // The timer waits exactly the jittered delay that was announced.
             assert!(close_approx(d.fire_next_timer(), delay));
             if attempt == 1 {
@@ -466,7 +500,10 @@ fn jitter_keeps_each_delay_between_half_and_all_of_it() {
         }
     }
     // And the jitter really spreads the delays over the range.
-    assert!(lowest < 550.0 && highest > 950.0, "first delays in [{lowest}, {highest}]");
+    assert!(
+        lowest < 550.0 && highest > 950.0,
+        "first delays in [{lowest}, {highest}]"
+    );
 }
 
 #[test]
@@ -564,8 +601,14 @@ fn max_retries_gives_up_after_that_many_failed_retries() {
     d.take();
     d.fail(); // the third retry fails too
     let events = d.events();
-    assert!(!events.iter().any(|e| matches!(e, Event::Reconnecting { .. })), "{events:?}");
-    assert!(events.contains(&Event::StateChange { from: State::Connecting, to: State::Closed }));
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Reconnecting { .. })),
+        "{events:?}"
+    );
+    assert!(events.contains(&Event::StateChange {
+        from: State::Connecting,
+        to: State::Closed
+    }));
     assert_eq!(d.m.state(), State::Closed);
     assert_eq!(d.m.poll_timeout(), None);
     d.advance(DAY_MS);
@@ -596,14 +639,22 @@ fn connection_timeout_abandons_the_attempt_and_retries() {
     assert_eq!(
         d.take(),
         vec![
-            Action::Close { id, code: 4000, reason: "connection timeout".into(), abandon: true },
+            Action::Close {
+                id,
+                code: 4000,
+                reason: "connection timeout".into(),
+                abandon: true
+            },
             Action::Emit(Event::Error(ErrorKind::ConnectionTimeout)),
             Action::Emit(Event::Close(CloseInfo {
                 code: 1006,
                 reason: "connection timeout".into(),
                 was_clean: false
             })),
-            Action::Emit(Event::StateChange { from: State::Connecting, to: State::Reconnecting }),
+            Action::Emit(Event::StateChange {
+                from: State::Connecting,
+                to: State::Reconnecting
+            }),
             Action::Emit(Event::Reconnecting {
                 attempt: 1,
                 delay_ms: 1000.0,
@@ -654,12 +705,19 @@ fn no_heartbeat_reply_within_the_timeout_abandons_and_retries() {
     assert!(d.take().is_empty());
     d.advance(1.0);
     let actions = d.take();
-    assert!(matches!(actions[0], Action::Close { id: i, abandon: true, .. } if i == id), "{actions:?}");
+    assert!(
+        matches!(actions[0], Action::Close { id: i, abandon: true, .. } if i == id),
+        "{actions:?}"
+    );
     assert!(d.live.is_empty());
     let events = events_of(actions);
     assert_eq!(
         close_events(&events),
-        [&CloseInfo { code: 1006, reason: "heartbeat timeout".into(), was_clean: false }]
+        [&CloseInfo {
+            code: 1006,
+            reason: "heartbeat timeout".into(),
+            was_clean: false
+        }]
     );
     assert!(events.contains(&Event::Reconnecting {
         attempt: 1,
@@ -746,9 +804,20 @@ fn close_from_open_waits_for_the_closing_handshake() {
     d.take();
     d.close(4001, "bye");
     let actions = d.take();
-    assert_eq!(actions[0], Action::Close { id, code: 4001, reason: "bye".into(), abandon: false });
+    assert_eq!(
+        actions[0],
+        Action::Close {
+            id,
+            code: 4001,
+            reason: "bye".into(),
+            abandon: false
+        }
+    );
     assert_eq!(d.m.state(), State::Closing);
-    assert!(close_events(&d.events()).is_empty(), "no close event before the handshake");
+    assert!(
+        close_events(&d.events()).is_empty(),
+        "no close event before the handshake"
+    );
     d.advance(4000.0);
     d.closed(id, clean(4001, "bye"), None);
     let events = d.events();
@@ -770,7 +839,10 @@ fn close_from_open_gives_up_on_the_handshake_after_5_seconds() {
     assert_eq!(d.m.state(), State::Closing);
     d.advance(1.0);
     let actions = d.take();
-    assert!(matches!(actions[0], Action::Close { id: i, abandon: true, .. } if i == id), "{actions:?}");
+    assert!(
+        matches!(actions[0], Action::Close { id: i, abandon: true, .. } if i == id),
+        "{actions:?}"
+    );
     assert_eq!(d.m.state(), State::Closed);
     assert_eq!(d.m.poll_timeout(), None);
     // The late close event of the abandoned socket is ignored.
@@ -789,7 +861,11 @@ fn close_while_connecting_reports_the_close_at_once() {
     assert!(matches!(actions[0], Action::Close { id: i, abandon: true, .. } if i == id));
     assert_eq!(
         close_events(&events_of(actions)),
-        [&CloseInfo { code: 3000, reason: "never mind".into(), was_clean: false }]
+        [&CloseInfo {
+            code: 3000,
+            reason: "never mind".into(),
+            was_clean: false
+        }]
     );
     assert_eq!(d.m.state(), State::Closed);
 }
@@ -820,7 +896,9 @@ fn reconnect_from_any_state_connects_once_with_backoff_reset() {
         assert_eq!(d.m.retry_count(), 0, "{s:?}");
         assert_eq!(d.m.state(), State::Connecting, "{s:?}");
         if let Some(old) = old {
-            let abandoned = actions.iter().any(|a| matches!(a, Action::Close { id, abandon: true, .. } if *id == old));
+            let abandoned = actions
+                .iter()
+                .any(|a| matches!(a, Action::Close { id, abandon: true, .. } if *id == old));
             assert!(abandoned, "{s:?}: old socket not abandoned: {actions:?}");
         }
         assert_eq!(d.live, BTreeSet::from([new[0]]), "{s:?}");
@@ -984,7 +1062,11 @@ fn hidden_without_pause_when_hidden_changes_nothing() {
 fn limited(max_messages: usize, max_bytes: u64, overflow: Overflow) -> Driver {
     let mut c = exact();
     c.start_closed = true; // so every send is queued
-    c.queue = QueueLimits { max_messages, max_bytes, overflow };
+    c.queue = QueueLimits {
+        max_messages,
+        max_bytes,
+        overflow,
+    };
     Driver::new(c)
 }
 
@@ -996,7 +1078,11 @@ fn drop_oldest_reports_each_evicted_message() {
     }
     assert_eq!(
         dropped(&d.events()),
-        [(0, DropReason::Overflow), (1, DropReason::Overflow), (2, DropReason::Overflow)]
+        [
+            (0, DropReason::Overflow),
+            (1, DropReason::Overflow),
+            (2, DropReason::Overflow)
+        ]
     );
     assert_eq!(d.m.queued_messages(), 2);
     d.reconnect();
@@ -1011,7 +1097,10 @@ fn drop_newest_reports_the_new_message() {
     d.send(1);
     assert_eq!(d.send(1).1, SendOutcome::Dropped);
     assert_eq!(d.send(1).1, SendOutcome::Dropped);
-    assert_eq!(dropped(&d.events()), [(2, DropReason::Overflow), (3, DropReason::Overflow)]);
+    assert_eq!(
+        dropped(&d.events()),
+        [(2, DropReason::Overflow), (3, DropReason::Overflow)]
+    );
     d.reconnect();
     d.open();
     assert_eq!(d.written(), [0, 1]);
@@ -1023,7 +1112,10 @@ fn reject_hands_the_message_back() {
     d.send(1);
     d.send(1);
     assert_eq!(d.send(1).1, SendOutcome::Rejected(2));
-    assert!(d.events().is_empty(), "a rejected message is not reported dropped");
+    assert!(
+        d.events().is_empty(),
+        "a rejected message is not reported dropped"
+    );
     assert_eq!(d.m.queued_messages(), 2);
 }
 
@@ -1039,14 +1131,21 @@ fn byte_limit_counts_bytes() {
     assert_eq!(d.m.queued_bytes(), 10);
     // Bigger than the whole budget: it alone is dropped, nothing is evicted for it.
     assert_eq!(d.send(11).1, SendOutcome::Dropped);
-    assert_eq!(dropped(&d.events()), [(0, DropReason::Overflow), (4, DropReason::Overflow)]);
+    assert_eq!(
+        dropped(&d.events()),
+        [(0, DropReason::Overflow), (4, DropReason::Overflow)]
+    );
     assert_eq!(d.m.queued_bytes(), 10);
 
     let mut d = limited(usize::MAX, 10, Overflow::Reject);
     d.send(6);
     assert_eq!(d.send(5).1, SendOutcome::Rejected(1));
     assert_eq!(d.send(4).1, SendOutcome::Queued);
-    assert_eq!(d.send(0).1, SendOutcome::Queued, "empty messages always fit the byte budget");
+    assert_eq!(
+        d.send(0).1,
+        SendOutcome::Queued,
+        "empty messages always fit the byte budget"
+    );
 }
 
 #[test]
@@ -1124,7 +1223,13 @@ fn inputs_for_an_old_connection_change_nothing() {
     d.advance(1000.0); // a heartbeat is out
     d.take();
     let snapshot = |m: &Machine<u32>| {
-        (m.state(), m.current(), m.retry_count(), m.poll_timeout(), m.queued_messages())
+        (
+            m.state(),
+            m.current(),
+            m.retry_count(),
+            m.poll_timeout(),
+            m.queued_messages(),
+        )
     };
     let before = snapshot(&d.m);
     d.m.handle_opened(old, d.now);
@@ -1156,7 +1261,11 @@ fn dispose_reports_every_queued_message_dropped_and_stops_all_timers() {
     assert!(matches!(actions[0], Action::Close { id: i, abandon: true, .. } if i == id));
     assert_eq!(
         dropped(&events_of(actions)),
-        [(0, DropReason::Disposed), (1, DropReason::Disposed), (2, DropReason::Disposed)]
+        [
+            (0, DropReason::Disposed),
+            (1, DropReason::Disposed),
+            (2, DropReason::Disposed)
+        ]
     );
     assert_eq!(d.m.poll_timeout(), None);
     assert_eq!(d.m.queued_messages(), 0);
@@ -1187,21 +1296,23 @@ fn infinite_min_uptime_or_max_delay_never_arms_an_infinite_timer() {
     d.open();
     assert_eq!(d.m.poll_timeout(), None);
 
+    // No cap: the second delay overflows to infinity.
     let mut c = exact();
+    c.backoff.min_delay_ms = 1e308;
+    c.backoff.grow_factor = 10.0;
     c.backoff.max_delay_ms = f64::INFINITY;
-    c.backoff.grow_factor = 1e10;
+    c.connection_timeout_ms = f64::INFINITY;
     let mut d = Driver::new(c);
-    for _ in 0..40 {
-        d.fail();
-        match d.m.poll_timeout() {
-            Some(t) => {
-                assert!(t.is_finite());
-                d.fire_next_timer();
-            }
-            None => break,
-        }
-    }
-    assert!(d.m.poll_timeout().map_or(true, f64::is_finite));
+    d.fail();
+    assert_eq!(d.fire_next_timer(), 1e308);
+    d.take();
+    d.fail();
+    assert_eq!(retry_of(&d.events()).1, f64::INFINITY);
+    assert_eq!(d.m.state(), State::Reconnecting);
+    assert_eq!(d.m.poll_timeout(), None);
+    // reconnect() still works.
+    d.reconnect();
+    assert_eq!(d.m.state(), State::Connecting);
 }
 
 #[test]

@@ -53,7 +53,11 @@ impl Conn {
             route("error", |_| Some(SocketEvent::Error)),
             route("close", |e| e.dyn_into().ok().map(SocketEvent::Close)),
         ];
-        Ok(Conn { id, ws, _listeners: listeners })
+        Ok(Conn {
+            id,
+            ws,
+            _listeners: listeners,
+        })
     }
 
     /// Starts the closing handshake (or aborts a connecting socket).

@@ -233,7 +233,12 @@ impl Inner {
                         let _ = self.write(id, msg);
                     }
                 }
-                Action::Close { id, code, reason, abandon } => self.close_socket(id, code, &reason, abandon),
+                Action::Close {
+                    id,
+                    code,
+                    reason,
+                    abandon,
+                } => self.close_socket(id, code, &reason, abandon),
                 Action::Emit(event) => self.sink.event(event),
             }
         }
@@ -299,7 +304,10 @@ impl Inner {
         let old = self.conn.borrow_mut().take();
         drop(old);
         if let (Source::Fixed(url), Source::Fixed(protocols)) = (&self.url, &self.protocols) {
-            let target = Target { url: url.clone(), protocols: protocols.clone() };
+            let target = Target {
+                url: url.clone(),
+                protocols: protocols.clone(),
+            };
             self.open_socket(id, Ok(target));
             return;
         }
@@ -373,9 +381,17 @@ impl Inner {
             }
             SocketEvent::Error => self.machine.borrow_mut().handle_error(id),
             SocketEvent::Close(e) => {
-                let info = CloseInfo { code: e.code(), reason: e.reason(), was_clean: e.was_clean() };
+                let info = CloseInfo {
+                    code: e.code(),
+                    reason: e.reason(),
+                    was_clean: e.was_clean(),
+                };
                 let ask = self.machine.borrow().close_is_unexpected(id);
-                let verdict = if ask { self.sink.should_reconnect(&info, Some(&e)) } else { None };
+                let verdict = if ask {
+                    self.sink.should_reconnect(&info, Some(&e))
+                } else {
+                    None
+                };
                 self.machine.borrow_mut().handle_closed(id, now(), info, verdict);
                 let mut slot = self.conn.borrow_mut();
                 if slot.as_ref().map(|c| c.id) == Some(id) {

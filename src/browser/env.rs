@@ -40,6 +40,8 @@ impl EnvWatch {
                 }));
             }
         }
-        EnvWatch { _listeners: listeners }
+        EnvWatch {
+            _listeners: listeners,
+        }
     }
 }

@@ -18,7 +18,11 @@ impl Listener {
         let callback = Closure::<dyn FnMut(web_sys::Event)>::new(f);
         // Only fails for a non-callable listener, which a Closure never is.
         let _ = target.add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref());
-        Listener { target: target.clone(), kind, callback }
+        Listener {
+            target: target.clone(),
+            kind,
+            callback,
+        }
     }
 }
 

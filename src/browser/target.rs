@@ -34,7 +34,9 @@ impl TargetError {
             TargetError::InvalidUrl => "invalid WebSocket URL",
             TargetError::BadScheme => "WebSocket URL scheme must be ws:, wss:, http: or https:",
             TargetError::Fragment => "WebSocket URL must not contain a fragment (#...)",
-            TargetError::BadProtocol => "subprotocol must be a non-empty HTTP token (no spaces, commas or separators)",
+            TargetError::BadProtocol => {
+                "subprotocol must be a non-empty HTTP token (no spaces, commas or separators)"
+            }
             TargetError::DuplicateProtocol => "subprotocol listed more than once",
             TargetError::Provider => "URL or protocols provider failed or returned a wrong type",
         }
@@ -90,7 +92,9 @@ pub fn protocols_from_js(v: &JsValue) -> Result<Vec<String>, TargetError> {
         return Ok(vec![s]);
     }
     let arr = v.dyn_ref::<js_sys::Array>().ok_or(TargetError::BadProtocol)?;
-    arr.iter().map(|p| p.as_string().ok_or(TargetError::BadProtocol)).collect()
+    arr.iter()
+        .map(|p| p.as_string().ok_or(TargetError::BadProtocol))
+        .collect()
 }
 
 /// A value known up front, or a function called before every attempt.

@@ -15,6 +15,9 @@ pub fn base_delay(cfg: &Backoff, attempt: u32, after_stable: bool) -> f64 {
         (false, 0) => 0,
         (false, n) => n - 1,
     };
+    if cfg.min_delay_ms == 0.0 {
+        return 0.0; // (0 · factor^n would turn NaN once factor^n overflows to infinity)
+    }
     // powi takes i32; beyond ~1000 the result is long past any sane cap anyway.
     let grown = cfg.min_delay_ms * cfg.grow_factor.powi(exponent.min(1000) as i32);
     grown.min(cfg.max_delay_ms).max(0.0)

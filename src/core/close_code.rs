@@ -60,16 +60,26 @@ mod tests {
             assert_eq!(check_close_args(ok, ""), Ok(()), "{ok}");
         }
         for bad in [0, 999, 1001, 1005, 1006, 1015, 2999, 5000, u16::MAX] {
-            assert_eq!(check_close_args(bad, ""), Err(CloseArgError::InvalidCode), "{bad}");
+            assert_eq!(
+                check_close_args(bad, ""),
+                Err(CloseArgError::InvalidCode),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn reason_is_counted_in_utf8_bytes() {
         assert_eq!(check_close_args(1000, &"a".repeat(123)), Ok(()));
-        assert_eq!(check_close_args(1000, &"a".repeat(124)), Err(CloseArgError::ReasonTooLong));
+        assert_eq!(
+            check_close_args(1000, &"a".repeat(124)),
+            Err(CloseArgError::ReasonTooLong)
+        );
         // 41 three-byte characters = 123 bytes; 42 = 126.
         assert_eq!(check_close_args(1000, &"€".repeat(41)), Ok(()));
-        assert_eq!(check_close_args(1000, &"€".repeat(42)), Err(CloseArgError::ReasonTooLong));
+        assert_eq!(
+            check_close_args(1000, &"€".repeat(42)),
+            Err(CloseArgError::ReasonTooLong)
+        );
     }
 }

@@ -168,15 +168,35 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let b = &self.backoff;
         let ms = "a number of milliseconds >= 0";
-        check(is_duration(b.min_delay_ms) && b.min_delay_ms.is_finite(), "minReconnectionDelay", "a finite number of milliseconds >= 0")?;
+        check(
+            is_duration(b.min_delay_ms) && b.min_delay_ms.is_finite(),
+            "minReconnectionDelay",
+            "a finite number of milliseconds >= 0",
+        )?;
         check(is_duration(b.max_delay_ms), "maxReconnectionDelay", ms)?;
-        check(b.grow_factor >= 1.0 && b.grow_factor.is_finite(), "reconnectionDelayGrowFactor", "a finite number >= 1")?;
+        check(
+            b.grow_factor >= 1.0 && b.grow_factor.is_finite(),
+            "reconnectionDelayGrowFactor",
+            "a finite number >= 1",
+        )?;
         check(is_duration(b.min_uptime_ms), "minUptime", ms)?;
         check((0.0..=1.0).contains(&b.jitter), "jitter", "a number from 0 to 1")?;
-        check(self.connection_timeout_ms > 0.0, "connectionTimeout", "a number of milliseconds > 0")?;
+        check(
+            self.connection_timeout_ms > 0.0,
+            "connectionTimeout",
+            "a number of milliseconds > 0",
+        )?;
         if let Some(h) = &self.heartbeat {
-            check(h.interval_ms > 0.0 && h.interval_ms.is_finite(), "heartbeat.intervalMs", "a finite number of milliseconds > 0")?;
-            check(h.timeout_ms > 0.0 && h.timeout_ms.is_finite(), "heartbeat.timeoutMs", "a finite number of milliseconds > 0")?;
+            check(
+                h.interval_ms > 0.0 && h.interval_ms.is_finite(),
+                "heartbeat.intervalMs",
+                "a finite number of milliseconds > 0",
+            )?;
+            check(
+                h.timeout_ms > 0.0 && h.timeout_ms.is_finite(),
+                "heartbeat.timeoutMs",
+                "a finite number of milliseconds > 0",
+            )?;
         }
         Ok(())
     }
@@ -199,11 +219,18 @@ mod tests {
         let mut c = Config::default();
         c.backoff.grow_factor = 0.5;
         assert_eq!(c.validate().unwrap_err().option, "reconnectionDelayGrowFactor");
-        let mut c = Config::default();
-        c.connection_timeout_ms = 0.0;
+        let c = Config {
+            connection_timeout_ms: 0.0,
+            ..Config::default()
+        };
         assert_eq!(c.validate().unwrap_err().option, "connectionTimeout");
-        let mut c = Config::default();
-        c.heartbeat = Some(Heartbeat { interval_ms: 0.0, timeout_ms: 1.0 });
+        let c = Config {
+            heartbeat: Some(Heartbeat {
+                interval_ms: 0.0,
+                timeout_ms: 1.0,
+            }),
+            ..Config::default()
+        };
         assert_eq!(c.validate().unwrap_err().option, "heartbeat.intervalMs");
         assert_eq!(
             c.validate().unwrap_err().to_string(),

@@ -236,10 +236,20 @@ struct Timers {
 
 impl Timers {
     fn earliest(&self) -> Option<f64> {
-        [self.connect, self.retry, self.uptime, self.heartbeat_send, self.heartbeat_dead, self.closing]
-            .into_iter()
-            .flatten()
-            .reduce(f64::min)
+        [
+            self.connect,
+            self.retry,
+            self.uptime,
+            self.heartbeat_send,
+            self.heartbeat_dead,
+            self.closing,
+        ]
+        .into_iter()
+        .flatten()
+        // An infinite deadline (minUptime or a delay of Infinity) never comes: report none,
+        // as a browser setTimeout(f, Infinity) would fire at once.
+        .filter(|at| at.is_finite())
+        .reduce(f64::min)
     }
 }
 
@@ -343,13 +353,19 @@ impl<P> Machine<P> {
         }
         let actions = &mut self.actions;
         let admission = self.outbox.admit(payload, bytes, |old| {
-            actions.push_back(Action::Emit(Event::Dropped { payload: old, reason: DropReason::Overflow }));
+            actions.push_back(Action::Emit(Event::Dropped {
+                payload: old,
+                reason: DropReason::Overflow,
+            }));
         });
         match admission {
             Admission::Queued => SendOutcome::Queued,
             Admission::Rejected(p) => SendOutcome::Rejected(p),
             Admission::Dropped(p) => {
-                self.emit(Event::Dropped { payload: p, reason: DropReason::Overflow });
+                self.emit(Event::Dropped {
+                    payload: p,
+                    reason: DropReason::Overflow,
+                });
                 SendOutcome::Dropped
             }
         }
@@ -362,28 +378,45 @@ impl<P> Machine<P> {
             (State::Open, Some(id)) => {
                 self.clear_connection_timers();
                 self.timers.closing = Some(now + CLOSING_TIMEOUT_MS);
-                self.actions.push_back(Action::Close { id, code, reason: reason.into(), abandon: false });
+                self.actions.push_back(Action::Close {
+                    id,
+                    code,
+                    reason: reason.into(),
+                    abandon: false,
+                });
                 self.set_state(State::Closing);
             }
             (State::Connecting, Some(id)) => {
                 // Nothing to hand-shake with yet: abandon the attempt and report it closed.
                 self.abandon(id, code, reason);
                 self.set_state(State::Closed);
-                self.emit(Event::Close(CloseInfo { code, reason: reason.into(), was_clean: false }));
+                self.emit(Event::Close(CloseInfo {
+                    code,
+                    reason: reason.into(),
+                    was_clean: false,
+                }));
             }
             (State::Closing | State::Closed, _) => return,
             _ => self.set_state(State::Closed),
         }
         self.retry_count = 0;
-        self.timers = Timers { closing: self.timers.closing, ..Timers::default() };
+        self.timers = Timers {
+            closing: self.timers.closing,
+            ..Timers::default()
+        };
     }
 
     /// Drops the current connection (if any) and connects again at once, with backoff reset.
     pub fn reconnect(&mut self, now: f64, code: u16, reason: &str) {
         if let Some(id) = self.current {
             self.abandon(id, code, reason);
-            if matches!(self.state, State::Open | State::Connecting) {
-                self.emit(Event::Close(CloseInfo { code, reason: reason.into(), was_clean: false }));
+            // Every socket that ends gets its close event, one closing after close() included.
+            if matches!(self.state, State::Open | State::Connecting | State::Closing) {
+                self.emit(Event::Close(CloseInfo {
+                    code,
+                    reason: reason.into(),
+                    was_clean: false,
+                }));
             }
         }
         self.retry_count = 0;
@@ -401,7 +434,10 @@ impl<P> Machine<P> {
         }
         self.timers = Timers::default();
         while let Some(payload) = self.outbox.pop() {
-            self.emit(Event::Dropped { payload, reason: DropReason::Disposed });
+            self.emit(Event::Dropped {
+                payload,
+                reason: DropReason::Disposed,
+            });
         }
         self.state = State::Closed;
     }
@@ -467,7 +503,11 @@ impl<P> Machine<P> {
     pub fn handle_connect_failed(&mut self, id: ConnId, now: f64) {
         if self.current == Some(id) {
             self.emit(Event::Error(ErrorKind::Socket));
-            let info = CloseInfo { code: ABNORMAL_CLOSURE, reason: String::new(), was_clean: false };
+            let info = CloseInfo {
+                code: ABNORMAL_CLOSURE,
+                reason: String::new(),
+                was_clean: false,
+            };
             self.handle_closed(id, now, info, None);
         }
     }
@@ -536,7 +576,11 @@ impl<P> Machine<P> {
                 self.abandon(id, ABANDON_CODE, "");
                 self.timers.closing = None;
                 self.set_state(State::Closed);
-                let info = CloseInfo { code: ABNORMAL_CLOSURE, reason: String::new(), was_clean: false };
+                let info = CloseInfo {
+                    code: ABNORMAL_CLOSURE,
+                    reason: String::new(),
+                    was_clean: false,
+                };
                 self.emit(Event::Close(info));
             }
             (State::Reconnecting, _) if is_due(t.retry, now) => {
@@ -612,13 +656,22 @@ impl<P> Machine<P> {
     /// Lets go of socket `id` without waiting for its close event.
     fn abandon(&mut self, id: ConnId, code: u16, reason: &str) {
         self.current = None;
-        self.actions.push_back(Action::Close { id, code, reason: reason.into(), abandon: true });
+        self.actions.push_back(Action::Close {
+            id,
+            code,
+            reason: reason.into(),
+            abandon: true,
+        });
     }
 
     /// The machine gave up on a connection itself: report it closed and retry.
     fn lost(&mut self, now: f64, why: &str, reason: RetryReason, stable: bool) {
         self.clear_connection_timers();
-        let info = CloseInfo { code: ABNORMAL_CLOSURE, reason: why.into(), was_clean: false };
+        let info = CloseInfo {
+            code: ABNORMAL_CLOSURE,
+            reason: why.into(),
+            was_clean: false,
+        };
         self.emit(Event::Close(info));
         self.schedule_retry(now, reason, stable);
     }
@@ -639,7 +692,11 @@ impl<P> Machine<P> {
         self.set_state(State::Reconnecting);
         let paused = self.offline || (self.hidden && self.cfg.pause_when_hidden);
         self.timers.retry = (!paused).then_some(now + delay_ms);
-        self.emit(Event::Reconnecting { attempt: self.retry_count, delay_ms, reason });
+        self.emit(Event::Reconnecting {
+            attempt: self.retry_count,
+            delay_ms,
+            reason,
+        });
     }
 
     /// The retry wait is over (or the page came back): connect unless paused.

@@ -28,7 +28,11 @@ pub struct Outbox<P> {
 impl<P> Outbox<P> {
     /// An empty outbox with these bounds.
     pub fn new(limits: QueueLimits) -> Self {
-        Outbox { items: VecDeque::new(), bytes: 0, limits }
+        Outbox {
+            items: VecDeque::new(),
+            bytes: 0,
+            limits,
+        }
     }
 
     /// Messages held.
@@ -104,7 +108,11 @@ mod tests {
     use super::*;
 
     fn outbox(max_messages: usize, max_bytes: u64, overflow: Overflow) -> Outbox<u32> {
-        Outbox::new(QueueLimits { max_messages, max_bytes, overflow })
+        Outbox::new(QueueLimits {
+            max_messages,
+            max_bytes,
+            overflow,
+        })
     }
 
     #[test]

@@ -57,7 +57,9 @@ impl TetherSocket {
     /// to the open socket, false when it was queued (or dropped under the overflow policy).
     pub fn send(&self, data: JsValue) -> Result<bool, JsError> {
         if payload::kind(&data).is_none() {
-            return Err(error("send() accepts a string, ArrayBuffer, ArrayBufferView or Blob"));
+            return Err(error(
+                "send() accepts a string, ArrayBuffer, ArrayBufferView or Blob",
+            ));
         }
         match self.driver.send(data, payload::byte_size) {
             Sent::Written => Ok(true),
@@ -82,7 +84,12 @@ impl TetherSocket {
 
     /// Adds a listener, exactly as `EventTarget.addEventListener`.
     #[wasm_bindgen(js_name = addEventListener)]
-    pub fn add_event_listener(&self, kind: &str, listener: &JsValue, options: &JsValue) -> Result<(), JsValue> {
+    pub fn add_event_listener(
+        &self,
+        kind: &str,
+        listener: &JsValue,
+        options: &JsValue,
+    ) -> Result<(), JsValue> {
         self.raw_target().add_listener(kind, listener, options)
     }
 
@@ -271,10 +278,19 @@ extern "C" {
     #[wasm_bindgen(js_name = EventTarget)]
     type RawTarget;
     #[wasm_bindgen(method, catch, js_name = addEventListener)]
-    fn add_listener(this: &RawTarget, kind: &str, listener: &JsValue, options: &JsValue) -> Result<(), JsValue>;
+    fn add_listener(
+        this: &RawTarget,
+        kind: &str,
+        listener: &JsValue,
+        options: &JsValue,
+    ) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch, js_name = removeEventListener)]
-    fn remove_listener(this: &RawTarget, kind: &str, listener: &JsValue, options: &JsValue)
-        -> Result<(), JsValue>;
+    fn remove_listener(
+        this: &RawTarget,
+        kind: &str,
+        listener: &JsValue,
+        options: &JsValue,
+    ) -> Result<(), JsValue>;
 }
 
 impl TetherSocket {

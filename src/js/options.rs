@@ -43,7 +43,8 @@ impl Reader<'_> {
     /// The raw value, `None` when absent (undefined or null).
     fn get(&self, key: &'static str) -> Result<Option<JsValue>, JsError> {
         let Some(obj) = self.obj else { return Ok(None) };
-        let v = js_sys::Reflect::get(obj, &JsValue::from_str(key)).map_err(|_| self.err(key, "a readable property"))?;
+        let v = js_sys::Reflect::get(obj, &JsValue::from_str(key))
+            .map_err(|_| self.err(key, "a readable property"))?;
         Ok((!v.is_undefined() && !v.is_null()).then_some(v))
     }
 
@@ -56,7 +57,10 @@ impl Reader<'_> {
     fn number(&self, key: &'static str, default: f64) -> Result<f64, JsError> {
         match self.get(key)? {
             None => Ok(default),
-            Some(v) => v.as_f64().filter(|n| !n.is_nan()).ok_or_else(|| self.err(key, "a number")),
+            Some(v) => v
+                .as_f64()
+                .filter(|n| !n.is_nan())
+                .ok_or_else(|| self.err(key, "a number")),
         }
     }
 
@@ -89,7 +93,9 @@ fn url_source(url: &JsValue) -> Result<(Source<String>, String), JsError> {
     if is_function(url) {
         return Ok((Source::Provider(url.clone().unchecked_into()), String::new()));
     }
-    let raw = url.as_string().ok_or_else(|| error("url must be a string or a function returning one"))?;
+    let raw = url
+        .as_string()
+        .ok_or_else(|| error("url must be a string or a function returning one"))?;
     let checked = check_url(&raw).map_err(|e| error(e.message()))?;
     Ok((Source::Fixed(checked.clone()), checked))
 }
@@ -118,7 +124,11 @@ pub fn parse(url: &JsValue, protocols: &JsValue, options: &JsValue) -> Result<(P
     let obj = if options.is_undefined() || options.is_null() {
         None
     } else {
-        Some(options.dyn_ref::<js_sys::Object>().ok_or_else(|| error("options must be an object"))?)
+        Some(
+            options
+                .dyn_ref::<js_sys::Object>()
+                .ok_or_else(|| error("options must be an object"))?,
+        )
     };
     let r = Reader { obj, prefix: "" };
 
@@ -149,8 +159,13 @@ pub fn parse(url: &JsValue, protocols: &JsValue, options: &JsValue) -> Result<(P
     let (heartbeat_message, is_pong) = match r.get("heartbeat")? {
         None => (None, None),
         Some(v) => {
-            let obj = v.dyn_ref::<js_sys::Object>().ok_or_else(|| option_error("heartbeat", "an object"))?;
-            let h = Reader { obj: Some(obj), prefix: "heartbeat." };
+            let obj = v
+                .dyn_ref::<js_sys::Object>()
+                .ok_or_else(|| option_error("heartbeat", "an object"))?;
+            let h = Reader {
+                obj: Some(obj),
+                prefix: "heartbeat.",
+            };
             cfg.heartbeat = Some(Heartbeat {
                 interval_ms: h.number("intervalMs", 30_000.0)?,
                 timeout_ms: h.number("timeoutMs", 10_000.0)?,
@@ -161,6 +176,20 @@ pub fn parse(url: &JsValue, protocols: &JsValue, options: &JsValue) -> Result<(P
     };
     cfg.validate().map_err(|e| option_error(e.option, e.expected))?;
 
-    let driver = DriverOptions { config: cfg, url, protocols, binary_type, heartbeat_message };
-    Ok((Parsed { driver, should_reconnect, is_pong, debug }, shown_url))
+    let driver = DriverOptions {
+        config: cfg,
+        url,
+        protocols,
+        binary_type,
+        heartbeat_message,
+    };
+    Ok((
+        Parsed {
+            driver,
+            should_reconnect,
+            is_pong,
+            debug,
+        },
+        shown_url,
+    ))
 }

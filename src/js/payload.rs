@@ -36,6 +36,8 @@ pub fn byte_size(data: &JsValue) -> u64 {
         return blob.size() as u64;
     }
     // ArrayBuffer and every view have a numeric byteLength.
-    js_sys::Reflect::get(data, &JsValue::from_str("byteLength")).ok().and_then(|v| v.as_f64()).unwrap_or(0.0)
-        as u64
+    js_sys::Reflect::get(data, &JsValue::from_str("byteLength"))
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0) as u64
 }

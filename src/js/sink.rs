@@ -94,9 +94,11 @@ impl Sink for JsSink {
             Event::Open => fire_open(t, &self.handler(|h| &h.open)),
             Event::Error(_) => fire_error(t, &self.handler(|h| &h.error)),
             Event::Close(c) => fire_close(t, &self.handler(|h| &h.close), c.code, &c.reason, c.was_clean),
-            Event::Reconnecting { attempt, delay_ms, reason } => {
-                fire_reconnecting(t, attempt, delay_ms, reason.as_str())
-            }
+            Event::Reconnecting {
+                attempt,
+                delay_ms,
+                reason,
+            } => fire_reconnecting(t, attempt, delay_ms, reason.as_str()),
             Event::StateChange { from, to } => {
                 self.log_state(from, to);
                 fire_state_change(t, from.as_str(), to.as_str())

@@ -513,7 +513,10 @@ browserTest("bad input throws a JS Error naming the problem (never a wasm panic)
         return (await next).data;
       };
       const cases = [
-        ["invalid URL", () => new TetherSocket("not a url"), "url"],
+        // (A relative string such as "not a url" is resolved against the page, as
+        // WebSocket does, so it is not bad input.)
+        ["invalid URL (unclosed IPv6 bracket)", () => new TetherSocket("ws://[bad"), "url"],
+        ["invalid URL (port out of range)", () => new TetherSocket("ws://127.0.0.1:99999/"), "url|port"],
         ["scheme ftp:", () => new TetherSocket("ftp://127.0.0.1:8791/echo"), "scheme|ftp"],
         ["URL with a fragment", () => new TetherSocket(`${base}#frag`), "fragment|#"],
         ["duplicate protocols", () => new TetherSocket(base, ["chat", "chat"]), "duplicate|protocol"],

@@ -245,7 +245,10 @@ export async function liveWebSocketCount(page) {
     });
     const { result } = await cdp.send("Runtime.callFunctionOn", {
       objectId: objects.objectId,
-      functionDeclaration: "function () { return this.length; }",
+      // Prototype objects (such as the counting subclass's in pages/helpers.js) are not
+      // sockets: they own a `constructor` property, instances do not.
+      functionDeclaration:
+        "function () { return this.filter((o) => !Object.prototype.hasOwnProperty.call(o, 'constructor')).length; }",
       returnByValue: true,
       objectGroup: "tether-count",
     });

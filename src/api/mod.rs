@@ -1,0 +1,19 @@
+//! The Rust API for Yew, Leptos and plain wasm-bindgen apps: [`Socket`], a stream of
+//! [`Event`]s, and the typed JSON layer [`TypedSocket`].
+//!
+//! Everything here compiles on every target so that server-side rendering builds work; only
+//! in the browser (wasm32) does [`SocketBuilder::connect`] succeed — elsewhere it returns
+//! [`Error::Unsupported`].
+
+mod socket;
+mod subscribers;
+mod typed;
+mod types;
+
+pub use socket::{Socket, SocketBuilder, Subscription};
+pub use subscribers::EventStream;
+pub use typed::{decode, TypedEvent, TypedEventStream, TypedSocket};
+pub use types::{
+    CloseInfo, DropReason, Error, Event, HeartbeatOptions, Jitter, Message, Overflow, QueueOptions,
+    ReconnectOptions, RetryReason, State,
+};

@@ -1,0 +1,444 @@
+//! [`Socket`] and its builder.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::subscribers::{EventStream, Subscribers};
+use super::types::{
+    ms, CloseInfo, Error, Event, HeartbeatOptions, Message, QueueOptions, ReconnectOptions, State,
+};
+use crate::core::{check_close_args, Config, Heartbeat};
+
+type ShouldReconnect = Rc<dyn Fn(&CloseInfo) -> bool>;
+
+/// Configures and opens a [`Socket`]. Start with [`Socket::builder`].
+#[must_use = "call .connect() to open the socket"]
+pub struct SocketBuilder {
+    // Only the browser implementation reads it; native builds fail before.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    url: String,
+    protocols: Vec<String>,
+    reconnect: ReconnectOptions,
+    queue: QueueOptions,
+    heartbeat: Option<HeartbeatOptions>,
+    connection_timeout: Option<Duration>,
+    start_closed: bool,
+    reconnect_on_online: bool,
+    pause_when_hidden: bool,
+    should_reconnect: Option<ShouldReconnect>,
+}
+
+impl SocketBuilder {
+    /// Subprotocols to offer.
+    pub fn protocols<I, S>(mut self, protocols: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Reconnect timing (default: [`ReconnectOptions::default`]).
+    pub fn backoff(mut self, options: ReconnectOptions) -> Self {
+        self.reconnect = options;
+        self
+    }
+
+    /// Outbox bounds (default: unbounded, drop-oldest).
+    pub fn queue(mut self, options: QueueOptions) -> Self {
+        self.queue = options;
+        self
+    }
+
+    /// Turns on heartbeats: any message from the server counts as a reply.
+    pub fn heartbeat(mut self, options: HeartbeatOptions) -> Self {
+        self.heartbeat = Some(options);
+        self
+    }
+
+    /// An attempt that does not open within this time fails (default 4 s; `None`: no limit).
+    pub fn connection_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.connection_timeout = timeout;
+        self
+    }
+
+    /// Do not connect until [`Socket::reconnect`] (default false).
+    pub fn start_closed(mut self, yes: bool) -> Self {
+        self.start_closed = yes;
+        self
+    }
+
+    /// Retry at once when the browser comes back online (default true).
+    pub fn reconnect_on_online(mut self, yes: bool) -> Self {
+        self.reconnect_on_online = yes;
+        self
+    }
+
+    /// Defer retries while the page is hidden (default false).
+    pub fn pause_when_hidden(mut self, yes: bool) -> Self {
+        self.pause_when_hidden = yes;
+        self
+    }
+
+    /// Decides whether to reconnect after a close the socket did not ask for (default: always).
+    pub fn should_reconnect(mut self, f: impl Fn(&CloseInfo) -> bool + 'static) -> Self {
+        self.should_reconnect = Some(Rc::new(f));
+        self
+    }
+
+    fn config(&self) -> Result<Config, Error> {
+        let cfg = Config {
+            backoff: self.reconnect.to_core(),
+            connection_timeout_ms: self.connection_timeout.map_or(f64::INFINITY, ms),
+            queue: self.queue.to_core(),
+            heartbeat: self.heartbeat.as_ref().map(|h| Heartbeat {
+                interval_ms: ms(h.interval),
+                timeout_ms: ms(h.timeout),
+            }),
+            start_closed: self.start_closed,
+            reconnect_on_online: self.reconnect_on_online,
+            pause_when_hidden: self.pause_when_hidden,
+        };
+        cfg.validate().map_err(Error::InvalidOption)?;
+        Ok(cfg)
+    }
+
+    /// Checks the options and opens the socket (connecting at once unless `start_closed`).
+    ///
+    /// Fails with [`Error::Unsupported`] outside the browser (native and SSR builds).
+    pub fn connect(self) -> Result<Socket, Error> {
+        let config = self.config()?;
+        imp::connect(self, config).map(|inner| Socket {
+            inner: Rc::new(inner),
+        })
+    }
+}
+
+/// A reconnecting WebSocket for Rust (Yew, Leptos, plain wasm-bindgen).
+///
+/// Cloning gives another handle to the same connection; dropping the last handle closes it
+/// and frees every listener and timer.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), tether_ws::Error> {
+/// use futures::StreamExt;
+/// use tether_ws::{Event, Message, Socket};
+///
+/// let socket = Socket::builder("wss://example.com/feed").connect()?;
+/// socket.send(Message::Text("hello".into()))?;
+/// let mut events = socket.events();
+/// while let Some(event) = events.next().await {
+///     if let Event::Message(Message::Text(text)) = event {
+///         println!("{text}");
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Socket {
+    inner: Rc<imp::Inner>,
+}
+
+/// Keeps an [`Socket::on_event`] callback registered; dropping it unsubscribes.
+#[must_use = "the callback is unsubscribed when this guard is dropped"]
+pub struct Subscription {
+    subscribers: std::rc::Weak<Subscribers>,
+    id: u64,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(s) = self.subscribers.upgrade() {
+            s.remove(self.id);
+        }
+    }
+}
+
+impl Socket {
+    /// Starts configuring a socket for `url` (ws:, wss:, or http(s): which maps to ws(s):).
+    pub fn builder(url: impl Into<String>) -> SocketBuilder {
+        SocketBuilder {
+            url: url.into(),
+            protocols: Vec::new(),
+            reconnect: ReconnectOptions::default(),
+            queue: QueueOptions::default(),
+            heartbeat: None,
+            connection_timeout: Some(Duration::from_secs(4)),
+            start_closed: false,
+            reconnect_on_online: true,
+            pause_when_hidden: false,
+            should_reconnect: None,
+        }
+    }
+
+    /// Sends now if open, else queues for the next connection. `Ok(true)` means written to the
+    /// socket, `Ok(false)` queued (or dropped by the overflow policy, with a `Dropped` event).
+    pub fn send(&self, message: impl Into<Message>) -> Result<bool, Error> {
+        imp::send(&self.inner, message.into())
+    }
+
+    /// Serializes `value` as JSON and sends it as text.
+    pub fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<bool, Error> {
+        let text = serde_json::to_string(value).map_err(|e| Error::Encode(e.to_string()))?;
+        self.send(Message::Text(text))
+    }
+
+    /// Closes for good (no reconnect until [`Socket::reconnect`]). The code must be 1000 or
+    /// 3000–4999 and the reason at most 123 bytes.
+    pub fn close(&self, code: u16, reason: &str) -> Result<(), Error> {
+        check_close_args(code, reason).map_err(Error::InvalidClose)?;
+        imp::close(&self.inner, code, reason);
+        Ok(())
+    }
+
+    /// Closes the current connection, if any, and connects again at once with backoff reset.
+    pub fn reconnect(&self) {
+        imp::reconnect(&self.inner)
+    }
+
+    /// A new stream of every event from now on. Any number of streams may be open.
+    pub fn events(&self) -> EventStream {
+        self.subscribers().stream()
+    }
+
+    /// Calls `f` for every event until the returned guard is dropped.
+    pub fn on_event(&self, f: impl Fn(&Event) + 'static) -> Subscription {
+        let subscribers = self.subscribers();
+        let id = subscribers.add(Rc::new(f));
+        Subscription {
+            subscribers: Rc::downgrade(subscribers),
+            id,
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        imp::state(&self.inner)
+    }
+
+    /// Retries since the last connection that stayed up for `min_uptime`.
+    pub fn retry_count(&self) -> u32 {
+        imp::retry_count(&self.inner)
+    }
+
+    /// Messages waiting in the outbox.
+    pub fn queued_messages(&self) -> usize {
+        imp::queued_messages(&self.inner)
+    }
+
+    fn subscribers(&self) -> &Rc<Subscribers> {
+        imp::subscribers(&self.inner)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod imp {
+    //! The browser implementation: the shared driver with a sink that decodes messages into
+    //! Rust values and fans events out to subscribers.
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    use wasm_bindgen::{JsCast, JsValue};
+    use web_sys::{BinaryType, CloseEvent, MessageEvent};
+
+    use super::super::subscribers::Subscribers;
+    use super::super::types::{CloseInfo, Error, Event, Message, State};
+    use super::{ShouldReconnect, SocketBuilder};
+    use crate::browser::target::{check_protocols, check_url, TargetError};
+    use crate::browser::{Driver, DriverOptions, Sent, Sink, Source};
+    use crate::core::{self, Config, ErrorKind};
+
+    pub struct Inner {
+        driver: Driver,
+        sink: Rc<RustSink>,
+    }
+
+    impl Drop for Inner {
+        fn drop(&mut self) {
+            self.driver.dispose();
+            self.sink.subscribers.end();
+        }
+    }
+
+    struct RustSink {
+        subscribers: Rc<Subscribers>,
+        should_reconnect: Option<ShouldReconnect>,
+    }
+
+    fn to_js(message: &Message) -> JsValue {
+        match message {
+            Message::Text(s) => JsValue::from_str(s),
+            Message::Binary(b) => js_sys::Uint8Array::from(&b[..]).into(),
+        }
+    }
+
+    /// Text stays text; ArrayBuffers and views become bytes (the Rust face asks for
+    /// arraybuffer delivery, so Blobs never arrive).
+    fn from_js(v: &JsValue) -> Message {
+        match v.as_string() {
+            Some(s) => Message::Text(s),
+            None if v.is_instance_of::<js_sys::ArrayBuffer>() || js_sys::ArrayBuffer::is_view(v) => {
+                Message::Binary(js_sys::Uint8Array::new(v).to_vec())
+            }
+            None => Message::Binary(Vec::new()),
+        }
+    }
+
+    impl Sink for RustSink {
+        fn event(&self, event: core::Event<JsValue>) {
+            let event = match event {
+                core::Event::Open => Event::Open,
+                core::Event::Close(info) => Event::Close(info),
+                core::Event::Error(ErrorKind::ConnectionTimeout) => Event::Error(Error::ConnectionTimeout),
+                core::Event::Error(_) => Event::Error(Error::Socket),
+                core::Event::Reconnecting {
+                    attempt,
+                    delay_ms,
+                    reason,
+                } => Event::Reconnecting {
+                    attempt,
+                    delay: Duration::from_secs_f64(delay_ms.max(0.0) / 1000.0),
+                    reason,
+                },
+                core::Event::StateChange { from, to } => Event::StateChange { from, to },
+                core::Event::Dropped { payload, reason } => Event::Dropped {
+                    message: from_js(&payload),
+                    reason,
+                },
+            };
+            self.subscribers.publish(event);
+        }
+
+        fn message(&self, event: &MessageEvent) {
+            self.subscribers.publish(Event::Message(from_js(&event.data())));
+        }
+
+        fn should_reconnect(&self, info: &CloseInfo, _event: Option<&CloseEvent>) -> Option<bool> {
+            self.should_reconnect.as_ref().map(|f| f(info))
+        }
+    }
+
+    fn target_error(e: TargetError) -> Error {
+        match e {
+            TargetError::BadProtocol | TargetError::DuplicateProtocol => Error::InvalidProtocol(e.message()),
+            _ => Error::InvalidUrl(e.message()),
+        }
+    }
+
+    pub fn connect(b: SocketBuilder, config: Config) -> Result<Inner, Error> {
+        let url = check_url(&b.url).map_err(target_error)?;
+        check_protocols(&b.protocols).map_err(target_error)?;
+        let sink = Rc::new(RustSink {
+            subscribers: Rc::new(Subscribers::default()),
+            should_reconnect: b.should_reconnect,
+        });
+        let options = DriverOptions {
+            config,
+            url: Source::Fixed(url),
+            protocols: Source::Fixed(b.protocols),
+            binary_type: BinaryType::Arraybuffer,
+            heartbeat_message: b.heartbeat.as_ref().map(|h| to_js(&h.message)),
+        };
+        let driver = Driver::start(options, sink.clone());
+        Ok(Inner { driver, sink })
+    }
+
+    pub fn send(inner: &Inner, message: Message) -> Result<bool, Error> {
+        let bytes = message.len() as u64;
+        match inner.driver.send(to_js(&message), |_| bytes) {
+            Sent::Written => Ok(true),
+            Sent::Queued | Sent::Dropped => Ok(false),
+            Sent::Rejected(_) => Err(Error::QueueFull),
+        }
+    }
+
+    pub fn close(inner: &Inner, code: u16, reason: &str) {
+        inner.driver.close(code, reason);
+    }
+
+    pub fn reconnect(inner: &Inner) {
+        inner.driver.reconnect(1000, "");
+    }
+
+    pub fn state(inner: &Inner) -> State {
+        inner.driver.state()
+    }
+
+    pub fn retry_count(inner: &Inner) -> u32 {
+        inner.driver.retry_count()
+    }
+
+    pub fn queued_messages(inner: &Inner) -> usize {
+        inner.driver.queued_messages()
+    }
+
+    pub fn subscribers(inner: &Inner) -> &Rc<Subscribers> {
+        &inner.sink.subscribers
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod imp {
+    //! Outside the browser there is no WebSocket: `connect` fails with `Unsupported`, so no
+    //! `Socket` can exist and the other functions are unreachable by construction.
+    use std::rc::Rc;
+
+    use super::super::subscribers::Subscribers;
+    use super::super::types::{Error, Message, State};
+    use super::SocketBuilder;
+    use crate::core::Config;
+
+    /// Uninhabited: a native build never holds a live socket.
+    pub enum Inner {}
+
+    pub fn connect(_: SocketBuilder, _: Config) -> Result<Inner, Error> {
+        Err(Error::Unsupported)
+    }
+    pub fn send(inner: &Inner, _: Message) -> Result<bool, Error> {
+        match *inner {}
+    }
+    pub fn close(inner: &Inner, _: u16, _: &str) {
+        match *inner {}
+    }
+    pub fn reconnect(inner: &Inner) {
+        match *inner {}
+    }
+    pub fn state(inner: &Inner) -> State {
+        match *inner {}
+    }
+    pub fn retry_count(inner: &Inner) -> u32 {
+        match *inner {}
+    }
+    pub fn queued_messages(inner: &Inner) -> usize {
+        match *inner {}
+    }
+    pub fn subscribers(inner: &Inner) -> &Rc<Subscribers> {
+        match *inner {}
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn native_connect_is_a_clear_error() {
+        let err = Socket::builder("ws://127.0.0.1:1/").connect().err();
+        assert_eq!(err, Some(Error::Unsupported));
+        assert!(Error::Unsupported.to_string().contains("browser"));
+    }
+
+    #[test]
+    fn options_are_validated_before_connecting() {
+        let bad = ReconnectOptions {
+            grow_factor: 0.5,
+            ..Default::default()
+        };
+        let err = Socket::builder("ws://x/").backoff(bad).connect().err();
+        assert!(matches!(err, Some(Error::InvalidOption(e)) if e.option == "reconnectionDelayGrowFactor"));
+    }
+}

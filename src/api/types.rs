@@ -1,0 +1,229 @@
+//! The values the Rust API speaks in: messages, events, errors and options.
+
+use core::fmt;
+use std::time::Duration;
+
+pub use crate::core::{CloseInfo, DropReason, Overflow, RetryReason, State};
+
+/// A WebSocket message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A text frame.
+    Text(String),
+    /// A binary frame.
+    Binary(Vec<u8>),
+}
+
+impl Message {
+    /// Bytes on the wire (UTF-8 for text).
+    pub fn len(&self) -> usize {
+        match self {
+            Message::Text(s) => s.len(),
+            Message::Binary(b) => b.len(),
+        }
+    }
+
+    /// True for an empty message.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<String> for Message {
+    fn from(s: String) -> Self {
+        Message::Text(s)
+    }
+}
+
+impl From<&str> for Message {
+    fn from(s: &str) -> Self {
+        Message::Text(s.to_owned())
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(b: Vec<u8>) -> Self {
+        Message::Binary(b)
+    }
+}
+
+/// Something that happened on a [`Socket`](super::Socket).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Connected; messages queued meanwhile were already written.
+    Open,
+    /// A message from the server.
+    Message(Message),
+    /// A connection ended (a retry may follow: see `Reconnecting`).
+    Close(CloseInfo),
+    /// A connection failed.
+    Error(Error),
+    /// A retry is scheduled.
+    Reconnecting {
+        /// 1 for the first retry after a drop.
+        attempt: u32,
+        /// Wait before the attempt, jitter included.
+        delay: Duration,
+        /// What ended the previous connection.
+        reason: RetryReason,
+    },
+    /// The state changed.
+    StateChange {
+        /// Previous state.
+        from: State,
+        /// New state.
+        to: State,
+    },
+    /// A queued message was discarded.
+    Dropped {
+        /// The message.
+        message: Message,
+        /// Why.
+        reason: DropReason,
+    },
+}
+
+/// Everything that can go wrong, as a value.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URL does not parse, has another scheme than ws/wss/http/https, or a fragment.
+    InvalidUrl(&'static str),
+    /// A subprotocol is not a valid token or is listed twice.
+    InvalidProtocol(&'static str),
+    /// An option is out of range.
+    InvalidOption(crate::core::ConfigError),
+    /// A close code or reason the protocol does not allow.
+    InvalidClose(crate::core::CloseArgError),
+    /// The outbox is full and the overflow policy is `Reject`.
+    QueueFull,
+    /// A message could not be encoded as JSON.
+    Encode(String),
+    /// The browser reported an error on the socket.
+    Socket,
+    /// A connection attempt did not open within the connection timeout.
+    ConnectionTimeout,
+    /// Not running in a browser (a native or server-side build): there is no WebSocket.
+    Unsupported,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidUrl(why) | Error::InvalidProtocol(why) => f.write_str(why),
+            Error::InvalidOption(e) => e.fmt(f),
+            Error::InvalidClose(e) => e.fmt(f),
+            Error::QueueFull => f.write_str("the outbox is full (overflow policy: reject)"),
+            Error::Encode(why) => write!(f, "could not encode the message as JSON: {why}"),
+            Error::Socket => f.write_str("the WebSocket reported an error"),
+            Error::ConnectionTimeout => f.write_str("the connection attempt timed out"),
+            Error::Unsupported => f.write_str(
+                "WebSockets need a browser: tether-ws sockets only run on wasm32 in a web page or worker",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// How much of each reconnect delay is randomised.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Jitter {
+    /// Exact delays (every client retries in lockstep: avoid with many clients).
+    None,
+    /// A random fraction up to this (0..=1) is taken off each delay.
+    Proportional(f64),
+}
+
+/// Reconnect timing. The defaults are reconnecting-websocket's, plus 50 % jitter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReconnectOptions {
+    /// Delay before the first retry (1 s).
+    pub min_delay: Duration,
+    /// Longest delay (10 s).
+    pub max_delay: Duration,
+    /// Growth per failed attempt (1.3).
+    pub grow_factor: f64,
+    /// How long a connection must stay up before the retry count resets (5 s).
+    pub min_uptime: Duration,
+    /// Retries in a row before giving up (`None`: never give up).
+    pub max_retries: Option<u32>,
+    /// Randomisation of each delay (`Proportional(0.5)`).
+    pub jitter: Jitter,
+}
+
+impl Default for ReconnectOptions {
+    fn default() -> Self {
+        ReconnectOptions {
+            min_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(10),
+            grow_factor: 1.3,
+            min_uptime: Duration::from_secs(5),
+            max_retries: None,
+            jitter: Jitter::Proportional(0.5),
+        }
+    }
+}
+
+/// Bounds of the outbox (messages sent while not connected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueOptions {
+    /// Most messages held (`None`: unbounded).
+    pub max_messages: Option<usize>,
+    /// Most bytes held (`None`: unbounded).
+    pub max_bytes: Option<u64>,
+    /// What to do with a send that does not fit.
+    pub overflow: Overflow,
+}
+
+/// Keep-alive settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeartbeatOptions {
+    /// Time between heartbeats.
+    pub interval: Duration,
+    /// Time allowed for a reply.
+    pub timeout: Duration,
+    /// What to send.
+    pub message: Message,
+}
+
+impl Default for HeartbeatOptions {
+    fn default() -> Self {
+        HeartbeatOptions {
+            interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
+            message: Message::Text("ping".into()),
+        }
+    }
+}
+
+pub(crate) fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+impl ReconnectOptions {
+    pub(crate) fn to_core(&self) -> crate::core::Backoff {
+        crate::core::Backoff {
+            min_delay_ms: ms(self.min_delay),
+            max_delay_ms: ms(self.max_delay),
+            grow_factor: self.grow_factor,
+            min_uptime_ms: ms(self.min_uptime),
+            max_retries: self.max_retries.unwrap_or(u32::MAX),
+            jitter: match self.jitter {
+                Jitter::None => 0.0,
+                Jitter::Proportional(j) => j,
+            },
+        }
+    }
+}
+
+impl QueueOptions {
+    pub(crate) fn to_core(self) -> crate::core::QueueLimits {
+        crate::core::QueueLimits {
+            max_messages: self.max_messages.unwrap_or(usize::MAX),
+            max_bytes: self.max_bytes.unwrap_or(u64::MAX),
+            overflow: self.overflow,
+        }
+    }
+}

@@ -1,0 +1,867 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! Model-based property tests of the sans-IO core.
+//!
+//! `Sim` plays the browser, the clock and the user around a `Machine<u32>` (payload = message
+//! sequence number) and checks the machine's invariants after every step of a random run:
+//! one live socket at most, no Connect after `close()`, the outbox within its limits, every
+//! message accounted for exactly once and written in order, retry delays within their bounds,
+//! sane timers, and one close event per socket that ends.
+//!
+//! Failing cases are saved to (and replayed from) `tests/core_seeds.txt`. Set `PROPTEST_CASES`
+//! for longer runs.
+
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+use tether_ws::core::{
+    base_delay, check_close_args, jittered, Action, Backoff, CloseInfo, Config, ConnId, DropReason, Event,
+    Heartbeat, Machine, Overflow, QueueLimits, SendOutcome, State,
+};
+
+const SEEDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/core_seeds.txt");
+
+fn proptest_config() -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(SEEDS))),
+        ..ProptestConfig::default()
+    }
+}
+
+/// One thing that happens to the machine.
+#[derive(Debug, Clone)]
+enum Step {
+    /// The browser opens the socket being connected.
+    Opened,
+    /// A message arrives; `reply` says whether `isPong` accepts it.
+    Message {
+        reply: bool,
+    },
+    /// The browser reports the socket closed.
+    Closed {
+        code: u16,
+        clean: bool,
+        should_reconnect: Option<bool>,
+    },
+    /// The browser reports a socket error.
+    Error,
+    /// The attempt could not even create a socket (URL provider failed).
+    ConnectFailed,
+    /// The server starts closing the open socket: writes fail until the close event.
+    ServerStartsClosing,
+    /// The driver's timer fires exactly at `poll_timeout()`.
+    FireExactly,
+    /// The timer fires this many ms late.
+    FireLate(f64),
+    /// The timer fires this many ms early.
+    FireEarly(f64),
+    /// Time passes; the timer fires on time at every deadline on the way.
+    Wait(f64),
+    Online,
+    Offline,
+    Visible(bool),
+    /// The user sends a message of this many bytes.
+    Send(u64),
+    /// The user calls `close(code, reason)` with valid arguments.
+    Close {
+        code: u16,
+        reason_len: usize,
+    },
+    Reconnect,
+}
+
+/// A step, and for socket events whether they name an old connection instead of the current.
+#[derive(Debug, Clone)]
+struct Input {
+    step: Step,
+    stale: Option<usize>,
+}
+
+/// What the user's listeners do when the driver hands them events (re-entrantly).
+#[derive(Debug, Clone, Copy)]
+struct Listeners {
+    send_on_state_change: bool,
+    send_on_open: bool,
+    reconnect_on_close: bool,
+    close_on_error: bool,
+}
+
+impl Listeners {
+    const NONE: Listeners = Listeners {
+        send_on_state_change: false,
+        send_on_open: false,
+        reconnect_on_close: false,
+        close_on_error: false,
+    };
+}
+
+/// The browser's view of the live socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Connecting,
+    Open,
+    /// The server began the closing handshake: writes fail.
+    ServerClosing,
+    /// We asked to close with a handshake.
+    ClientClosing,
+}
+
+/// Where a message is, as far as the user and the wire can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// Inside `send()`.
+    Sending,
+    Queued,
+    /// `send()` said Dropped; its Dropped event is still in the action queue.
+    DropPending,
+    Written,
+    Dropped,
+    Rejected,
+}
+
+#[derive(Debug)]
+struct Msg {
+    bytes: u64,
+    fate: Fate,
+    /// Handed back by `handle_unsent`: may be kept beyond the outbox limits.
+    put_back: bool,
+}
+
+struct Sim {
+    cfg: Config,
+    listeners: Listeners,
+    m: Machine<u32>,
+    now: f64,
+    /// The one socket the browser has that the driver still listens to.
+    live: Option<(ConnId, Phase)>,
+    /// Sockets that ended (closed or abandoned), oldest first.
+    ended: Vec<ConnId>,
+    last_id: u64,
+    offline: bool,
+    hidden: bool,
+    msgs: Vec<Msg>,
+    last_written: Option<u32>,
+    /// `close()` was called and no `reconnect()` since.
+    user_closed: bool,
+    /// The state as told by StateChange events.
+    state: State,
+    close_events: usize,
+    /// (when, delay) of the last Reconnecting event.
+    retry: Option<(f64, f64)>,
+    /// Actions carried out so far.
+    actions: usize,
+    /// Every action, when tracing.
+    trace: Option<Vec<String>>,
+    /// The machine is running `handle_timeout`.
+    in_timer: bool,
+    /// A close or error listener already acted during this step.
+    reentered: bool,
+    disposed: bool,
+}
+
+fn eps(x: f64) -> f64 {
+    1e-9 * x.abs().max(1.0)
+}
+
+impl Sim {
+    fn new(cfg: Config, seed: u64, listeners: Listeners) -> Self {
+        cfg.validate().expect("generated configs are valid");
+        let m = Machine::new(cfg.clone(), seed, 0.0);
+        let mut sim = Sim {
+            state: m.state(),
+            cfg,
+            listeners,
+            m,
+            now: 0.0,
+            live: None,
+            ended: vec![],
+            last_id: 0,
+            offline: false,
+            hidden: false,
+            msgs: vec![],
+            last_written: None,
+            user_closed: false,
+            close_events: 0,
+            retry: None,
+            actions: 0,
+            trace: None,
+            in_timer: false,
+            reentered: false,
+            disposed: false,
+        };
+        sim.drain();
+        sim.check();
+        sim
+    }
+
+    // ---- the driver ----
+
+    fn drain(&mut self) {
+        while let Some(a) = self.m.poll_action() {
+            self.actions += 1;
+            if let Some(trace) = &mut self.trace {
+                trace.push(format!("{:?} {a:?}", self.now));
+            }
+            self.apply(a);
+        }
+    }
+
+    fn expect_live(&self, id: ConnId, what: &str) -> Phase {
+        match self.live {
+            Some((live, phase)) if live == id => phase,
+            other => panic!("{what} for {id:?}, but the live socket is {other:?}"),
+        }
+    }
+
+    fn apply(&mut self, action: Action<u32>) {
+        match action {
+            Action::Connect { id } => {
+                assert!(
+                    !self.user_closed,
+                    "Connect {id:?} after close() and no reconnect()"
+                );
+                assert!(
+                    self.live.is_none(),
+                    "Connect {id:?} while {:?} is live",
+                    self.live
+                );
+                assert!(id.0 > self.last_id, "Connect reuses {id:?}");
+                self.last_id = id.0;
+                if self.in_timer && !self.reentered {
+                    let (at, delay) = self
+                        .retry
+                        .expect("a timer-driven Connect follows a Reconnecting event");
+                    assert!(
+                        self.now >= at + delay - eps(at + delay),
+                        "retry at {} before {at} + {delay}",
+                        self.now
+                    );
+                }
+                self.retry = None;
+                self.live = Some((id, Phase::Connecting));
+            }
+            Action::Flush { id } => {
+                if self.live.is_some_and(|(live, _)| live == id) {
+                    while let Some((seq, bytes)) = self.m.next_queued(id) {
+                        let msg = &self.msgs[seq as usize];
+                        assert_eq!((msg.fate, msg.bytes), (Fate::Queued, bytes), "flushed #{seq}");
+                        self.write(id, seq);
+                    }
+                } else {
+                    // A listener moved the machine on before the driver got to this Flush.
+                    assert!(
+                        self.m.next_queued(id).is_none(),
+                        "Flush of {id:?}, which is not live"
+                    );
+                }
+            }
+            Action::SendHeartbeat { id } => {
+                let phase = self.expect_live(id, "SendHeartbeat");
+                assert_ne!(phase, Phase::Connecting, "heartbeat before open");
+            }
+            Action::Close {
+                id,
+                code,
+                reason,
+                abandon,
+            } => {
+                self.expect_live(id, "Close");
+                assert!(
+                    check_close_args(code, &reason).is_ok(),
+                    "the browser throws on close({code}, {reason:?})"
+                );
+                if abandon {
+                    self.live = None;
+                    self.ended.push(id);
+                } else {
+                    self.live = Some((id, Phase::ClientClosing));
+                }
+            }
+            Action::Emit(event) => self.on_event(event),
+        }
+    }
+
+    /// Writes message `seq` to socket `id`, or hands it back if the socket is closing.
+    fn write(&mut self, id: ConnId, seq: u32) {
+        let phase = self.expect_live(id, "write");
+        assert_ne!(phase, Phase::Connecting, "write before open");
+        let msg = &mut self.msgs[seq as usize];
+        if phase == Phase::Open {
+            if let Some(last) = self.last_written {
+                assert!(seq > last, "#{seq} written after #{last}: out of order or twice");
+            }
+            self.last_written = Some(seq);
+            msg.fate = Fate::Written;
+        } else {
+            msg.fate = Fate::Queued;
+            msg.put_back = true;
+            let bytes = msg.bytes;
+            self.m.handle_unsent(id, seq, bytes);
+        }
+    }
+
+    fn on_event(&mut self, event: Event<u32>) {
+        match event {
+            Event::StateChange { from, to } => {
+                assert_eq!(from, self.state, "StateChange from a state we were not told of");
+                assert_ne!(from, to);
+                self.state = to;
+                if self.listeners.send_on_state_change {
+                    self.send(1);
+                }
+            }
+            Event::Open => {
+                if self.listeners.send_on_open {
+                    self.send(2);
+                }
+            }
+            Event::Close(_) => {
+                self.close_events += 1;
+                if self.listeners.reconnect_on_close && !self.reentered {
+                    self.reentered = true;
+                    self.user_closed = false;
+                    self.m.reconnect(self.now, 1000, "");
+                }
+            }
+            Event::Error(_) => {
+                if self.listeners.close_on_error && !self.reentered {
+                    self.reentered = true;
+                    self.user_closed = true;
+                    self.m.close(self.now, 1000, "");
+                }
+            }
+            Event::Reconnecting {
+                attempt, delay_ms, ..
+            } => {
+                let b = &self.cfg.backoff;
+                assert!((1..=b.max_retries).contains(&attempt), "attempt {attempt}");
+                if !self.reentered {
+                    assert_eq!(attempt, self.m.retry_count());
+                }
+                // Either after a stable connection or not: the delay is within the widest bounds.
+                let lo = base_delay(b, attempt, true) * (1.0 - b.jitter);
+                let hi = base_delay(b, attempt, false);
+                assert!(
+                    delay_ms >= lo - eps(lo) && delay_ms <= hi + eps(hi),
+                    "attempt {attempt}: delay {delay_ms} outside [{lo}, {hi}]"
+                );
+                self.retry = Some((self.now, delay_ms));
+            }
+            Event::Dropped { payload, reason } => {
+                let msg = &mut self.msgs[payload as usize];
+                assert!(
+                    matches!(msg.fate, Fate::Queued | Fate::DropPending),
+                    "#{payload} dropped while {msg:?}"
+                );
+                let want = if self.disposed {
+                    DropReason::Disposed
+                } else {
+                    DropReason::Overflow
+                };
+                assert_eq!(reason, want);
+                msg.fate = Fate::Dropped;
+            }
+        }
+    }
+
+    // ---- the user ----
+
+    fn send(&mut self, bytes: u64) {
+        let seq = self.msgs.len() as u32;
+        self.msgs.push(Msg {
+            bytes,
+            fate: Fate::Sending,
+            put_back: false,
+        });
+        let q = self.cfg.queue;
+        match self.m.send(seq, bytes) {
+            SendOutcome::Transmit(id, payload) => {
+                assert_eq!(payload, seq);
+                self.write(id, seq);
+            }
+            SendOutcome::Queued => {
+                self.msgs[seq as usize].fate = Fate::Queued;
+                assert!(
+                    self.m.queued_messages() <= q.max_messages && self.m.queued_bytes() <= q.max_bytes,
+                    "#{seq} accepted beyond the limits"
+                );
+            }
+            SendOutcome::Dropped => {
+                assert_ne!(q.overflow, Overflow::Reject);
+                self.msgs[seq as usize].fate = Fate::DropPending;
+            }
+            SendOutcome::Rejected(payload) => {
+                assert_eq!((payload, q.overflow), (seq, Overflow::Reject));
+                self.msgs[seq as usize].fate = Fate::Rejected;
+            }
+        }
+    }
+
+    // ---- the clock ----
+
+    /// The driver's timer fires at `self.now`; if deadlines are still due it fires again.
+    fn fire(&mut self) {
+        for _ in 0..16 {
+            self.in_timer = true;
+            self.m.handle_timeout(self.now);
+            self.drain();
+            self.in_timer = false;
+            if !self.m.poll_timeout().is_some_and(|t| t <= self.now) {
+                return;
+            }
+        }
+        panic!("timers stay due at {}: {:?}", self.now, self.m.poll_timeout());
+    }
+
+    fn wait(&mut self, ms: f64) {
+        let target = self.now + ms;
+        for _ in 0..100_000 {
+            match self.m.poll_timeout() {
+                Some(t) if t <= target => {
+                    self.now = self.now.max(t);
+                    self.fire();
+                }
+                _ => {
+                    self.now = self.now.max(target);
+                    return;
+                }
+            }
+        }
+        panic!("too many timers before {target}");
+    }
+
+    fn snapshot(&self) -> impl PartialEq + std::fmt::Debug {
+        let m = &self.m;
+        (
+            m.state(),
+            m.current(),
+            m.retry_count(),
+            m.poll_timeout().map(f64::to_bits),
+            m.queued_messages(),
+            m.queued_bytes(),
+        )
+    }
+
+    /// Runs `input`, checking that it changes nothing at all.
+    fn expect_no_effect(&mut self, what: &str, input: impl FnOnce(&mut Machine<u32>)) {
+        let (before, actions) = (self.snapshot(), self.actions);
+        input(&mut self.m);
+        self.drain();
+        assert_eq!(self.actions, actions, "{what} produced actions");
+        assert_eq!(self.snapshot(), before, "{what} changed the machine");
+    }
+
+    // ---- a step ----
+
+    fn step(&mut self, input: &Input) {
+        self.reentered = false;
+        let now = self.now;
+        let live = self.live;
+        if let (Some(pick), false) = (input.stale, self.ended.is_empty()) {
+            let old = self.ended[pick % self.ended.len()];
+            let what = format!("{:?} for old {old:?}", input.step);
+            match input.step {
+                Step::Opened => self.expect_no_effect(&what, |m| m.handle_opened(old, now)),
+                Step::Message { reply } => self.expect_no_effect(&what, |m| m.handle_message(old, reply)),
+                Step::Closed {
+                    code,
+                    clean,
+                    should_reconnect,
+                } => {
+                    let info = CloseInfo {
+                        code,
+                        reason: String::new(),
+                        was_clean: clean,
+                    };
+                    self.expect_no_effect(&what, |m| m.handle_closed(old, now, info, should_reconnect))
+                }
+                Step::Error => self.expect_no_effect(&what, |m| m.handle_error(old)),
+                Step::ConnectFailed => self.expect_no_effect(&what, |m| m.handle_connect_failed(old, now)),
+                _ => {}
+            }
+            self.check();
+            return;
+        }
+        match input.step {
+            Step::Opened => {
+                if let Some((id, Phase::Connecting)) = live {
+                    self.live = Some((id, Phase::Open));
+                    self.m.handle_opened(id, now);
+                }
+            }
+            Step::Message { reply } => {
+                if let Some((id, Phase::Open | Phase::ClientClosing)) = live {
+                    self.m.handle_message(id, reply);
+                }
+            }
+            Step::Closed {
+                code,
+                clean,
+                should_reconnect,
+            } => {
+                if let Some((id, _)) = live {
+                    self.live = None;
+                    self.ended.push(id);
+                    let info = CloseInfo {
+                        code,
+                        reason: "server".into(),
+                        was_clean: clean,
+                    };
+                    self.m.handle_closed(id, now, info, should_reconnect);
+                }
+            }
+            Step::Error => {
+                if let Some((id, _)) = live {
+                    self.m.handle_error(id);
+                }
+            }
+            Step::ConnectFailed => {
+                if let Some((id, Phase::Connecting)) = live {
+                    self.live = None;
+                    self.ended.push(id);
+                    self.m.handle_connect_failed(id, now);
+                }
+            }
+            Step::ServerStartsClosing => {
+                if let Some((id, Phase::Open)) = live {
+                    self.live = Some((id, Phase::ServerClosing));
+                }
+            }
+            Step::FireExactly => {
+                if let Some(t) = self.m.poll_timeout() {
+                    self.now = now.max(t);
+                    self.fire();
+                }
+            }
+            Step::FireLate(ms) => {
+                if let Some(t) = self.m.poll_timeout() {
+                    self.now = now.max(t + ms);
+                    self.fire();
+                }
+            }
+            Step::FireEarly(ms) => {
+                if let Some(t) = self.m.poll_timeout() {
+                    let at = (t - ms).max(now);
+                    if at < t {
+                        self.now = at;
+                        self.expect_no_effect("an early timer", |m| m.handle_timeout(at));
+                    }
+                }
+            }
+            Step::Wait(ms) => self.wait(ms),
+            // The browser fires online, offline and visibilitychange only on a change.
+            Step::Online => {
+                if self.offline {
+                    self.offline = false;
+                    self.m.handle_online(now);
+                }
+            }
+            Step::Offline => {
+                if !self.offline {
+                    self.offline = true;
+                    self.m.handle_offline();
+                }
+            }
+            Step::Visible(visible) => {
+                if self.hidden == visible {
+                    self.hidden = !visible;
+                    self.m.handle_visibility(now, visible);
+                }
+            }
+            Step::Send(bytes) => self.send(bytes),
+            Step::Close { code, reason_len } => {
+                self.user_closed = true;
+                self.m.close(now, code, &"r".repeat(reason_len));
+            }
+            Step::Reconnect => {
+                self.user_closed = false;
+                self.m.reconnect(now, 1000, "");
+            }
+        }
+        self.drain();
+        self.check();
+    }
+
+    // ---- invariants ----
+
+    fn check(&self) {
+        let m = &self.m;
+        let cfg = &self.cfg;
+        // One live socket at most, and it is the one the machine owns.
+        assert_eq!(
+            m.current(),
+            self.live.map(|(id, _)| id),
+            "machine and browser disagree"
+        );
+        assert_eq!(m.state(), self.state, "state changed without a StateChange event");
+        let phase = self.live.map(|(_, p)| p);
+        let consistent = match m.state() {
+            State::Connecting => phase == Some(Phase::Connecting),
+            State::Open => matches!(phase, Some(Phase::Open | Phase::ServerClosing)),
+            State::Closing => phase == Some(Phase::ClientClosing),
+            State::Reconnecting | State::Closed => phase.is_none(),
+        };
+        assert!(consistent, "state {:?} with socket {:?}", m.state(), self.live);
+        assert!(m.retry_count() <= cfg.backoff.max_retries);
+
+        // Timers: finite, never in the past, and armed whenever the machine waits on one.
+        let timeout = m.poll_timeout();
+        if let Some(t) = timeout {
+            assert!(t.is_finite() && t >= self.now, "poll_timeout {t} at {}", self.now);
+        }
+        let paused = self.offline || (self.hidden && cfg.pause_when_hidden);
+        let must_wait = match m.state() {
+            State::Closed => {
+                assert_eq!(timeout, None, "a timer while closed");
+                false
+            }
+            State::Reconnecting => !paused,
+            State::Closing => true,
+            State::Open => cfg.heartbeat.is_some(),
+            State::Connecting => cfg.connection_timeout_ms.is_finite(),
+        };
+        if must_wait {
+            // (Unless the deadline is beyond what an f64 can hold.)
+            let unreachable = cfg.backoff.max_delay_ms.is_infinite() && m.state() == State::Reconnecting;
+            assert!(timeout.is_some() || unreachable, "{:?} with no timer", m.state());
+        }
+
+        // The outbox: what the machine holds is exactly what we think is queued, and within
+        // the limits except for messages handed back by handle_unsent.
+        let queued: Vec<&Msg> = self.msgs.iter().filter(|msg| msg.fate == Fate::Queued).collect();
+        assert_eq!(m.queued_messages(), queued.len(), "queued messages");
+        assert_eq!(
+            m.queued_bytes(),
+            queued.iter().map(|msg| msg.bytes).sum::<u64>(),
+            "queued bytes"
+        );
+        let fresh: Vec<&&Msg> = queued.iter().filter(|msg| !msg.put_back).collect();
+        assert!(fresh.len() <= cfg.queue.max_messages, "outbox over max_messages");
+        assert!(
+            fresh.iter().map(|msg| msg.bytes).sum::<u64>() <= cfg.queue.max_bytes,
+            "outbox over max_bytes"
+        );
+        for (seq, msg) in self.msgs.iter().enumerate() {
+            assert!(
+                !matches!(msg.fate, Fate::Sending | Fate::DropPending),
+                "#{seq} left {msg:?}"
+            );
+        }
+
+        // Every socket that ended was reported closed exactly once.
+        if !self.disposed {
+            assert_eq!(
+                self.close_events,
+                self.ended.len(),
+                "close events vs sockets ended"
+            );
+        }
+    }
+
+    /// Ends the run: either the backlog goes out on a fresh connection, or the socket is freed.
+    /// Either way every message ends up written, dropped or rejected: none is lost.
+    fn finish(&mut self, dispose: bool) {
+        self.listeners = Listeners::NONE;
+        self.reentered = false;
+        if dispose {
+            self.disposed = true;
+            self.m.dispose();
+            self.drain();
+            assert_eq!(self.m.poll_timeout(), None);
+            assert!(self.live.is_none());
+        } else {
+            self.user_closed = false;
+            self.m.reconnect(self.now, 1000, "");
+            self.drain();
+            let (id, _) = self.live.expect("reconnect() connects");
+            self.live = Some((id, Phase::Open));
+            self.m.handle_opened(id, self.now);
+            self.drain();
+            self.check();
+        }
+        assert_eq!(self.m.queued_messages(), 0);
+        for (seq, msg) in self.msgs.iter().enumerate() {
+            assert!(
+                matches!(msg.fate, Fate::Written | Fate::Dropped | Fate::Rejected),
+                "#{seq} ends {msg:?}"
+            );
+        }
+    }
+}
+
+// ---- generators ----
+
+fn backoff() -> impl Strategy<Value = Backoff> {
+    (
+        prop_oneof![1 => Just(0.0), 4 => 0.0..3000.0],
+        prop_oneof![4 => 0.0..20_000.0, 1 => Just(f64::INFINITY)],
+        prop_oneof![1 => Just(1.0), 3 => 1.0..3.0],
+        prop_oneof![1 => Just(0.0), 4 => 0.0..10_000.0, 1 => Just(f64::INFINITY)],
+        prop_oneof![3 => 0u32..5, 1 => Just(u32::MAX)],
+        prop_oneof![Just(0.0), Just(1.0), 0.0..=1.0],
+    )
+        .prop_map(
+            |(min_delay_ms, max_delay_ms, grow_factor, min_uptime_ms, max_retries, jitter)| Backoff {
+                min_delay_ms,
+                max_delay_ms,
+                grow_factor,
+                min_uptime_ms,
+                max_retries,
+                jitter,
+            },
+        )
+}
+
+fn queue_limits() -> impl Strategy<Value = QueueLimits> {
+    (
+        prop_oneof![Just(usize::MAX), 0usize..6],
+        prop_oneof![Just(u64::MAX), 0u64..200, 0u64..=(4 << 20)],
+        prop_oneof![
+            Just(Overflow::DropOldest),
+            Just(Overflow::DropNewest),
+            Just(Overflow::Reject)
+        ],
+    )
+        .prop_map(|(max_messages, max_bytes, overflow)| QueueLimits {
+            max_messages,
+            max_bytes,
+            overflow,
+        })
+}
+
+fn config() -> impl Strategy<Value = Config> {
+    (
+        backoff(),
+        prop_oneof![4 => 1.0..10_000.0, 1 => Just(f64::INFINITY)],
+        queue_limits(),
+        prop::option::of((50.0..5000.0, 1.0..5000.0)),
+        any::<(bool, bool, bool)>(),
+    )
+        .prop_map(
+            |(backoff, connection_timeout_ms, queue, heartbeat, (start_closed, on_online, pause))| Config {
+                backoff,
+                connection_timeout_ms,
+                queue,
+                heartbeat: heartbeat.map(|(interval_ms, timeout_ms)| Heartbeat {
+                    interval_ms,
+                    timeout_ms,
+                }),
+                start_closed,
+                reconnect_on_online: on_online,
+                pause_when_hidden: pause,
+            },
+        )
+}
+
+fn listeners() -> impl Strategy<Value = Listeners> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        prop::bool::weighted(0.2),
+        prop::bool::weighted(0.2),
+    )
+        .prop_map(
+            |(send_on_state_change, send_on_open, reconnect_on_close, close_on_error)| Listeners {
+                send_on_state_change,
+                send_on_open,
+                reconnect_on_close,
+                close_on_error,
+            },
+        )
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        6 => Just(Step::Opened),
+        3 => any::<bool>().prop_map(|reply| Step::Message { reply }),
+        3 => (any::<u16>(), any::<bool>(), any::<Option<bool>>())
+            .prop_map(|(code, clean, should_reconnect)| Step::Closed { code, clean, should_reconnect }),
+        1 => Just(Step::Error),
+        1 => Just(Step::ConnectFailed),
+        1 => Just(Step::ServerStartsClosing),
+        3 => Just(Step::FireExactly),
+        2 => (0.0..5000.0).prop_map(Step::FireLate),
+        1 => (0.0..5000.0).prop_map(Step::FireEarly),
+        4 => prop_oneof![0.0..100.0, 0.0..20_000.0].prop_map(Step::Wait),
+        1 => Just(Step::Online),
+        1 => Just(Step::Offline),
+        1 => any::<bool>().prop_map(Step::Visible),
+        8 => prop_oneof![4 => 0u64..64, 1 => 0u64..=(1 << 20)].prop_map(Step::Send),
+        1 => (prop_oneof![Just(1000u16), 3000u16..=4999], 0usize..=123)
+            .prop_map(|(code, reason_len)| Step::Close { code, reason_len }),
+        1 => Just(Step::Reconnect),
+    ]
+}
+
+fn input() -> impl Strategy<Value = Input> {
+    (step(), prop::option::weighted(0.1, any::<usize>())).prop_map(|(step, stale)| Input { step, stale })
+}
+
+// ---- properties ----
+
+proptest! {
+    #![proptest_config(proptest_config())]
+
+    /// Random runs of every input against random valid configs keep every invariant.
+    #[test]
+    fn the_machine_keeps_its_invariants(
+        cfg in config(),
+        seed in any::<u64>(),
+        listeners in listeners(),
+        inputs in prop::collection::vec(input(), 0..200),
+        dispose in any::<bool>(),
+    ) {
+        let mut sim = Sim::new(cfg, seed, listeners);
+        for input in &inputs {
+            sim.step(input);
+        }
+        sim.finish(dispose);
+    }
+
+    /// Same seed, config and inputs: the same actions, delays included.
+    #[test]
+    fn runs_replay_from_their_seed(
+        cfg in config(),
+        seed in any::<u64>(),
+        inputs in prop::collection::vec(input(), 0..60),
+    ) {
+        let trace = |seed| {
+            let mut sim = Sim::new(cfg.clone(), seed, Listeners::NONE);
+            sim.trace = Some(vec![]);
+            for input in &inputs {
+                sim.step(input);
+            }
+            sim.trace.unwrap()
+        };
+        prop_assert_eq!(trace(seed), trace(seed));
+    }
+
+    /// Delays grow, never shrink, stay within [0, max], and a zero minimum stays zero.
+    #[test]
+    fn backoff_delays_grow_to_the_cap(b in backoff(), attempts in 1u32..1500) {
+        let mut prev = 0.0;
+        for n in 1..=attempts {
+            let d = base_delay(&b, n, false);
+            prop_assert!(!d.is_nan() && d >= prev && d <= b.max_delay_ms, "attempt {}: {} after {}", n, d, prev);
+            if b.min_delay_ms == 0.0 {
+                prop_assert_eq!(d, 0.0);
+            }
+            // After a stable connection the first retry is immediate, then the table resumes.
+            let stable = base_delay(&b, n, true);
+            prop_assert_eq!(stable, if n == 1 { 0.0 } else { base_delay(&b, n - 1, false) });
+            prev = d;
+        }
+    }
+
+    /// Jitter removes at most the `jitter` fraction of a delay.
+    #[test]
+    fn jitter_stays_in_bounds(delay in 0.0..1e7, jitter in 0.0..=1.0, random in 0.0..1.0) {
+        let d = jittered(delay, jitter, random);
+        prop_assert!(d <= delay && d >= delay * (1.0 - jitter) - eps(delay));
+    }
+
+    /// close() takes 1000 or 3000-4999 and a reason of at most 123 UTF-8 bytes, like the browser.
+    #[test]
+    fn close_arguments_follow_the_browser(code in any::<u16>(), reason in "\\PC{0,60}") {
+        let ok = (code == 1000 || (3000..=4999).contains(&code)) && reason.len() <= 123;
+        prop_assert_eq!(check_close_args(code, &reason).is_ok(), ok);
+    }
+}
