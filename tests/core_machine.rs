@@ -80,7 +80,9 @@ impl Driver {
                 Action::Flush { id } => {
                     // Pull the backlog one message at a time, as the browser driver does.
                     while let Some((payload, bytes)) = self.m.next_queued(*id) {
-                        self.write(*id, payload, bytes);
+                        if !self.write(*id, payload, bytes) {
+                            break;
+                        }
                     }
                 }
                 Action::SendHeartbeat { id } => {
@@ -93,13 +95,17 @@ impl Driver {
     }
 
     /// Writes a message to socket `id`, or hands it back if the socket is closing.
-    fn write(&mut self, id: ConnId, payload: u32, bytes: u64) {
+    fn write(&mut self, id: ConnId, payload: u32, bytes: u64) -> bool {
         assert!(self.live.contains(&id), "write to {id:?}, which is not live");
         if self.broken.contains(&id) {
             self.m.handle_unsent(id, payload, bytes);
-        } else {
-            self.wire.push(payload);
+            // The machine must not offer this socket anything more.
+            assert_eq!(self.m.direct_target(), None);
+            assert_eq!(self.m.next_queued(id), None);
+            return false;
         }
+        self.wire.push(payload);
+        true
     }
 
     /// The messages written since the last call, in order.
@@ -539,6 +545,32 @@ fn first_retry_after_a_connection_open_for_min_uptime_is_immediate() {
     d.fire_next_timer();
     d.fail();
     assert_eq!(retry_of(&d.events()).0, 3);
+}
+
+#[test]
+fn a_drop_at_min_uptime_is_stable_even_before_the_uptime_timer_fires() {
+    let mut d = Driver::new(exact());
+    d.fail_and_retry();
+    d.fail_and_retry();
+    d.open();
+    // The driver's timer runs late: the close event is handled first.
+    d.now += 5000.0;
+    d.take();
+    d.fail();
+    assert_eq!(retry_of(&d.events()), (1, 0.0));
+}
+
+#[test]
+fn reconnect_restarts_the_table_even_after_a_stable_connection() {
+    let mut d = Driver::new(exact());
+    d.open();
+    d.advance(5000.0);
+    d.fail(); // stable: the first retry is immediate
+    d.advance(0.0);
+    d.reconnect();
+    d.take();
+    d.fail();
+    assert_eq!(retry_of(&d.events()), (1, 1000.0));
 }
 
 #[test]
@@ -1219,9 +1251,6 @@ fn inputs_for_an_old_connection_change_nothing() {
     let old = d.id();
     d.advance(4000.0); // connection timeout: `old` is abandoned
     d.fire_next_timer();
-    d.open();
-    d.advance(1000.0); // a heartbeat is out
-    d.take();
     let snapshot = |m: &Machine<u32>| {
         (
             m.state(),
@@ -1231,16 +1260,26 @@ fn inputs_for_an_old_connection_change_nothing() {
             m.queued_messages(),
         )
     };
-    let before = snapshot(&d.m);
-    d.m.handle_opened(old, d.now);
-    d.m.handle_message(old, true); // must not count as the heartbeat reply
-    d.m.handle_error(old);
-    d.m.handle_connect_failed(old, d.now);
-    d.m.handle_closed(old, d.now, abnormal(), None);
-    d.m.handle_closed(ConnId(12345), d.now, abnormal(), None);
-    d.drain();
-    assert!(d.take().is_empty());
-    assert_eq!(snapshot(&d.m), before);
+    let feed_stale = |d: &mut Driver| {
+        d.take();
+        let before = snapshot(&d.m);
+        d.m.handle_opened(old, d.now);
+        d.m.handle_message(old, true); // must not count as the heartbeat reply
+        d.m.handle_error(old);
+        d.m.handle_connect_failed(old, d.now);
+        d.m.handle_closed(old, d.now, abnormal(), None);
+        d.m.handle_closed(ConnId(12345), d.now, abnormal(), None);
+        d.drain();
+        assert!(d.take().is_empty());
+        assert_eq!(snapshot(&d.m), before);
+    };
+    // While the new attempt is connecting (a late open of the old one must not count)...
+    feed_stale(&mut d);
+    assert_eq!(d.m.state(), State::Connecting);
+    // ...and once it is open with a heartbeat out.
+    d.open();
+    d.advance(1000.0);
+    feed_stale(&mut d);
     d.advance(500.0);
     assert_eq!(d.m.state(), State::Reconnecting, "the heartbeat was not answered");
 }
