@@ -178,7 +178,14 @@ impl Socket {
     /// Sends now if open, else queues for the next connection. `Ok(true)` means written to the
     /// socket, `Ok(false)` queued (or dropped by the overflow policy, with a `Dropped` event).
     pub fn send(&self, message: impl Into<Message>) -> Result<bool, Error> {
-        imp::send(&self.inner, message.into())
+        imp::send(&self.inner, message.into(), None)
+    }
+
+    /// Like [`Socket::send`], but if the message has to be queued it takes the place of the
+    /// queued message sent with the same `key` (reported as `Dropped` with reason `Replaced`):
+    /// for state where only the latest value matters, such as a cursor position.
+    pub fn send_replacing(&self, message: impl Into<Message>, key: &str) -> Result<bool, Error> {
+        imp::send(&self.inner, message.into(), Some(key))
     }
 
     /// Serializes `value` as JSON and sends it as text.
@@ -347,9 +354,9 @@ mod imp {
         Ok(Inner { driver, sink })
     }
 
-    pub fn send(inner: &Inner, message: Message) -> Result<bool, Error> {
+    pub fn send(inner: &Inner, message: Message, key: Option<&str>) -> Result<bool, Error> {
         let bytes = message.len() as u64;
-        match inner.driver.send(to_js(&message), |_| bytes) {
+        match inner.driver.send(to_js(&message), key, |_| bytes) {
             Sent::Written => Ok(true),
             Sent::Queued | Sent::Dropped => Ok(false),
             Sent::Rejected(_) => Err(Error::QueueFull),
@@ -398,7 +405,7 @@ mod imp {
     pub fn connect(_: SocketBuilder, _: Config) -> Result<Inner, Error> {
         Err(Error::Unsupported)
     }
-    pub fn send(inner: &Inner, _: Message) -> Result<bool, Error> {
+    pub fn send(inner: &Inner, _: Message, _: Option<&str>) -> Result<bool, Error> {
         match *inner {}
     }
     pub fn close(inner: &Inner, _: u16, _: &str) {

@@ -128,9 +128,10 @@ impl Driver {
         Driver { inner }
     }
 
-    /// Sends `data`, sizing it with `bytes` only if it has to be queued.
-    pub fn send(&self, data: JsValue, bytes: impl FnOnce(&JsValue) -> u64) -> Sent {
-        self.inner.send(data, bytes)
+    /// Sends `data`, sizing it with `bytes` only if it has to be queued. A message with a
+    /// replace `key` that has to be queued replaces the queued one with the same key.
+    pub fn send(&self, data: JsValue, key: Option<&str>, bytes: impl FnOnce(&JsValue) -> u64) -> Sent {
+        self.inner.send(data, key, bytes)
     }
 
     /// Closes for good (until `reconnect`).
@@ -245,7 +246,7 @@ impl Inner {
         self.arm_timer();
     }
 
-    fn send(self: &Rc<Self>, data: JsValue, bytes: impl FnOnce(&JsValue) -> u64) -> Sent {
+    fn send(self: &Rc<Self>, data: JsValue, key: Option<&str>, bytes: impl FnOnce(&JsValue) -> u64) -> Sent {
         let direct = self.machine.borrow().direct_target();
         if let Some(id) = direct {
             if self.write(id, &data) {
@@ -256,7 +257,7 @@ impl Inner {
             return Sent::Queued;
         }
         let size = bytes(&data);
-        let outcome = self.machine.borrow_mut().send(data, size);
+        let outcome = self.machine.borrow_mut().send_keyed(data, size, key);
         let sent = match outcome {
             SendOutcome::Transmit(id, data) => {
                 if self.write(id, &data) {

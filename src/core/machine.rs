@@ -96,6 +96,8 @@ pub enum DropReason {
     Overflow,
     /// The socket was disposed with the message still queued.
     Disposed,
+    /// A newer message with the same replace key took its place.
+    Replaced,
 }
 
 impl DropReason {
@@ -104,6 +106,7 @@ impl DropReason {
         match self {
             DropReason::Overflow => "overflow",
             DropReason::Disposed => "disposed",
+            DropReason::Replaced => "replaced",
         }
     }
 }
@@ -348,16 +351,32 @@ impl<P> Machine<P> {
 
     /// Sends a message of `bytes` bytes: straight to the socket when open, else to the outbox.
     pub fn send(&mut self, payload: P, bytes: u64) -> SendOutcome<P> {
+        self.send_keyed(payload, bytes, None)
+    }
+
+    /// Like [`Machine::send`], but a message with a replace `key` that has to be queued takes
+    /// the place of the queued message with the same key, which is reported as dropped
+    /// (`Replaced`). For state where only the latest value matters, such as a cursor
+    /// position: while disconnected, the outbox then holds one message per key.
+    pub fn send_keyed(&mut self, payload: P, bytes: u64, key: Option<&str>) -> SendOutcome<P> {
         if let Some(id) = self.direct_target() {
             return SendOutcome::Transmit(id, payload);
         }
-        let actions = &mut self.actions;
-        let admission = self.outbox.admit(payload, bytes, |old| {
-            actions.push_back(Action::Emit(Event::Dropped {
+        if let Some(old) = key.and_then(|k| self.outbox.remove_key(k)) {
+            self.emit(Event::Dropped {
                 payload: old,
-                reason: DropReason::Overflow,
-            }));
-        });
+                reason: DropReason::Replaced,
+            });
+        }
+        let actions = &mut self.actions;
+        let admission = self
+            .outbox
+            .admit_keyed(payload, bytes, key.map(Into::into), |old| {
+                actions.push_back(Action::Emit(Event::Dropped {
+                    payload: old,
+                    reason: DropReason::Overflow,
+                }));
+            });
         match admission {
             Admission::Queued => SendOutcome::Queued,
             Admission::Rejected(p) => SendOutcome::Rejected(p),

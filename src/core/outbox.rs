@@ -17,10 +17,18 @@ pub enum Admission<P> {
     Rejected(P),
 }
 
+/// A queued message: the payload, its size, and the replace key it was sent with, if any.
+#[derive(Debug)]
+struct Entry<P> {
+    item: P,
+    bytes: u64,
+    key: Option<Box<str>>,
+}
+
 /// A FIFO of payloads with their byte sizes.
 #[derive(Debug)]
 pub struct Outbox<P> {
-    items: VecDeque<(P, u64)>,
+    items: VecDeque<Entry<P>>,
     bytes: u64,
     limits: QueueLimits,
 }
@@ -57,7 +65,26 @@ impl<P> Outbox<P> {
 
     /// Offers a message. Under drop-oldest, older messages evicted to make room are passed to
     /// `evicted`, oldest first.
-    pub fn admit(&mut self, item: P, bytes: u64, mut evicted: impl FnMut(P)) -> Admission<P> {
+    pub fn admit(&mut self, item: P, bytes: u64, evicted: impl FnMut(P)) -> Admission<P> {
+        self.admit_keyed(item, bytes, None, evicted)
+    }
+
+    /// Removes the queued message sent with replace key `key`, if any (there is at most one).
+    pub fn remove_key(&mut self, key: &str) -> Option<P> {
+        let at = self.items.iter().position(|e| e.key.as_deref() == Some(key))?;
+        let entry = self.items.remove(at)?;
+        self.bytes -= entry.bytes;
+        Some(entry.item)
+    }
+
+    /// [`Outbox::admit`] for a message carrying a replace key (see [`Outbox::remove_key`]).
+    pub fn admit_keyed(
+        &mut self,
+        item: P,
+        bytes: u64,
+        key: Option<Box<str>>,
+        mut evicted: impl FnMut(P),
+    ) -> Admission<P> {
         if !self.fits(bytes) {
             let alone_fits = self.limits.max_messages > 0 && bytes <= self.limits.max_bytes;
             match self.limits.overflow {
@@ -74,25 +101,25 @@ impl<P> Outbox<P> {
                 }
             }
         }
-        self.push_unchecked(item, bytes);
-        Admission::Queued
-    }
-
-    fn push_unchecked(&mut self, item: P, bytes: u64) {
         self.bytes += bytes;
-        self.items.push_back((item, bytes));
+        self.items.push_back(Entry { item, bytes, key });
+        Admission::Queued
     }
 
     /// Puts a message back at the head without checking the bounds: for a message that was
     /// already accepted and could not be written after all, which must not be lost to limits.
     pub fn push_front_unchecked(&mut self, item: P, bytes: u64) {
         self.bytes += bytes;
-        self.items.push_front((item, bytes));
+        self.items.push_front(Entry {
+            item,
+            bytes,
+            key: None,
+        });
     }
 
     /// Takes the oldest message with its size.
     pub fn pop_with_size(&mut self) -> Option<(P, u64)> {
-        let (item, bytes) = self.items.pop_front()?;
+        let Entry { item, bytes, .. } = self.items.pop_front()?;
         self.bytes -= bytes;
         Some((item, bytes))
     }
@@ -113,6 +140,17 @@ mod tests {
             max_bytes,
             overflow,
         })
+    }
+
+    #[test]
+    fn replace_key_removes_the_earlier_message_only() {
+        let mut q = outbox(usize::MAX, u64::MAX, Overflow::DropOldest);
+        q.admit_keyed(1, 3, Some("cursor".into()), |_| unreachable!());
+        q.admit(2, 5, |_| unreachable!());
+        assert_eq!(q.remove_key("other"), None);
+        assert_eq!(q.remove_key("cursor"), Some(1));
+        assert_eq!(q.remove_key("cursor"), None);
+        assert_eq!((q.len(), q.bytes()), (1, 5));
     }
 
     #[test]

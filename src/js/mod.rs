@@ -55,13 +55,16 @@ impl TetherSocket {
 
     /// Sends a string, ArrayBuffer, ArrayBufferView or Blob. Returns true when it was written
     /// to the open socket, false when it was queued (or dropped under the overflow policy).
-    pub fn send(&self, data: JsValue) -> Result<bool, JsError> {
+    /// `options.key`: if the message has to be queued, it replaces the queued message sent
+    /// with the same key (for state where only the latest value matters).
+    pub fn send(&self, data: JsValue, options: JsValue) -> Result<bool, JsError> {
         if payload::kind(&data).is_none() {
             return Err(error(
                 "send() accepts a string, ArrayBuffer, ArrayBufferView or Blob",
             ));
         }
-        match self.driver.send(data, payload::byte_size) {
+        let key = options::send_key(&options)?;
+        match self.driver.send(data, key.as_deref(), payload::byte_size) {
             Sent::Written => Ok(true),
             Sent::Queued | Sent::Dropped => Ok(false),
             Sent::Rejected(_) => Err(error("send() refused: the outbox is full (overflow: \"reject\")")),

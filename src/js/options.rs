@@ -193,3 +193,20 @@ pub fn parse(url: &JsValue, protocols: &JsValue, options: &JsValue) -> Result<(P
         shown_url,
     ))
 }
+
+/// Reads `send(data, { key })`: the optional replace key.
+pub fn send_key(options: &JsValue) -> Result<Option<String>, JsError> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(None);
+    }
+    let obj = options
+        .dyn_ref::<js_sys::Object>()
+        .ok_or_else(|| error("send() options must be an object"))?;
+    let key = js_sys::Reflect::get(obj, &JsValue::from_str("key")).unwrap_or(JsValue::UNDEFINED);
+    if key.is_undefined() || key.is_null() {
+        return Ok(None);
+    }
+    key.as_string()
+        .map(Some)
+        .ok_or_else(|| error("send() option `key` must be a string"))
+}

@@ -80,8 +80,8 @@ export interface DropEvent extends Event {
   readonly type: "drop";
   /** The message, as it was given to `send()`. */
   readonly data: TetherData;
-  /** "overflow": the outbox limits; "disposed": `free()` with the message still queued. */
-  readonly reason: "overflow" | "disposed";
+  /** "overflow": the outbox limits; "disposed": `free()` with the message still queued; "replaced": a newer message with the same key took its place. */
+  readonly reason: "overflow" | "disposed" | "replaced";
 }
 
 /** Event types and their event objects. */
@@ -137,10 +137,11 @@ export class TetherSocket {
   onerror: ((event: Event) => void) | null;
   /**
    * Sends now if open, else queues (flushed in order on the next open, before `open` listeners run).
+   * @param options.key a replace key: if the message has to be queued, it takes the place of the queued message sent with the same key (reported as a `drop` with reason "replaced"). For state where only the latest value matters, such as a cursor position.
    * @returns true if written to the socket, false if queued or dropped.
    * @throws Error for an unsupported type, or a full outbox under `overflow: "reject"`.
    */
-  send(data: TetherData): boolean;
+  send(data: TetherData, options?: { key?: string }): boolean;
   /** Closes for good: no reconnect until `reconnect()`. @throws Error for a code other than 1000 or 3000-4999, or a reason over 123 UTF-8 bytes. */
   close(code?: number, reason?: string): void;
   /** Closes the current connection, if any, and connects again at once with backoff reset. */
