@@ -875,6 +875,8 @@ fn close_from_open_gives_up_on_the_handshake_after_5_seconds() {
         matches!(actions[0], Action::Close { id: i, abandon: true, .. } if i == id),
         "{actions:?}"
     );
+    // The user still hears the socket closed, without a handshake.
+    assert_eq!(close_events(&events_of(actions)), [&abnormal()]);
     assert_eq!(d.m.state(), State::Closed);
     assert_eq!(d.m.poll_timeout(), None);
     // The late close event of the abandoned socket is ignored.

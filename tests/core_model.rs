@@ -19,7 +19,7 @@ use tether_ws::core::{
 
 const SEEDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/core_seeds.txt");
 
-/// 1024 cases (about a second in debug) unless `PROPTEST_CASES` says otherwise.
+/// 1024 cases (a few seconds in debug) unless `PROPTEST_CASES` says otherwise.
 fn proptest_config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
@@ -317,7 +317,6 @@ impl Sim {
         }
     }
 
-    /// Writes message `seq` to socket `id`, or hands it back if the socket is closing.
     /// Writes message `seq` to socket `id`, or hands it back if the socket is closing.
     fn write(&mut self, id: ConnId, seq: u32) -> bool {
         let phase = self.expect_live(id, "write");
@@ -974,7 +973,7 @@ fn replay(cfg: Config, listeners: Listeners, steps: &[Step], dispose: bool) {
     let mut sim = Sim::new(cfg, 0, listeners);
     for step in steps {
         sim.step(&Input {
-            step: step.clone(),
+            step: *step,
             stale: None,
         });
     }
