@@ -138,12 +138,18 @@ impl SocketBuilder {
 /// # Ok(())
 /// # }
 /// ```
+///
+/// `Socket` is `!Send` (browser objects live on one thread): in Leptos keep it in
+/// `StoredValue::new_local` or a local signal.
 #[derive(Clone)]
 pub struct Socket {
     inner: Rc<imp::Inner>,
 }
 
-/// Keeps an [`Socket::on_event`] callback registered; dropping it unsubscribes.
+/// Keeps an [`Socket::on_event`] callback registered; dropping it unsubscribes. The guard
+/// does not keep the socket alive: store the [`Socket`] too (for example both as fields of
+/// a component), and once the last socket handle is dropped the callback is never called
+/// again.
 #[must_use = "the callback is unsubscribed when this guard is dropped"]
 pub struct Subscription {
     subscribers: std::rc::Weak<Subscribers>,
@@ -155,6 +161,14 @@ impl Drop for Subscription {
         if let Some(s) = self.subscribers.upgrade() {
             s.remove(self.id);
         }
+    }
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("state", &self.state())
+            .finish_non_exhaustive()
     }
 }
 
@@ -212,7 +226,7 @@ impl Socket {
         self.subscribers().stream()
     }
 
-    /// Calls `f` for every event until the returned guard is dropped.
+    /// Calls `f` for every event until the returned guard is dropped (or the socket is).
     pub fn on_event(&self, f: impl Fn(&Event) + 'static) -> Subscription {
         let subscribers = self.subscribers();
         let id = subscribers.add(Rc::new(f));

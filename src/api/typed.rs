@@ -54,6 +54,22 @@ pub struct TypedSocket<In, Out> {
     _types: PhantomData<fn(Out) -> In>,
 }
 
+// Manual impls: a derive would needlessly require `In` and `Out` to be Clone/Debug.
+impl<In, Out> Clone for TypedSocket<In, Out> {
+    fn clone(&self) -> Self {
+        TypedSocket {
+            socket: self.socket.clone(),
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<In, Out> std::fmt::Debug for TypedSocket<In, Out> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("TypedSocket").field(&self.socket).finish()
+    }
+}
+
 impl<In: DeserializeOwned, Out: Serialize> TypedSocket<In, Out> {
     /// Wraps a socket.
     pub fn new(socket: Socket) -> Self {

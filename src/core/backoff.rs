@@ -33,15 +33,9 @@ pub fn jittered(delay: f64, jitter: f64, random: f64) -> f64 {
 mod tests {
     use super::*;
 
+    /// reconnecting-websocket's defaults (1000, 10000, 1.3), which are ours too.
     fn cfg() -> Backoff {
-        Backoff {
-            min_delay_ms: 1000.0,
-            max_delay_ms: 10_000.0,
-            grow_factor: 1.3,
-            min_uptime_ms: 5000.0,
-            max_retries: u32::MAX,
-            jitter: 0.5,
-        }
+        Backoff::default()
     }
 
     #[test]

@@ -6,7 +6,7 @@ use futures::StreamExt;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
-use tether_ws::{Event, Socket, State, TypedEvent, TypedSocket};
+use tether_ws::{Event, Socket, TypedEvent, TypedSocket};
 
 const DEFAULT_URL: &str = "ws://127.0.0.1:8791/echo?key=leptos-example";
 
@@ -34,11 +34,10 @@ fn Chat() -> impl IntoView {
 
     // The socket is !Send (Rc inside): keep it in a local arena slot owned by this
     // component. It is dropped (and closed) when the component is disposed.
-    let chat: TypedSocket<ChatMessage, ChatMessage> =
-        match Socket::builder(socket_url()).connect() {
-            Ok(socket) => TypedSocket::new(socket),
-            Err(e) => return view! { <p class="error">"Cannot connect: " {e.to_string()}</p> }.into_any(),
-        };
+    let chat: TypedSocket<ChatMessage, ChatMessage> = match Socket::builder(socket_url()).connect() {
+        Ok(socket) => TypedSocket::new(socket),
+        Err(e) => return view! { <p class="error">"Cannot connect: " {e.to_string()}</p> }.into_any(),
+    };
     let state = RwSignal::new(chat.socket().state());
     let retries = RwSignal::new(0u32);
     let mut events = chat.events();
@@ -66,7 +65,10 @@ fn Chat() -> impl IntoView {
             return;
         }
         // Queued by tether-ws while not open, flushed in order on reconnect.
-        let msg = ChatMessage { from: "me".into(), text };
+        let msg = ChatMessage {
+            from: "me".into(),
+            text,
+        };
         match chat.with_value(|c| c.send(&msg)) {
             Ok(_) => draft.set(String::new()),
             Err(e) => error.set(Some(e.to_string())),

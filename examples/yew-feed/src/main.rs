@@ -30,7 +30,13 @@ impl Component for Feed {
             Err(e) => (None, None, Some(e.to_string())),
         };
         let state = socket.as_ref().map_or(State::Closed, Socket::state);
-        Feed { _events: events, socket, state, items: Vec::new(), error }
+        Feed {
+            _events: events,
+            socket,
+            state,
+            items: Vec::new(),
+            error,
+        }
     }
 
     fn update(&mut self, _ctx: &Context<Self>, event: Event) -> bool {
