@@ -106,7 +106,7 @@ for port in "$HTTP_PORT" "$WS_PORT" "$BLACKHOLE_PORT"; do
       "'ss -ltnp sport = :$port' shows the process); stop it and run again"
   fi
 done
-cargo build -p tether-test-server || fail "building tests/server failed"
+cargo build -p tether-test-server -p tether-relay || fail "building tests/server and the demo relay failed"
 "$TARGET_DIR/debug/tether-test-server" --root "$ROOT" \
   --http "127.0.0.1:$HTTP_PORT" --ws "127.0.0.1:$WS_PORT" --blackhole "127.0.0.1:$BLACKHOLE_PORT" \
   >"$SERVER_LOG" 2>&1 &

@@ -57,8 +57,12 @@ pub fn check_url(raw: &str) -> Result<String, TargetError> {
         None => web_sys::Url::new(raw),
     }
     .map_err(|_| TargetError::InvalidUrl)?;
-    if !matches!(parsed.protocol().as_str(), "ws:" | "wss:" | "http:" | "https:") {
-        return Err(TargetError::BadScheme);
+    match parsed.protocol().as_str() {
+        "ws:" | "wss:" => {}
+        // Mapped as the browser's WebSocket does, so `url` shows what is really connected to.
+        "http:" => parsed.set_protocol("ws:"),
+        "https:" => parsed.set_protocol("wss:"),
+        _ => return Err(TargetError::BadScheme),
     }
     // Byte search: str::contains would pull a generic pattern searcher into the binary.
     if raw.as_bytes().contains(&b'#') {

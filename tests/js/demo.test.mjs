@@ -1,0 +1,367 @@
+// The cursor-sharing demo (www/ + the relay in www/relay), end to end in Debian Chromium:
+// two pages see each other's cursor; the relay is stopped and restarted and both pages
+// reconnect by themselves; cursor moves made while the relay is down are conflated into
+// one queued message (`send(data, { key: "cursor" })`); a closed page's cursor leaves.
+// Writes www/screenshot.png (shown in the README).
+//
+// Needs pkg/ and a built relay (`cargo build -p tether-relay`; the newest of
+// target/{debug,release}/tether-relay is used, or $TETHER_RELAY_BIN). Starts its own relay
+// on 127.0.0.1:$TETHER_DEMO_PORT (default 8095) and stops it whatever happens. It does not
+// use the test server.
+
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { createConnection } from "node:net";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_FLAGS, ROOT, sleep, waitFor } from "./harness.mjs";
+
+const PORT = Number(process.env.TETHER_DEMO_PORT || 8095);
+const ORIGIN = `http://127.0.0.1:${PORT}`;
+const SCREENSHOT = join(ROOT, "www", "screenshot.png");
+// 960×540 CSS pixels at 2× (a sharp 1920×1080 screenshot).
+const VIEWPORT = { width: 960, height: 540 };
+
+function relayBinary() {
+  if (process.env.TETHER_RELAY_BIN) return process.env.TETHER_RELAY_BIN;
+  const candidates = ["release", "debug"]
+    .map((p) => join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), p, "tether-relay"))
+    .filter((p) => existsSync(p))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (!candidates.length) {
+    throw new Error("tether-relay is not built: run `cargo build -p tether-relay` (scripts/test.sh does)");
+  }
+  return candidates[0];
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+function portBusy(port) {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: "127.0.0.1", port });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+    s.setTimeout(1000, () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+}
+
+// ------------------------------------------------------------------------------ the relay
+
+let relay = null; // { proc, output: string[], exited: Promise<{code, signal}> }
+
+async function startRelay() {
+  if (await portBusy(PORT)) {
+    throw new Error(`127.0.0.1:${PORT} is in use (set TETHER_DEMO_PORT to run the demo test on another port)`);
+  }
+  const bin = relayBinary();
+  const proc = spawn(bin, ["--addr", `127.0.0.1:${PORT}`, "--root", ROOT], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output = [];
+  const exited = new Promise((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
+  let ready = false;
+  const onData = (chunk) => {
+    for (const line of String(chunk).split("\n").filter(Boolean)) {
+      output.push(line);
+      if (line.startsWith(`open ${ORIGIN}/`)) ready = true;
+    }
+  };
+  proc.stdout.on("data", onData);
+  proc.stderr.on("data", onData);
+  relay = { proc, output, exited };
+  let gone = false;
+  exited.then(() => (gone = true));
+  await waitFor(() => ready || gone, 15_000, `${bin} to print "open ${ORIGIN}/"`);
+  if (!ready) throw new Error(`the relay exited at start:\n${output.join("\n")}`);
+  return relay;
+}
+
+/** SIGTERM (a clean shutdown is expected), SIGKILL after 5 s. Returns how it exited. */
+async function stopRelay() {
+  const r = relay;
+  relay = null;
+  if (!r) return null;
+  if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill("SIGTERM");
+  const result = await Promise.race([r.exited, sleep(5000).then(() => null)]);
+  if (result) return result;
+  r.proc.kill("SIGKILL");
+  await Promise.race([r.exited, sleep(2000)]);
+  return { code: null, signal: "SIGKILL (did not stop within 5 s of SIGTERM)" };
+}
+
+after(async () => {
+  await stopRelay();
+});
+
+// ------------------------------------------------------------------------------ pages
+
+/** A page of the demo, with its errors collected. */
+async function openDemo(context, label) {
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`${label}: uncaught ${e.message}`));
+  page.on("console", (m) => {
+    const text = m.text();
+    // "Refused to ..." is a CSP violation; panics and traps are library bugs.
+    if (/Refused to|unreachable|panicked at|RuntimeError/i.test(text)) problems.push(`${label}: ${text}`);
+  });
+  page.problems = problems;
+  const resp = await page.goto(`${ORIGIN}/`, { timeout: 20_000 });
+  assert.equal(resp.status(), 200);
+  await page.waitForFunction(() => window.demo?.ws?.state === "open" && window.demo.me, null, {
+    timeout: 20_000,
+  });
+  return page;
+}
+
+const stateText = (page) => page.$eval("#state", (el) => el.textContent);
+const me = (page) => page.evaluate(() => window.demo.me);
+
+/** Where page B draws the cursor of client `id` (the arrow's tip), or null. */
+function cursorIn(page, id) {
+  return page.evaluate((id) => {
+    const c = window.demo.cursors.get(id);
+    if (!c || !c.el.isConnected) return null;
+    const svg = c.el.querySelector("svg").getBoundingClientRect();
+    return {
+      // The tip is at (2, 1.5) of the 22×22 arrow.
+      x: svg.left + 2,
+      y: svg.top + 1.5,
+      name: c.el.querySelector(".label").textContent,
+      stale: c.el.parentElement.classList.contains("stale"),
+    };
+  }, id);
+}
+
+async function waitCursorAt(page, id, x, y, what) {
+  return waitFor(
+    async () => {
+      const c = await cursorIn(page, id);
+      return c && Math.abs(c.x - x) <= 3 && Math.abs(c.y - y) <= 3 ? c : null;
+    },
+    10_000,
+    what,
+  );
+}
+
+// ------------------------------------------------------------------------------ the test
+
+test("demo: cursors are shared live and survive a relay restart", { timeout: 150_000 }, async () => {
+  assert.ok(existsSync(join(ROOT, "pkg", "tether_ws.js")), "pkg/ is built (bash scripts/build-pkg.sh)");
+  await startRelay();
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    timeout: 60_000,
+  });
+  try {
+    const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 2 });
+    const a = await openDemo(context, "page A");
+    const b = await openDemo(context, "page B");
+
+    // The page is served with the strict CSP and works under it (no inline script).
+    const head = await fetch(`${ORIGIN}/`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(head.headers.get("content-security-policy"), "script-src 'self' 'wasm-unsafe-eval'");
+
+    // 1. A moves; B sees A's cursor where A's pointer is, with A's name.
+    const meA = await me(a);
+    assert.ok(meA.name && /^#[0-9a-f]{6}$/.test(meA.color), JSON.stringify(meA));
+    await a.mouse.move(300, 200);
+    await a.mouse.move(480, 270, { steps: 8 });
+    const seen = await waitCursorAt(b, meA.id, 480, 270, "A's cursor at (480, 270) in B");
+    assert.equal(seen.name, meA.name);
+    assert.equal(await stateText(a), "open");
+
+    // 2. The relay goes away (SIGTERM: it closes every socket with 1001 and exits 0).
+    const exit = await stopRelay();
+    assert.deepEqual(exit, { code: 0, signal: null }, "the relay shuts down cleanly on SIGTERM");
+    for (const [label, page] of [["A", a], ["B", b]]) {
+      await waitFor(async () => /reconnecting/.test(await stateText(page)), 10_000, `page ${label} shows reconnecting`);
+    }
+    assert.ok((await cursorIn(b, meA.id)).stale, "B greys out cursors while disconnected");
+
+    // 3. A keeps moving while the relay is down: each move replaces the queued one.
+    const replacedBefore = await a.evaluate(() => window.demo.replaced);
+    const path = [
+      [200, 480],
+      [350, 450],
+      [500, 420],
+      [650, 400],
+      [760, 380],
+    ];
+    for (const [x, y] of path) {
+      await a.mouse.move(x, y);
+      // Let an animation frame pass so that every position is a separate send().
+      await a.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))));
+    }
+    await waitFor(
+      () => a.evaluate(() => window.demo.movesSent >= 1 && window.demo.ws.queuedMessages === 1),
+      5000,
+      "A's outbox to hold exactly one cursor message",
+    );
+    const queued = await a.evaluate(() => ({
+      queuedMessages: window.demo.ws.queuedMessages,
+      replaced: window.demo.replaced,
+      panel: document.querySelector("#queued").textContent,
+    }));
+    assert.equal(queued.queuedMessages, 1, "only the latest position is queued");
+    assert.ok(queued.replaced - replacedBefore >= path.length - 1, `moves were replaced: ${JSON.stringify(queued)}`);
+    await waitFor(async () => (await a.$eval("#queued", (el) => el.textContent)) === "1", 2000, "panel shows 1 queued");
+    const retriesWhileDown = await a.evaluate(() => window.demo.ws.retryCount);
+    assert.ok(retriesWhileDown >= 1, `A counts retries (${retriesWhileDown})`);
+
+    // 4. The relay comes back: both pages reconnect without a reload.
+    await startRelay();
+    for (const [label, page] of [["A", a], ["B", b]]) {
+      await waitFor(async () => (await stateText(page)) === "open", 20_000, `page ${label} shows open again`);
+    }
+    const meA2 = await me(a);
+    assert.equal(meA2.name, meA.name, "A keeps its name across the reconnect");
+    assert.equal(meA2.color, meA.color, "A keeps its colour across the reconnect");
+    assert.equal(await a.evaluate(() => window.demo.ws.queuedMessages), 0, "the queued move was sent");
+    // B sees A's latest position (the one queued while the relay was down).
+    const back = await waitCursorAt(b, meA2.id, 760, 380, "A's latest position (760, 380) in B after the restart");
+    assert.equal(back.name, meA.name);
+    assert.equal(back.stale, false);
+    assert.equal(await b.evaluate(() => window.demo.cursors.size), 1, "B shows only A (no stale cursors)");
+
+    // 5. The screenshot for the README: B with A's cursor and two more visitors.
+    const more = [];
+    for (const [label, x, y] of [
+      ["C", 420, 430],
+      ["D", 800, 160],
+    ]) {
+      const p = await openDemo(context, `page ${label}`);
+      await p.mouse.move(x - 40, y - 30);
+      await p.mouse.move(x, y, { steps: 4 });
+      const m = await me(p);
+      await waitCursorAt(b, m.id, x, y, `page ${label}'s cursor in B`);
+      more.push(p);
+    }
+    await a.mouse.move(640, 330);
+    await a.mouse.move(610, 300, { steps: 3 });
+    await waitCursorAt(b, meA2.id, 610, 300, "A's cursor settles in B");
+    await sleep(300); // CSS transitions and the entry animation
+    await b.screenshot({ path: SCREENSHOT });
+    for (const p of more) await p.close();
+
+    // 6. A leaves: its cursor leaves B.
+    await a.close();
+    await waitFor(async () => (await cursorIn(b, meA2.id)) === null, 5000, "A's cursor to leave B");
+    await waitFor(() => b.evaluate(() => window.demo.cursors.size === 0), 5000, "B to show no cursors");
+
+    // 7. The browser goes offline and the relay goes away: the panel says "offline" and
+    // the library does not retry while offline; back online (relay up again), B reconnects
+    // at once instead of waiting for its backoff timer.
+    await context.setOffline(true);
+    await stopRelay();
+    await waitFor(async () => (await stateText(b)) === "offline", 10_000, "page B shows offline");
+    const retriesOffline = await b.evaluate(() => window.demo.ws.retryCount);
+    await sleep(1500);
+    assert.equal(await b.evaluate(() => window.demo.ws.retryCount), retriesOffline, "no retries while offline");
+    await startRelay();
+    const onlineAt = Date.now();
+    await context.setOffline(false);
+    await waitFor(async () => (await stateText(b)) === "open", 10_000, "page B shows open after going online");
+    console.log(`page B reopened ${Date.now() - onlineAt} ms after the browser went back online`);
+
+    const problems = [...a.problems, ...b.problems, ...more.flatMap((p) => p.problems)];
+    assert.deepEqual(problems, [], "no page errors, CSP violations or wasm panics");
+  } finally {
+    await browser.close().catch(() => {});
+    const exit = await stopRelay();
+    if (exit && exit.code !== 0) console.log(`relay exit: ${JSON.stringify(exit)}`);
+  }
+});
+
+test("demo: 50 clients (one page + 49 sockets) all drawn, then all gone", { timeout: 90_000 }, async () => {
+  await startRelay();
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    timeout: 60_000,
+  });
+  try {
+    const context = await browser.newContext({ viewport: VIEWPORT });
+    const b = await openDemo(context, "page B");
+    // 49 more clients: plain WebSockets in a second page, each sending MOVES moves at 60 Hz
+    // and ending at its own spot ((i + 1) / 50, 0.5). (That one page receives the moves of
+    // all 49: 49 × 48 × 60 messages per second, which is what limits MOVES here.)
+    const MOVES = 10;
+    // A separate context, so that the bots' renderer (which receives 49 × 48 moves per
+    // tick) does not share a main thread with page B.
+    const bots = await (await browser.newContext()).newPage();
+    await bots.goto(`${ORIGIN}/`, { timeout: 20_000 });
+    const t0 = Date.now();
+    const received0 = await b.evaluate(() => window.demo.received);
+    const timing = await bots.evaluate(
+      async ([url, MOVES]) => {
+        const t0 = performance.now();
+        window.bots = await Promise.all(
+          Array.from(
+            { length: 49 },
+            (_, i) =>
+              new Promise((resolve, reject) => {
+                const s = new WebSocket(url);
+                s.onerror = () => reject(new Error(`bot ${i} could not connect`));
+                s.onopen = () => resolve(s);
+              }),
+          ),
+        );
+        const t1 = performance.now();
+        await new Promise((resolve) => {
+          let k = 0;
+          const timer = setInterval(() => {
+            k += 1;
+            window.bots.forEach((s, i) => {
+              const last = k === MOVES;
+              s.send(JSON.stringify({ type: "move", x: last ? (i + 1) / 50 : Math.random(), y: last ? 0.5 : Math.random() }));
+            });
+            if (k === MOVES) {
+              clearInterval(timer);
+              resolve();
+            }
+          }, 1000 / 60);
+        });
+        return { connectMs: Math.round(t1 - t0), sendMs: Math.round(performance.now() - t1) };
+      },
+      [`ws://127.0.0.1:${PORT}/ws`, MOVES],
+    );
+    const drawn = await waitFor(
+      () =>
+        b.evaluate(() => {
+          const cs = [...window.demo.cursors.values()];
+          const settled = cs.filter((c) => c.y === 0.5 && c.el.isConnected).length;
+          return cs.length === 49 && settled === 49 && document.querySelectorAll(".cursor").length === 49
+            ? settled
+            : false;
+        }),
+      15_000,
+      "B to draw the 49 other cursors at their final positions",
+    );
+    assert.equal(drawn, 49);
+    assert.equal(await b.$eval("#peers", (el) => el.textContent), "50");
+    const got = (await b.evaluate(() => window.demo.received)) - received0;
+    console.log(
+      `50 clients: 49 sockets connected in ${timing.connectMs} ms, 49 × ${MOVES} moves at 60 Hz ` +
+        `sent in ${timing.sendMs} ms (one page hosting 49 clients); page B got ${got} of ` +
+        `${49 * MOVES} cursor messages (the relay conflates for slow readers) and drew all 49 ` +
+        `final positions ${Date.now() - t0} ms after the first connect`,
+    );
+    await bots.close();
+    await waitFor(() => b.evaluate(() => window.demo.cursors.size === 0), 10_000, "every bot cursor to leave B");
+    assert.deepEqual(b.problems, []);
+  } finally {
+    await browser.close().catch(() => {});
+    await stopRelay();
+  }
+});

@@ -1,0 +1,336 @@
+// The tether-ws cursor-sharing demo: every visitor sees everyone's cursor move live.
+//
+// The relay (www/relay) speaks JSON over /ws:
+//   relay → us:   {type:"welcome", id, name, color}, then {type:"cursor", id, name, color, x, y}
+//                 for everyone whose position is known; later cursor and {type:"leave", id}
+//   us → relay:   {type:"move", x, y}   (x, y: fractions 0..1 of the viewport)
+//
+// What the library does here: reconnects with backoff and jitter when the relay goes away,
+// queues what we send meanwhile, and - thanks to `send(data, { key: "cursor" })` - keeps
+// only the latest cursor position in that queue, so a reconnect sends one message, not
+// every mouse move made while offline.
+
+import init, { TetherSocket } from "/pkg/tether_ws.js";
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  panel: $("panel"),
+  state: $("state"),
+  retries: $("retries"),
+  queued: $("queued"),
+  replaced: $("replaced"),
+  peers: $("peers"),
+  meName: $("me-name"),
+  meSwatch: $("me-swatch"),
+  log: $("log"),
+  layer: $("cursors"),
+  empty: $("empty"),
+  board: $("board"),
+};
+
+const OPTIONS = { minReconnectionDelay: 500, maxReconnectionDelay: 5000, jitter: 0.5 };
+const LOG_LINES = 6;
+
+/** Other clients' cursors: id → { id, name, color, x, y, el, dirty }. */
+const cursors = new Map();
+/** Who the relay says we are: { id, name, color }, kept across reconnects. */
+let me = null;
+let ws = null;
+/** Latest pointer position not yet handed to the socket. */
+let pendingMove = null;
+let sendScheduled = false;
+let drawScheduled = false;
+/** performance.now() at which the scheduled retry fires (from the `reconnecting` event). */
+let retryAt = 0;
+let replacedCount = 0;
+let movesSent = 0;
+let received = 0;
+
+// --------------------------------------------------------------------------- socket
+
+/**
+ * The URL is a function: the library calls it before every attempt, so a reconnecting
+ * page asks the relay to keep the name and colour it had.
+ */
+function relayUrl() {
+  if (!me) return "/ws";
+  const q = new URLSearchParams({ name: me.name, color: me.color });
+  return `/ws?${q}`;
+}
+
+function connect() {
+  ws = new TetherSocket(relayUrl, null, OPTIONS);
+
+  ws.addEventListener("open", () => {
+    log(me ? "open (reconnected)" : "open");
+    render();
+  });
+
+  ws.addEventListener("message", (event) => {
+    let msg;
+    try {
+      msg = JSON.parse(event.data);
+    } catch {
+      return; // not ours
+    }
+    received += 1;
+    onRelayMessage(msg);
+  });
+
+  ws.addEventListener("close", (event) => {
+    // Positions shown are no longer live; the next welcome brings a fresh snapshot.
+    ui.layer.classList.add("stale");
+    log(`close ${event.code}${event.reason ? ` "${event.reason}"` : ""}${event.wasClean ? "" : " (abrupt)"}`);
+    render();
+  });
+
+  ws.addEventListener("reconnecting", (event) => {
+    retryAt = performance.now() + event.delayMs;
+    log(`retry #${event.attempt} in ${(event.delayMs / 1000).toFixed(1)} s · ${event.reason}`);
+    render();
+  });
+
+  ws.addEventListener("statechange", () => render());
+
+  ws.addEventListener("drop", (event) => {
+    if (event.reason === "replaced") replacedCount += 1;
+    else log(`dropped a queued message (${event.reason})`);
+    render();
+  });
+}
+
+function onRelayMessage(msg) {
+  switch (msg.type) {
+    case "welcome": {
+      me = { id: msg.id, name: String(msg.name), color: String(msg.color) };
+      ui.meName.textContent = me.name;
+      ui.meSwatch.style.setProperty("--me", me.color);
+      // A new session: the snapshot that follows replaces whatever we showed.
+      for (const c of cursors.values()) c.el.remove();
+      cursors.clear();
+      ui.layer.classList.remove("stale");
+      break;
+    }
+    case "cursor": {
+      if (typeof msg.x !== "number" || typeof msg.y !== "number") return;
+      let c = cursors.get(msg.id);
+      const isNew = !c;
+      if (!c) {
+        c = { id: msg.id, el: makeCursor(msg.name, msg.color) };
+        cursors.set(msg.id, c);
+        c.el.classList.add("entering");
+        ui.layer.append(c.el);
+      }
+      c.x = msg.x;
+      c.y = msg.y;
+      c.dirty = true;
+      scheduleDraw();
+      if (isNew) break; // a new cursor: update the panel
+      return; // a move: nothing else changes
+    }
+    case "leave": {
+      const c = cursors.get(msg.id);
+      if (c) {
+        c.el.remove();
+        cursors.delete(msg.id);
+      }
+      break;
+    }
+    default:
+      return;
+  }
+  render();
+}
+
+// --------------------------------------------------------------------------- pointer → relay
+
+function onPointerMove(event) {
+  pendingMove = {
+    x: round4(event.clientX / Math.max(1, window.innerWidth)),
+    y: round4(event.clientY / Math.max(1, window.innerHeight)),
+  };
+  if (!sendScheduled) {
+    sendScheduled = true;
+    // At most one message per animation frame (a hidden page has no frames).
+    if (document.visibilityState === "hidden") setTimeout(sendMove, 50);
+    else requestAnimationFrame(sendMove);
+  }
+}
+
+function sendMove() {
+  sendScheduled = false;
+  if (!pendingMove || !ws) return;
+  const data = JSON.stringify({ type: "move", x: pendingMove.x, y: pendingMove.y });
+  pendingMove = null;
+  // Sent at once when open; when not, it takes the place of the cursor move already
+  // queued (a `drop` event with reason "replaced" reports the old one).
+  ws.send(data, { key: "cursor" });
+  movesSent += 1;
+  renderCounters();
+}
+
+const round4 = (v) => Math.round(Math.min(1, Math.max(0, v)) * 10000) / 10000;
+
+// --------------------------------------------------------------------------- drawing
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function makeCursor(name, color) {
+  const el = document.createElement("div");
+  el.className = "cursor";
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", "0 0 22 22");
+  const path = document.createElementNS(SVG_NS, "path");
+  path.setAttribute("d", "M2 1.5 L2 18.5 L6.6 14.3 L9.7 21 L12.9 19.6 L9.9 13 L16.2 13 Z");
+  path.setAttribute("fill", String(color));
+  path.setAttribute("stroke", "#fff");
+  path.setAttribute("stroke-width", "1.5");
+  path.setAttribute("stroke-linejoin", "round");
+  svg.append(path);
+  const label = document.createElement("span");
+  label.className = "label";
+  label.textContent = String(name); // never innerHTML: names come from the network
+  label.style.background = String(color);
+  if (isLight(String(color))) label.classList.add("on-light");
+  el.append(svg, label);
+  return el;
+}
+
+/** Whether dark text reads better than white on `#rrggbb` (relative luminance). */
+function isLight(hex) {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
+  if (!m) return false;
+  const [r, g, b] = m.slice(1).map((h) => {
+    const c = parseInt(h, 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.36;
+}
+
+function scheduleDraw() {
+  if (drawScheduled) return;
+  drawScheduled = true;
+  const draw = () => {
+    drawScheduled = false;
+    const w = window.innerWidth;
+    const h = window.innerHeight;
+    for (const c of cursors.values()) {
+      if (!c.dirty) continue;
+      c.dirty = false;
+      // The arrow's tip (2, 1.5 in its 22×22 box) sits on the position.
+      c.el.style.transform = `translate(${Math.round(c.x * w - 2)}px, ${Math.round(c.y * h - 1.5)}px)`;
+      c.el.dataset.x = String(c.x);
+      c.el.dataset.y = String(c.y);
+      c.el.dataset.id = String(c.id);
+    }
+  };
+  if (document.visibilityState === "hidden") setTimeout(draw, 50);
+  else requestAnimationFrame(draw);
+}
+
+window.addEventListener("resize", () => {
+  for (const c of cursors.values()) c.dirty = true;
+  scheduleDraw();
+});
+
+// --------------------------------------------------------------------------- status panel
+
+function stateText() {
+  if (!ws) return ["connecting", "connecting…"];
+  const state = ws.state;
+  if (!navigator.onLine && state !== "open") return ["offline", "offline"];
+  switch (state) {
+    case "open":
+      return ["open", "open"];
+    case "reconnecting": {
+      const left = Math.max(0, (retryAt - performance.now()) / 1000);
+      return ["reconnecting", left > 0.05 ? `reconnecting in ${left.toFixed(1)} s` : "reconnecting…"];
+    }
+    case "connecting":
+      return ws.retryCount > 0
+        ? ["reconnecting", `reconnecting (attempt ${ws.retryCount})…`]
+        : ["connecting", "connecting…"];
+    case "closing":
+      return ["closing", "closing…"];
+    default:
+      return ["closed", "closed"];
+  }
+}
+
+function render() {
+  const [kind, text] = stateText();
+  if (ui.panel.dataset.state !== kind) ui.panel.dataset.state = kind;
+  if (ui.state.textContent !== text) ui.state.textContent = text;
+  renderCounters();
+  const open = ws?.state === "open";
+  ui.peers.textContent = open ? String(cursors.size + 1) : "–";
+  ui.empty.classList.toggle("hidden", cursors.size > 0);
+}
+
+function renderCounters() {
+  if (!ws) return;
+  ui.retries.textContent = String(ws.retryCount);
+  ui.queued.textContent = String(ws.queuedMessages);
+  ui.replaced.textContent = String(replacedCount);
+}
+
+function log(text) {
+  const li = document.createElement("li");
+  const time = document.createElement("time");
+  time.textContent = new Date().toLocaleTimeString([], { hour12: false });
+  li.append(time, text);
+  ui.log.prepend(li);
+  while (ui.log.children.length > LOG_LINES) ui.log.lastElementChild.remove();
+}
+
+function fatal(message) {
+  const box = document.createElement("div");
+  box.className = "fatal";
+  box.textContent = message;
+  document.body.append(box);
+  ui.state.textContent = "error";
+  ui.panel.dataset.state = "error";
+}
+
+// --------------------------------------------------------------------------- start
+
+async function main() {
+  try {
+    await init();
+  } catch (e) {
+    fatal(`could not load /pkg/tether_ws.js (build it with: bash scripts/build-pkg.sh): ${e}`);
+    return;
+  }
+  connect();
+  ui.board.addEventListener("pointermove", onPointerMove);
+  window.addEventListener("online", () => log("browser online") || render());
+  window.addEventListener("offline", () => log("browser offline") || render());
+  // Leaving the page: say goodbye now (others see our cursor leave at once); coming back
+  // from the back/forward cache: connect again.
+  window.addEventListener("pagehide", () => ws.close(1000, "page closed"));
+  window.addEventListener("pageshow", (e) => e.persisted && ws.reconnect());
+  // The countdown and the queue counters move without events.
+  setInterval(render, 100);
+  render();
+  // For the tests and the curious (devtools: `demo.ws.state`).
+  window.demo = {
+    get ws() {
+      return ws;
+    },
+    get me() {
+      return me;
+    },
+    cursors,
+    get movesSent() {
+      return movesSent;
+    },
+    get replaced() {
+      return replacedCount;
+    },
+    get received() {
+      return received;
+    },
+  };
+}
+
+main();

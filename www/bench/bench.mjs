@@ -1,0 +1,352 @@
+// The benchmark page's code: loads tether-ws (pkg/, the npm package as users get it, from
+// the snapshot www/bench/dist/pkg/ that scripts/bench.sh takes after building it), the
+// esbuild bundles of reconnecting-websocket and partysocket, and the Rust-API bench crate
+// (www/bench/rust → dist/rust), and exposes `window.bench`, which www/bench/run.mjs drives.
+//
+// Libraries ("lib" below):
+//   raw          the browser WebSocket, nothing else (the limit); for the queue, reconnect
+//                and memory scenarios a minimal hand-written reconnect + queue around it
+//   tether       TetherSocket from JS (pkg/tether_ws.js)
+//   rust         tether_ws::Socket driven from Rust (everything inside the wasm bench crate)
+//   rws          reconnecting-websocket 4.4
+//   partysocket  partysocket 1.x (partysocket/ws, its generic ReconnectingWebSocket)
+//
+// Every function has a time bound and rejects when it is exceeded.
+
+const params = new URLSearchParams(location.search);
+const WS = params.get("ws") || `ws://${location.hostname}:${Number(location.port) + 1}`;
+
+let seq = 0;
+const url = (lib) => `${WS}/echo?key=bench-${lib}-${Date.now().toString(36)}-${++seq}`;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const now = () => performance.now();
+
+/** The same reconnect settings for every library: fixed 100 ms retry delay, no jitter. */
+const COMMON = {
+  minReconnectionDelay: 100,
+  maxReconnectionDelay: 100,
+  reconnectionDelayGrowFactor: 1.3,
+  minUptime: 5000,
+  connectionTimeout: 4000,
+  maxRetries: Infinity,
+  maxEnqueuedMessages: Infinity,
+};
+
+/** Minimal reconnect + queue around a raw WebSocket (what a hand-written client does). */
+class RawReconnecting extends EventTarget {
+  constructor(u, { startClosed = false } = {}) {
+    super();
+    this.url = u;
+    this.queue = [];
+    this.closed = false;
+    this.timer = 0;
+    this.ws = null;
+    if (!startClosed) this._connect();
+  }
+  _connect() {
+    const ws = (this.ws = new WebSocket(this.url));
+    ws.binaryType = "arraybuffer";
+    ws.onopen = () => {
+      for (const m of this.queue) ws.send(m);
+      this.queue = [];
+      this.dispatchEvent(new Event("open"));
+    };
+    ws.onmessage = (e) => this.dispatchEvent(new MessageEvent("message", { data: e.data }));
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.dispatchEvent(new Event("close"));
+      if (!this.closed) this.timer = setTimeout(() => this._connect(), COMMON.minReconnectionDelay);
+    };
+  }
+  send(d) {
+    if (this.ws && this.ws.readyState === 1) this.ws.send(d);
+    else this.queue.push(d);
+  }
+  reconnect() {
+    clearTimeout(this.timer);
+    const old = this.ws;
+    this.ws = null;
+    if (old) {
+      old.onopen = old.onmessage = old.onclose = null;
+      old.close();
+    }
+    this.closed = false;
+    this._connect();
+  }
+  close() {
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (this.ws) this.ws.close();
+  }
+}
+
+let mods = null;
+let tetherWasm = null;
+let rustWasm = null;
+
+function make(lib, u, { startClosed = false, plain = false } = {}) {
+  switch (lib) {
+    case "raw": {
+      if (plain) {
+        const ws = new WebSocket(u);
+        ws.binaryType = "arraybuffer";
+        return ws;
+      }
+      return new RawReconnecting(u, { startClosed });
+    }
+    case "tether":
+      return new mods.TetherSocket(u, null, { ...COMMON, jitter: 0, binaryType: "arraybuffer", startClosed });
+    case "rws": {
+      const s = new mods.RWS(u, [], { ...COMMON, startClosed });
+      s.binaryType = "arraybuffer";
+      return s;
+    }
+    case "partysocket": {
+      const s = new mods.PS(u, [], { ...COMMON, startClosed });
+      s.binaryType = "arraybuffer";
+      return s;
+    }
+    default:
+      throw new Error(`unknown lib ${lib}`);
+  }
+}
+
+function dispose(s) {
+  try {
+    s.close();
+  } catch {}
+  if (typeof s.free === "function") {
+    try {
+      s.free();
+    } catch {}
+  }
+}
+
+/** Resolves on the next `type` event of `s`, rejects after `ms`. */
+function once(s, type, ms, what = type) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      s.removeEventListener(type, f);
+      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
+    }, ms);
+    const f = (e) => {
+      clearTimeout(t);
+      s.removeEventListener(type, f);
+      resolve(e);
+    };
+    s.addEventListener(type, f);
+  });
+}
+
+async function open(lib, opts) {
+  const s = make(lib, url(lib), opts);
+  try {
+    await once(s, "open", 10_000, `${lib} open`);
+  } catch (e) {
+    dispose(s);
+    throw e;
+  }
+  return s;
+}
+
+function payload(size, binary) {
+  return binary ? new Uint8Array(size).fill(0x5a) : "x".repeat(size);
+}
+
+/** Keeps `window` sends in flight until `n` echoes came back; ms from first send to last echo. */
+function pipeline(s, n, data, windowSize, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let received = 0;
+    const timer = setTimeout(() => {
+      s.removeEventListener("message", onMessage);
+      reject(new Error(`pipeline: ${received}/${n} echoes after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = () => {
+      received += 1;
+      if (sent < n) {
+        s.send(data);
+        sent += 1;
+      }
+      if (received === n) {
+        const ms = now() - t0;
+        clearTimeout(timer);
+        s.removeEventListener("message", onMessage);
+        resolve(ms);
+      }
+    };
+    s.addEventListener("message", onMessage);
+    const t0 = now();
+    const first = Math.min(n, windowSize);
+    for (; sent < first; sent += 1) s.send(data);
+  });
+}
+
+async function throughput({ lib, n, size, binary, window: windowSize, timeoutMs }) {
+  if (lib === "rust") return mods.rust.throughput(url(lib), n, size, binary, windowSize, timeoutMs);
+  const s = await open(lib, { plain: true });
+  try {
+    return await pipeline(s, n, payload(size, binary), windowSize, timeoutMs);
+  } finally {
+    dispose(s);
+  }
+}
+
+async function latency({ lib, n, warmup, size, timeoutMs }) {
+  if (lib === "rust") return Array.from(await mods.rust.latency(url(lib), n, warmup, size, timeoutMs));
+  const deadline = now() + timeoutMs;
+  const s = await open(lib, { plain: true });
+  let pending = null;
+  const onMessage = () => {
+    const r = pending;
+    pending = null;
+    if (r) r();
+  };
+  s.addEventListener("message", onMessage);
+  const data = payload(size, false);
+  const samples = [];
+  try {
+    for (let i = 0; i < warmup + n; i++) {
+      if (now() > deadline) throw new Error(`latency: ${i} round trips after ${timeoutMs} ms`);
+      const got = new Promise((r) => (pending = r));
+      const t0 = now();
+      s.send(data);
+      await got;
+      if (i >= warmup) samples.push(now() - t0);
+    }
+    return samples;
+  } finally {
+    s.removeEventListener("message", onMessage);
+    dispose(s);
+  }
+}
+
+async function queueFlush({ lib, n, size, timeoutMs }) {
+  if (lib === "rust") return mods.rust.queueFlush(url(lib), n, size, timeoutMs);
+  const s = make(lib, url(lib), { startClosed: true });
+  const data = payload(size, false);
+  try {
+    for (let i = 0; i < n; i++) s.send(data);
+    return await new Promise((resolve, reject) => {
+      let received = 0;
+      const timer = setTimeout(
+        () => reject(new Error(`queueFlush: ${received}/${n} echoes after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      s.addEventListener("message", () => {
+        received += 1;
+        if (received === n) {
+          clearTimeout(timer);
+          resolve(now() - t0);
+        }
+      });
+      const t0 = now();
+      s.reconnect();
+    });
+  } finally {
+    dispose(s);
+  }
+}
+
+const control = (path) =>
+  fetch(path, { cache: "no-store", signal: AbortSignal.timeout(5000) }).then((r) => {
+    if (!r.ok) throw new Error(`GET ${path}: HTTP ${r.status}`);
+    return r.text();
+  });
+
+async function reconnect({ lib, reps, downMs, timeoutMs }) {
+  if (lib === "rust") return Array.from(await mods.rust.reconnect(url(lib), reps, downMs, control, timeoutMs));
+  const deadline = now() + timeoutMs;
+  const s = await open(lib);
+  const samples = [];
+  try {
+    for (let i = 0; i < reps; i++) {
+      const left = () => Math.max(1, deadline - now());
+      const closed = once(s, "close", left(), `${lib} close after /down`);
+      await control("/down");
+      await closed;
+      await sleep(downMs);
+      const opened = once(s, "open", left(), `${lib} open after /up`);
+      const t0 = now();
+      await control("/up");
+      await opened;
+      samples.push(now() - t0);
+    }
+    return samples;
+  } finally {
+    await control("/up").catch(() => {});
+    dispose(s);
+  }
+}
+
+// ----------------------------------------------------------------------- memory scenario
+// Steps called one by one so that run.mjs can force GC and measure between them. The
+// socket lives from memOpen to memClose.
+
+let memSocket = null;
+
+async function memOpen({ lib, timeoutMs }) {
+  if (lib === "rust") return mods.rust.memOpen(url(lib), timeoutMs);
+  memSocket = await open(lib);
+}
+
+async function memMessages({ lib, n, size, window: windowSize, timeoutMs }) {
+  if (lib === "rust") return mods.rust.memMessages(n, size, windowSize, timeoutMs);
+  return pipeline(memSocket, n, payload(size, false), windowSize, timeoutMs);
+}
+
+async function memReconnects({ lib, cycles, budgetMs }) {
+  if (lib === "rust") return mods.rust.memReconnects(cycles, budgetMs);
+  const s = memSocket;
+  const deadline = now() + budgetMs;
+  let done = 0;
+  while (done < cycles && now() < deadline) {
+    const opened = once(s, "open", 10_000, `${lib} open after reconnect() #${done + 1}`);
+    s.reconnect();
+    await opened;
+    done += 1;
+  }
+  return done;
+}
+
+function memClose({ lib }) {
+  if (lib === "rust") return mods.rust.memClose();
+  if (memSocket) dispose(memSocket);
+  memSocket = null;
+}
+
+/** Bytes of the wasm linear memory used by `lib` (0 for the pure-JS ones). */
+function wasmMemory({ lib }) {
+  if (lib === "tether") return tetherWasm.memory.buffer.byteLength;
+  if (lib === "rust") return rustWasm.memory.buffer.byteLength;
+  return 0;
+}
+
+try {
+  const [tether, RWS, PS, rust] = await Promise.all([
+    // The copy of pkg/ that scripts/bench.sh took right after building it (so that a
+    // concurrent rebuild of pkg/ cannot change the package under a running benchmark).
+    import(params.get("pkg") || "./dist/pkg/tether_ws.js"),
+    import("./dist/rws.js").then((m) => m.default),
+    import("./dist/partysocket.js").then((m) => m.default),
+    import("./dist/rust/tether_bench.js"),
+  ]);
+  tetherWasm = await tether.default();
+  rustWasm = await rust.default();
+  mods = { TetherSocket: tether.TetherSocket, RWS, PS, rust };
+  window.bench = {
+    throughput,
+    latency,
+    queueFlush,
+    reconnect,
+    memOpen,
+    memMessages,
+    memReconnects,
+    memClose,
+    wasmMemory,
+    crossOriginIsolated: self.crossOriginIsolated,
+  };
+  window.ready = true;
+} catch (e) {
+  window.loadError = String((e && e.stack) || e);
+}

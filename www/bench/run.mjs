@@ -1,0 +1,521 @@
+// Runs the tether-ws benchmarks in one headless Chromium against the Rust echo server and
+// writes bench-results/latest.{json,md,svg}. Started by scripts/bench.sh, which builds
+// everything and starts the server first; by hand:
+//
+//   node www/bench/run.mjs [--quick] [--readme]
+//
+// Environment: BENCH_HTTP (default http://127.0.0.1:9790; the server's static + control
+// port, serving the repo root), BENCH_WS (default ws://127.0.0.1:9791), BENCH_OUT
+// (default bench-results), BENCH_REPS (throughput/flush repetitions, default 3),
+// BENCH_SECONDS (target duration of each throughput run, default 2.2), TETHER_CHROMIUM.
+// --quick: short runs, to check the harness. --readme: also replace the section between
+// <!-- bench:start --> and <!-- bench:end --> in README.md with the new table.
+
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { brotliCompressSync, constants as zc, gzipSync } from "node:zlib";
+import { chromium } from "playwright-core";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const QUICK = process.argv.includes("--quick");
+const README = process.argv.includes("--readme");
+const HTTP = process.env.BENCH_HTTP || "http://127.0.0.1:9790";
+const WS = process.env.BENCH_WS || "ws://127.0.0.1:9791";
+const OUT = resolve(ROOT, process.env.BENCH_OUT || "bench-results");
+const REPS = Number(process.env.BENCH_REPS || (QUICK ? 1 : 3));
+const SECONDS = Number(process.env.BENCH_SECONDS || (QUICK ? 0.4 : 2.2));
+const CHROMIUM = process.env.TETHER_CHROMIUM || "/usr/bin/chromium";
+const CHROMIUM_FLAGS = [
+  "--headless=new",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-dev-shm-usage",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  // The page is served through a Playwright route (to add COOP/COEP, below); Chromium then
+  // treats it as public and its Local Network Access checks block ws://127.0.0.1.
+  "--disable-features=LocalNetworkAccessChecks,LocalNetworkAccessChecksWebSockets",
+];
+/** Speed phases (throughput, latency, flush, reconnect): later ones are skipped, and say so,
+ * once this is spent. The memory phase then always runs, bounded per library. */
+const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS || (QUICK ? 180_000 : 400_000));
+/** Per library, for the reconnect cycles of the memory phase. */
+const CYCLE_BUDGET_MS = QUICK ? 10_000 : 35_000;
+const started = Date.now();
+const overBudget = () => Date.now() - started > BUDGET_MS;
+
+const LIBS = ["raw", "tether", "rust", "rws", "partysocket"];
+const pkgVersion = (name) => JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
+const LABEL = {
+  raw: "raw WebSocket",
+  tether: "TetherSocket (JS)",
+  rust: "tether-ws Rust API",
+  rws: `reconnecting-websocket ${pkgVersion("reconnecting-websocket")}`,
+  partysocket: `partysocket ${pkgVersion("partysocket")}`,
+};
+const CASES = [
+  { id: "text64", size: 64, binary: false, label: "64 B text" },
+  { id: "bin64", size: 64, binary: true, label: "64 B binary" },
+  { id: "text4k", size: 4096, binary: false, label: "4 KiB text" },
+  { id: "bin4k", size: 4096, binary: true, label: "4 KiB binary" },
+];
+/** Messages in flight in the pipelined runs: up to 1 MiB, 1024 at most. */
+const windowFor = (size) => Math.max(32, Math.min(1024, Math.floor((1 << 20) / size)));
+
+const log = (...a) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s]`, ...a);
+const median = (xs) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!s.length) return null;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const quantile = (xs, q) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!s.length) return null;
+  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
+};
+const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+const errText = (e) => String((e && e.message) || e).split("\n")[0].slice(0, 300);
+
+// ------------------------------------------------------------------------------- sizes
+
+function gzip9(buf) {
+  try {
+    return execFileSync("gzip", ["-9", "-c"], { input: buf, maxBuffer: 64 << 20 }).length;
+  } catch {
+    return gzipSync(buf, { level: 9 }).length;
+  }
+}
+const brotli = (buf) =>
+  brotliCompressSync(buf, { params: { [zc.BROTLI_PARAM_QUALITY]: 11, [zc.BROTLI_PARAM_SIZE_HINT]: buf.length } }).length;
+
+function filesUnder(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true })
+    .map((f) => join(dir, String(f)))
+    .filter((f) => statSync(f).isFile());
+}
+
+function sizeOf(files) {
+  const parts = files.map((f) => {
+    const b = readFileSync(f);
+    return { file: relative(ROOT, f), raw: b.length, gzip: gzip9(b), brotli: brotli(b) };
+  });
+  const sum = (k) => parts.reduce((a, p) => a + p[k], 0);
+  return { raw: sum("raw"), gzip: sum("gzip"), brotli: sum("brotli"), files: parts };
+}
+
+function sizes() {
+  // The snapshot of pkg/ taken by scripts/bench.sh right after building it (what the page loads).
+  const pkg = existsSync(join(ROOT, "www", "bench", "dist", "pkg", "tether_ws.js")) ? join(ROOT, "www", "bench", "dist", "pkg") : join(ROOT, "pkg");
+  const snippets = filesUnder(join(pkg, "snippets")).filter((f) => f.endsWith(".js"));
+  const shipped = [join(pkg, "tether_ws_bg.wasm"), join(pkg, "tether_ws.js"), ...snippets];
+  const dist = join(ROOT, "www", "bench", "dist");
+  return {
+    // What a user ships, as wasm-pack built it (glue not minified).
+    tether: sizeOf(shipped),
+    // The same with the JS glue (+ snippets) bundled and minified by esbuild, as a bundler would.
+    tetherMinGlue: sizeOf([join(pkg, "tether_ws_bg.wasm"), join(dist, "size", "tether-glue.min.js")]),
+    wasmOnly: sizeOf([join(pkg, "tether_ws_bg.wasm")]),
+    rws: sizeOf([join(dist, "rws.js")]),
+    partysocket: sizeOf([join(dist, "partysocket.js")]),
+  };
+}
+
+// ----------------------------------------------------------------------------- browser
+
+async function newPage(context) {
+  const page = await context.newPage();
+  page.fatal = [];
+  page.on("pageerror", (e) => {
+    page.fatal.push(errText(e));
+    log(`[page error] ${errText(e)}`);
+  });
+  page.on("console", (m) => {
+    // Failed connection attempts during the reconnect runs are expected: not shown.
+    if (/WebSocket connection to .* failed/.test(m.text())) return;
+    if (m.type() === "error" || /panicked|unreachable/.test(m.text())) log(`[page console.${m.type()}] ${m.text().slice(0, 300)}`);
+  });
+  await page.goto(`${HTTP}/www/bench/index.html?ws=${encodeURIComponent(WS)}`, { timeout: 30_000 });
+  await page.waitForFunction(() => window.ready === true || typeof window.loadError === "string", null, { timeout: 30_000 });
+  const loadError = await page.evaluate(() => window.loadError);
+  if (loadError) throw new Error(`the bench page did not load: ${loadError}`);
+  return page;
+}
+
+/** page.evaluate(window.bench[fn](arg)) bounded by `ms`. */
+async function call(page, fn, arg, ms) {
+  let timer;
+  const timeout = new Promise((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`${fn} did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([page.evaluate(([f, a]) => window.bench[f](a), [fn, arg]), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** JS heap (bytes used) after two forced full GCs, and the page's wasm memory for `lib`. */
+async function measureMemory(page, lib) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    await cdp.send("HeapProfiler.enable");
+    for (let i = 0; i < 3; i++) {
+      await cdp.send("HeapProfiler.collectGarbage");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const { usedSize } = await cdp.send("Runtime.getHeapUsage");
+    const wasm = await page.evaluate((l) => window.bench.wasmMemory({ lib: l }), lib);
+    return { jsHeap: usedSize, wasm };
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+}
+
+async function control(path) {
+  const r = await fetch(`${HTTP}${path}`, { signal: AbortSignal.timeout(5000) });
+  return r.text();
+}
+
+// ------------------------------------------------------------------------------ phases
+
+async function phaseThroughput(page, results) {
+  const out = (results.throughput = {});
+  for (const c of CASES) {
+    if (overBudget()) {
+      out[c.id] = { skipped: "time budget spent" };
+      continue;
+    }
+    const windowSize = windowFor(c.size);
+    // Calibrate on raw WebSocket: N such that raw takes ~SECONDS (slower libraries take longer).
+    const probeN = c.size > 1024 ? 4000 : 20000;
+    const probeMs = await call(page, "throughput", { lib: "raw", n: probeN, size: c.size, binary: c.binary, window: windowSize, timeoutMs: 60_000 }, 70_000);
+    const n = Math.max(5000, Math.min(3_000_000, Math.ceil(((probeN / probeMs) * 1000 * SECONDS) / 1000) * 1000));
+    const runs = Object.fromEntries(LIBS.map((l) => [l, []]));
+    const errors = {};
+    for (let rep = 0; rep < REPS; rep++) {
+      // Rotate the order so that no library always runs first or last.
+      const order = LIBS.map((_, i) => LIBS[(i + rep) % LIBS.length]);
+      for (const lib of order) {
+        if (errors[lib] || overBudget()) continue;
+        try {
+          const ms = await call(page, "throughput", { lib, n, size: c.size, binary: c.binary, window: windowSize, timeoutMs: 60_000 }, 70_000);
+          runs[lib].push((n / ms) * 1000);
+        } catch (e) {
+          errors[lib] = errText(e);
+          log(`throughput ${c.id} ${lib}: ${errors[lib]}`);
+        }
+      }
+    }
+    const row = { n, window: windowSize, size: c.size, binary: c.binary, msgsPerSec: {}, runs, errors };
+    for (const lib of LIBS) row.msgsPerSec[lib] = median(runs[lib]);
+    out[c.id] = row;
+    log(`throughput ${c.label} (N=${n}): ` + LIBS.map((l) => `${l} ${Math.round(row.msgsPerSec[l] ?? NaN)}`).join(", "));
+  }
+}
+
+async function phaseLatency(page, results) {
+  const n = QUICK ? 300 : 2000;
+  const warmup = QUICK ? 50 : 200;
+  const out = (results.latency = { n, warmup, size: 64, ms: {} });
+  for (const lib of LIBS) {
+    if (overBudget()) {
+      out.ms[lib] = { skipped: "time budget spent" };
+      continue;
+    }
+    try {
+      const s = await call(page, "latency", { lib, n, warmup, size: 64, timeoutMs: 60_000 }, 70_000);
+      out.ms[lib] = { p50: quantile(s, 0.5), p90: quantile(s, 0.9), p99: quantile(s, 0.99), mean: mean(s), max: Math.max(...s) };
+    } catch (e) {
+      out.ms[lib] = { error: errText(e) };
+    }
+  }
+  log("latency p50/p99 ms: " + LIBS.map((l) => `${l} ${out.ms[l].p50?.toFixed(3)}/${out.ms[l].p99?.toFixed(3)}`).join(", "));
+}
+
+async function phaseQueueFlush(page, results) {
+  const n = 10_000;
+  const out = (results.queueFlush = { n, size: 64, ms: {}, runs: {} });
+  for (const lib of LIBS) {
+    out.runs[lib] = [];
+    for (let rep = 0; rep < REPS && !overBudget(); rep++) {
+      try {
+        out.runs[lib].push(await call(page, "queueFlush", { lib, n, size: 64, timeoutMs: 60_000 }, 70_000));
+      } catch (e) {
+        out.runs[lib].error = errText(e);
+        break;
+      }
+    }
+    out.ms[lib] = median(out.runs[lib]);
+  }
+  log("queue flush 10k ms: " + LIBS.map((l) => `${l} ${out.ms[l]?.toFixed(1)}`).join(", "));
+}
+
+async function phaseReconnect(page, results) {
+  const reps = QUICK ? 3 : 10;
+  const downMs = 350;
+  const out = (results.reconnect = { reps, downMs, retryDelayMs: 100, ms: {}, runs: {} });
+  for (const lib of LIBS) {
+    if (overBudget()) {
+      out.ms[lib] = null;
+      out.runs[lib] = { skipped: "time budget spent" };
+      continue;
+    }
+    try {
+      const s = await call(page, "reconnect", { lib, reps, downMs, timeoutMs: 60_000 }, 70_000);
+      out.runs[lib] = s;
+      out.ms[lib] = median(s);
+    } catch (e) {
+      out.runs[lib] = { error: errText(e) };
+      out.ms[lib] = null;
+    } finally {
+      await control("/up").catch(() => {});
+    }
+  }
+  log("reconnect ms (median): " + LIBS.map((l) => `${l} ${out.ms[l]?.toFixed(1)}`).join(", "));
+}
+
+async function phaseMemory(context, results) {
+  const messages = 10_000;
+  const cycles = QUICK ? 200 : 2000;
+  const out = (results.memory = { messages, cycles, size: 64, note: "JS heap: CDP Runtime.getHeapUsage().usedSize after forced GC; wasm: memory.buffer.byteLength", byLib: {} });
+  for (const lib of LIBS) {
+    const r = (out.byLib[lib] = {});
+    let page;
+    try {
+      page = await newPage(context);
+      r.baseline = await measureMemory(page, lib);
+      await call(page, "memOpen", { lib, timeoutMs: 10_000 }, 15_000);
+      await call(page, "memMessages", { lib, n: messages, size: 64, window: windowFor(64), timeoutMs: 60_000 }, 70_000);
+      r.afterMessages = await measureMemory(page, lib);
+      r.cyclesDone = await call(page, "memReconnects", { lib, cycles, budgetMs: CYCLE_BUDGET_MS }, CYCLE_BUDGET_MS + 30_000);
+      r.afterReconnects = await measureMemory(page, lib);
+      await call(page, "memClose", { lib }, 10_000);
+    } catch (e) {
+      r.error = errText(e);
+    } finally {
+      if (page) await page.close().catch(() => {});
+    }
+    log(`memory ${lib}: ${JSON.stringify(r)}`);
+  }
+}
+
+// ----------------------------------------------------------------------------- reports
+
+const fmtInt = (x) => (x == null ? "–" : Math.round(x).toLocaleString("en-US"));
+const fmtMs = (x) => (x == null ? "–" : x < 10 ? x.toFixed(2) : x.toFixed(0));
+const fmtKB = (b) => (b == null ? "–" : `${(b / 1024).toFixed(1)} KiB`);
+const fmtMB = (b) => (b == null ? "–" : `${(b / 1048576).toFixed(2)} MiB`);
+const ratio = (x, base) => (x == null || !base ? "" : ` (${(x / base).toFixed(2)}×)`);
+
+function markdown(r) {
+  const head = `| | ${LIBS.map((l) => LABEL[l]).join(" | ")} |\n|---|${LIBS.map(() => "---:").join("|")}|\n`;
+  const rows = [];
+  const row = (name, cells) => rows.push(`| ${name} | ${cells.join(" | ")} |`);
+  for (const c of CASES) {
+    const t = r.throughput?.[c.id];
+    if (!t?.msgsPerSec) continue;
+    const base = t.msgsPerSec.raw;
+    row(`Throughput ${c.label}, msg/s`, LIBS.map((l) => (t.msgsPerSec[l] == null ? (t.errors?.[l] ? "error" : "–") : fmtInt(t.msgsPerSec[l]) + ratio(t.msgsPerSec[l], base))));
+  }
+  if (r.latency) {
+    const m = r.latency.ms;
+    row("Round trip p50, ms", LIBS.map((l) => fmtMs(m[l]?.p50) + ratio(m[l]?.p50, m.raw?.p50)));
+    row("Round trip p99, ms", LIBS.map((l) => fmtMs(m[l]?.p99) + ratio(m[l]?.p99, m.raw?.p99)));
+  }
+  if (r.queueFlush) {
+    const m = r.queueFlush.ms;
+    row("Flush 10,000 queued, ms", LIBS.map((l) => fmtMs(m[l]) + ratio(m[l], m.raw)));
+  }
+  if (r.reconnect) {
+    const m = r.reconnect.ms;
+    row("Server up → open, ms (median)", LIBS.map((l) => fmtMs(m[l]) + ratio(m[l], m.raw)));
+  }
+  const s = r.sizes;
+  if (s) {
+    row("Shipped, gzip -9", [ "–", `${fmtKB(s.tether.gzip)} (min. glue: ${fmtKB(s.tetherMinGlue.gzip)})`, "(in the app's wasm)", fmtKB(s.rws.gzip), fmtKB(s.partysocket.gzip)]);
+    row("Shipped, brotli", [ "–", `${fmtKB(s.tether.brotli)} (min. glue: ${fmtKB(s.tetherMinGlue.brotli)})`, "(in the app's wasm)", fmtKB(s.rws.brotli), fmtKB(s.partysocket.brotli)]);
+  }
+  const mem = r.memory?.byLib;
+  if (mem) {
+    const heapDelta = (l, k) => (mem[l]?.[k] && mem[l]?.baseline ? mem[l][k].jsHeap - mem[l].baseline.jsHeap : null);
+    const kb = (x) => (x == null ? "–" : `${x >= 0 ? "+" : ""}${(x / 1024).toFixed(0)} KiB`);
+    row("JS heap after 10,000 messages (Δ)", LIBS.map((l) => (mem[l]?.error ? "error" : kb(heapDelta(l, "afterMessages")))));
+    row(`JS heap after ${r.memory.cycles.toLocaleString("en-US")} reconnects (Δ)`, LIBS.map((l) => (mem[l]?.error ? "error" : kb(heapDelta(l, "afterReconnects")) + (mem[l]?.cyclesDone != null && mem[l].cyclesDone < r.memory.cycles ? ` (${mem[l].cyclesDone} cycles)` : ""))));
+    const w = (l, k) => (l === "tether" || l === "rust" ? fmtMB(mem[l]?.[k]?.wasm) : "n/a");
+    row("wasm memory after 10,000 messages", LIBS.map((l) => w(l, "afterMessages")));
+    row(`wasm memory after ${r.memory.cycles.toLocaleString("en-US")} reconnects`, LIBS.map((l) => w(l, "afterReconnects")));
+  }
+  const m = r.machine;
+  return (
+    `Measured ${r.date.slice(0, 10)} on ${m.cpu} (${m.nproc} CPUs), ${m.os}, ${m.chromium} headless, ` +
+    `Node ${m.node}, load average ${m.loadAvgAtStart?.[0]} at start and ${m.loadAvgAtEnd?.[0]} at end` +
+    `; echo server: tether-test-server (release) on 127.0.0.1. Ratios are to raw WebSocket ` +
+    `(higher is better for throughput, lower for the rest). Median of ${r.settings.reps} runs for throughput ` +
+    `and flush. Command: \`bash scripts/bench.sh\`.\n\n` +
+    head +
+    rows.join("\n") +
+    "\n"
+  );
+}
+
+function svg(r) {
+  const colors = { raw: "#888888", tether: "#d9480f", rust: "#f08c00", rws: "#1971c2", partysocket: "#2f9e44" };
+  const groups = CASES.filter((c) => r.throughput?.[c.id]?.msgsPerSec);
+  const W = 720, H = 360, left = 50, top = 40, bottom = 60, right = 170;
+  const plotW = W - left - right, plotH = H - top - bottom;
+  const vals = groups.flatMap((c) => LIBS.map((l) => (r.throughput[c.id].msgsPerSec[l] ?? 0) / (r.throughput[c.id].msgsPerSec.raw || 1)));
+  const maxV = Math.max(1.1, Math.ceil(Math.max(...vals, 0) * 10) / 10);
+  const y = (v) => top + plotH - (v / maxV) * plotH;
+  const gw = plotW / Math.max(1, groups.length);
+  const bw = (gw * 0.8) / LIBS.length;
+  const e = [];
+  e.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  e.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
+  e.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">Throughput relative to raw WebSocket (higher is better)</text>`);
+  for (let v = 0; v <= maxV + 1e-9; v += 0.2) {
+    const yy = y(v).toFixed(1);
+    e.push(`<line x1="${left}" x2="${left + plotW}" y1="${yy}" y2="${yy}" stroke="#e9ecef"/>`);
+    e.push(`<text x="${left - 6}" y="${(+yy + 4).toFixed(1)}" text-anchor="end">${v.toFixed(1)}</text>`);
+  }
+  const t95 = y(0.95).toFixed(1);
+  e.push(`<line x1="${left}" x2="${left + plotW}" y1="${t95}" y2="${t95}" stroke="#d9480f" stroke-dasharray="4 3"/>`);
+  e.push(`<text x="${left + plotW + 4}" y="${(+t95 + 4).toFixed(1)}" fill="#d9480f">target 0.95×</text>`);
+  groups.forEach((c, gi) => {
+    const x0 = left + gi * gw + gw * 0.1;
+    LIBS.forEach((l, li) => {
+      const v = (r.throughput[c.id].msgsPerSec[l] ?? 0) / (r.throughput[c.id].msgsPerSec.raw || 1);
+      const x = x0 + li * bw;
+      e.push(`<rect x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(top + plotH - y(v)).toFixed(1)}" fill="${colors[l]}"><title>${LABEL[l]}, ${c.label}: ${v.toFixed(2)}×</title></rect>`);
+      e.push(`<text x="${(x + bw / 2 - 1).toFixed(1)}" y="${(y(v) - 3).toFixed(1)}" text-anchor="middle" font-size="9">${v.toFixed(2)}</text>`);
+    });
+    e.push(`<text x="${(left + gi * gw + gw / 2).toFixed(1)}" y="${top + plotH + 18}" text-anchor="middle">${c.label}</text>`);
+  });
+  e.push(`<line x1="${left}" x2="${left + plotW}" y1="${top + plotH}" y2="${top + plotH}" stroke="#333"/>`);
+  LIBS.forEach((l, i) => {
+    const yy = top + 10 + i * 20;
+    e.push(`<rect x="${left + plotW + 10}" y="${yy}" width="12" height="12" fill="${colors[l]}"/>`);
+    e.push(`<text x="${left + plotW + 28}" y="${yy + 10}">${LABEL[l]}</text>`);
+  });
+  const m = r.machine;
+  e.push(`<text x="${left}" y="${H - 12}" font-size="10" fill="#555">${r.date.slice(0, 10)}, ${m.cpu} (${m.nproc} CPUs), ${m.chromium} headless; messages/s, median of ${r.settings.reps}</text>`);
+  e.push(`</svg>`);
+  return e.join("\n") + "\n";
+}
+
+// -------------------------------------------------------------------------------- main
+
+function machine(browserVersion) {
+  let cpu = cpus()[0]?.model || "unknown CPU";
+  try {
+    const m = readFileSync("/proc/cpuinfo", "utf8").match(/^model name\s*:\s*(.+)$/m);
+    if (m) cpu = m[1].trim();
+  } catch {}
+  let nproc = cpus().length;
+  try {
+    nproc = Number(execFileSync("nproc").toString().trim()) || nproc;
+  } catch {}
+  let os = process.platform;
+  try {
+    os = execFileSync("uname", ["-sr"]).toString().trim();
+  } catch {}
+  return { cpu, nproc, os, chromium: `Chromium ${browserVersion}`, node: process.versions.node, loadAvgAtStart: loadavg().map((x) => +x.toFixed(2)) };
+}
+
+async function main() {
+  const health = await control("/health").catch((e) => {
+    throw new Error(`bench server not reachable at ${HTTP} (${errText(e)}); run bash scripts/bench.sh`);
+  });
+  if (health.trim() !== "ok") throw new Error(`unexpected /health answer: ${health}`);
+  const results = {
+    date: new Date().toISOString(),
+    settings: { quick: QUICK, reps: REPS, seconds: SECONDS, http: HTTP, ws: WS },
+    labels: LABEL,
+  };
+  results.sizes = sizes();
+  log(`sizes (gzip): tether ${results.sizes.tether.gzip} (min glue ${results.sizes.tetherMinGlue.gzip}), rws ${results.sizes.rws.gzip}, partysocket ${results.sizes.partysocket.gzip}`);
+
+  const userDataDir = mkdtempSync(join(tmpdir(), "tether-bench-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    timeout: 60_000,
+  });
+  try {
+    // Cross-origin isolation (COOP + COEP on every HTTP response) gives performance.now()
+    // its fine resolution (5 µs instead of 100 µs) for the latency numbers.
+    await context.route("**/*", async (route) => {
+      const resp = await route.fetch();
+      await route.fulfill({
+        response: resp,
+        headers: { ...resp.headers(), "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" },
+      });
+    });
+    results.machine = machine(context.browser()?.version() ?? "?");
+    if (results.machine.chromium === "Chromium ?") {
+      try {
+        results.machine.chromium = execFileSync(CHROMIUM, ["--version"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+      } catch {}
+    }
+    const page = await newPage(context);
+    results.crossOriginIsolated = await page.evaluate(() => window.bench.crossOriginIsolated);
+    for (const [name, phase] of [
+      ["throughput", phaseThroughput],
+      ["latency", phaseLatency],
+      ["queueFlush", phaseQueueFlush],
+      ["reconnect", phaseReconnect],
+    ]) {
+      try {
+        await phase(page, results);
+      } catch (e) {
+        results[name] = { ...(results[name] || {}), error: errText(e) };
+        log(`${name} failed: ${errText(e)}`);
+      }
+    }
+    results.pageErrors = page.fatal;
+    await page.close();
+    try {
+      await phaseMemory(context, results);
+    } catch (e) {
+      results.memory = { error: errText(e) };
+    }
+  } finally {
+    await context.close().catch(() => {});
+    rmSync(userDataDir, { recursive: true, force: true });
+    await control("/up").catch(() => {});
+  }
+  results.elapsedSec = Math.round((Date.now() - started) / 1000);
+  if (results.machine) results.machine.loadAvgAtEnd = loadavg().map((x) => +x.toFixed(2));
+
+  mkdirSync(OUT, { recursive: true });
+  const md = markdown(results);
+  writeFileSync(join(OUT, "latest.json"), JSON.stringify(results, null, 2) + "\n");
+  writeFileSync(join(OUT, "latest.md"), `# tether-ws benchmarks\n\n${md}`);
+  writeFileSync(join(OUT, "latest.svg"), svg(results));
+  log(`wrote ${relative(ROOT, OUT)}/latest.{json,md,svg} in ${results.elapsedSec} s`);
+  console.log("\n" + md);
+
+  if (README) {
+    const path = join(ROOT, "README.md");
+    const text = readFileSync(path, "utf8");
+    const re = /(<!-- bench:start -->\n)[\s\S]*?(<!-- bench:end -->)/;
+    if (re.test(text)) {
+      writeFileSync(path, text.replace(re, `$1${md}$2`));
+      log("README.md benchmark table updated");
+    } else {
+      log("README.md has no <!-- bench:start --> … <!-- bench:end --> markers: not updated");
+    }
+  }
+}
+
+main().catch((e) => {
+  console.error(`bench: ${e.stack || e}`);
+  process.exit(1);
+});

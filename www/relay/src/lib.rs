@@ -1,0 +1,115 @@
+//! tether-relay: the server of the tether-ws cursor-sharing demo.
+//!
+//! Serves `<root>/www` at `/`, `<root>/pkg` (the npm package built by wasm-pack) at
+//! `/pkg/`, and the WebSocket at `/ws`, on a loopback address only.
+//!
+//! Protocol (JSON text messages):
+//! - relay → client, on connect: `{"type":"welcome","id","name","color"}`, then one
+//!   `cursor` message per client whose position is known;
+//! - client → relay: `{"type":"move","x","y"}`, fractions 0..1 of the viewport;
+//! - relay → every other client: `{"type":"cursor","id","name","color","x","y"}`, and
+//!   `{"type":"leave","id"}` when a client disconnects.
+//!
+//! A reconnecting client may ask to keep its name and colour with `/ws?name=..&color=..`;
+//! it always gets a new id.
+
+pub mod hub;
+pub mod identity;
+mod static_files;
+mod ws;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::response::Response;
+use axum::routing::any;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+pub use static_files::CSP;
+
+#[derive(Clone)]
+struct AppState {
+    root: Arc<PathBuf>,
+    hub: Arc<hub::Hub>,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// Serves until `shutdown` resolves, then closes every WebSocket with 1001 "going away"
+/// (waiting at most 2 s for them) and returns.
+pub async fn serve(
+    listener: TcpListener,
+    root: PathBuf,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let hub = hub::Hub::new();
+    let (down_tx, down_rx) = watch::channel(false);
+    let state = AppState {
+        root: Arc::new(root),
+        hub: Arc::clone(&hub),
+        shutdown: down_rx,
+    };
+    let app = Router::new()
+        .route("/ws", any(ws::upgrade))
+        .fallback(static_handler)
+        .with_state(state);
+    let closing = Arc::clone(&hub);
+    let graceful = async move {
+        shutdown.await;
+        closing.close();
+        let _ = down_tx.send(true);
+        // Keep the sender alive until every client saw the flag.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    axum::serve(listener, app)
+        .with_graceful_shutdown(graceful)
+        .await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while !hub.is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+async fn static_handler(State(app): State<AppState>, req: Request) -> Response {
+    static_files::serve(&app.root, req.method(), req.uri()).await
+}
+
+/// A relay running in the background (for tests): [`Relay::stop`] shuts it down.
+pub struct Relay {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<io::Result<()>>,
+}
+
+impl Relay {
+    /// Binds `addr` (port 0 picks a free one) and serves `root` in a background task.
+    pub async fn start(addr: SocketAddr, root: PathBuf) -> io::Result<Relay> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, root, async move {
+            let _ = stopped.await;
+        }));
+        Ok(Relay {
+            addr,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// Shuts down as on SIGTERM and waits for the server to finish.
+    pub async fn stop(mut self) -> io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await.map_err(io::Error::other)?
+    }
+}
