@@ -11,7 +11,9 @@
 #                   (cargo test -p tether-ws --target wasm32-unknown-unknown)
 #   5. package:     scripts/build-pkg.sh (wasm-pack → pkg/, sizes), npm pack --dry-run,
 #                   TypeScript names in pkg/tether_ws.d.ts
-#   6. JS:          node --test tests/js/ (playwright-core + Debian Chromium, pkg/ in a page)
+#   6. examples:    examples/build.sh (the Leptos and Yew apps, built to wasm32)
+#   7. JS:          node --test tests/js/ (playwright-core + Debian Chromium: pkg/ in a page,
+#                   the examples, the demo with its relay)
 # Node's test summary is printed last so CI can read the pass/fail counts.
 #
 # Environment knobs: SKIP_SETUP=1 (do not run setup.sh), WASM_BINDGEN_TEST_TIMEOUT (120),
@@ -144,6 +146,10 @@ for name in TetherSocketOptions TetherSocketEventMap; do
   grep -q "$name" pkg/tether_ws.d.ts || fail "pkg/tether_ws.d.ts does not declare $name"
 done
 echo "pkg/tether_ws.d.ts declares TetherSocketOptions and TetherSocketEventMap"
+
+# ------------------------------------------------------------------------------- examples
+step "examples: examples/build.sh (Leptos chat, Yew feed → wasm32)"
+bash examples/build.sh || fail "building the example apps failed"
 
 # ------------------------------------------------------------------------------- JS tests
 step "JS tests: node --test tests/js/ (playwright-core, Debian Chromium)"
