@@ -27,8 +27,8 @@ export function fireError(target, handler) {
 }
 
 export function fireMessage(target, handler, source) {
-  const init = { data: source.data, origin: source.origin, lastEventId: source.lastEventId };
-  fire(target, handler, new MessageEvent("message", init));
+  // (lastEventId is always "" for WebSocket messages: leaving it out is measurably faster.)
+  fire(target, handler, new MessageEvent("message", { data: source.data, origin: source.origin }));
 }
 
 export function fireClose(target, handler, code, reason, wasClean) {

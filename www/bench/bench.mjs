@@ -158,11 +158,15 @@ function pipeline(s, n, data, windowSize, timeoutMs) {
   return new Promise((resolve, reject) => {
     let sent = 0;
     let received = 0;
+    let bytes = 0;
     const timer = setTimeout(() => {
       s.removeEventListener("message", onMessage);
       reject(new Error(`pipeline: ${received}/${n} echoes after ${timeoutMs} ms`));
     }, timeoutMs);
-    const onMessage = () => {
+    // Every listener reads `data`, as real code does: for text, Chromium makes the JS
+    // string on first access, so a listener that ignores `data` would flatter raw WebSocket.
+    const onMessage = (e) => {
+      bytes += typeof e.data === "string" ? e.data.length : e.data.byteLength;
       received += 1;
       if (sent < n) {
         s.send(data);
@@ -197,7 +201,8 @@ async function latency({ lib, n, warmup, size, timeoutMs }) {
   const deadline = now() + timeoutMs;
   const s = await open(lib, { plain: true });
   let pending = null;
-  const onMessage = () => {
+  const onMessage = (e) => {
+    if (typeof e.data !== "string") throw new Error("expected a text echo");
     const r = pending;
     pending = null;
     if (r) r();
@@ -233,7 +238,8 @@ async function queueFlush({ lib, n, size, timeoutMs }) {
         () => reject(new Error(`queueFlush: ${received}/${n} echoes after ${timeoutMs} ms`)),
         timeoutMs,
       );
-      s.addEventListener("message", () => {
+      s.addEventListener("message", (e) => {
+        if (typeof e.data !== "string") return;
         received += 1;
         if (received === n) {
           clearTimeout(timer);

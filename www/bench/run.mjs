@@ -26,7 +26,7 @@ const HTTP = process.env.BENCH_HTTP || "http://127.0.0.1:9790";
 const WS = process.env.BENCH_WS || "ws://127.0.0.1:9791";
 const OUT = resolve(ROOT, process.env.BENCH_OUT || "bench-results");
 const REPS = Number(process.env.BENCH_REPS || (QUICK ? 1 : 3));
-const SECONDS = Number(process.env.BENCH_SECONDS || (QUICK ? 0.4 : 2.2));
+const SECONDS = Number(process.env.BENCH_SECONDS || (QUICK ? 0.4 : 2.5));
 const CHROMIUM = process.env.TETHER_CHROMIUM || "/usr/bin/chromium";
 const CHROMIUM_FLAGS = [
   "--headless=new",
@@ -196,8 +196,12 @@ async function phaseThroughput(page, results) {
     // Calibrate on raw WebSocket: N such that raw takes ~SECONDS (slower libraries take longer).
     const probeN = c.size > 1024 ? 4000 : 20000;
     const probeMs = await call(page, "throughput", { lib: "raw", n: probeN, size: c.size, binary: c.binary, window: windowSize, timeoutMs: 60_000 }, 70_000);
-    const n = Math.max(5000, Math.min(3_000_000, Math.ceil(((probeN / probeMs) * 1000 * SECONDS) / 1000) * 1000));
+    // On a busy machine the probe can run slower than later runs: a floor keeps runs ≥ 2 s
+    // at the rates seen there (check runMs in the JSON).
+    const floor = QUICK ? 1000 : c.size > 1024 ? 5000 : 9000;
+    const n = Math.max(floor, Math.min(3_000_000, Math.ceil(((probeN / probeMs) * 1000 * SECONDS) / 1000) * 1000));
     const runs = Object.fromEntries(LIBS.map((l) => [l, []]));
+    const runMs = Object.fromEntries(LIBS.map((l) => [l, []]));
     const errors = {};
     for (let rep = 0; rep < REPS; rep++) {
       // Rotate the order so that no library always runs first or last.
@@ -207,13 +211,14 @@ async function phaseThroughput(page, results) {
         try {
           const ms = await call(page, "throughput", { lib, n, size: c.size, binary: c.binary, window: windowSize, timeoutMs: 60_000 }, 70_000);
           runs[lib].push((n / ms) * 1000);
+          runMs[lib].push(Math.round(ms));
         } catch (e) {
           errors[lib] = errText(e);
           log(`throughput ${c.id} ${lib}: ${errors[lib]}`);
         }
       }
     }
-    const row = { n, window: windowSize, size: c.size, binary: c.binary, msgsPerSec: {}, runs, errors };
+    const row = { n, window: windowSize, size: c.size, binary: c.binary, msgsPerSec: {}, runs, runMs, errors };
     for (const lib of LIBS) row.msgsPerSec[lib] = median(runs[lib]);
     out[c.id] = row;
     log(`throughput ${c.label} (N=${n}): ` + LIBS.map((l) => `${l} ${Math.round(row.msgsPerSec[l] ?? NaN)}`).join(", "));

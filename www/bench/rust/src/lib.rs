@@ -3,6 +3,7 @@
 //! returns only the measurement to JS. Called by www/bench/bench.mjs.
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::time::Duration;
 
 use futures::future::{select, Either};
@@ -46,19 +47,32 @@ fn connect(url: &str, start_closed: bool) -> Result<(Socket, EventStream), JsVal
     Ok((socket, events))
 }
 
-/// The next event, or an error after `deadline` (performance.now() ms).
-async fn next_event(events: &mut EventStream, deadline: f64) -> Result<Event, JsValue> {
-    let left = (deadline - now()).max(0.0) as u32;
-    match select(events.next(), TimeoutFuture::new(left)).await {
-        Either::Left((Some(ev), _)) => Ok(ev),
-        Either::Left((None, _)) => Err(err("the event stream ended")),
-        Either::Right(_) => Err(err("timed out waiting for an event")),
+/// Runs `fut`, failing after `ms`. One timer per measurement, none per message, so that the
+/// harness adds no per-message work of its own.
+async fn bounded<T>(
+    fut: impl Future<Output = Result<T, JsValue>>,
+    ms: f64,
+    what: &str,
+) -> Result<T, JsValue> {
+    match select(
+        Box::pin(fut),
+        TimeoutFuture::new(ms.clamp(0.0, 2_147_483_647.0) as u32),
+    )
+    .await
+    {
+        Either::Left((r, _)) => r,
+        Either::Right(_) => Err(err(format!("{what}: timed out after {ms} ms"))),
     }
 }
 
-async fn wait_open(events: &mut EventStream, deadline: f64) -> Result<(), JsValue> {
+/// The next event.
+async fn next_event(events: &mut EventStream) -> Result<Event, JsValue> {
+    events.next().await.ok_or_else(|| err("the event stream ended"))
+}
+
+async fn wait_open(events: &mut EventStream) -> Result<(), JsValue> {
     loop {
-        if let Event::Open = next_event(events, deadline).await? {
+        if let Event::Open = next_event(events).await? {
             return Ok(());
         }
     }
@@ -80,7 +94,6 @@ async fn pipelined(
     n: u32,
     msg: &Message,
     window: u32,
-    deadline: f64,
 ) -> Result<f64, JsValue> {
     let t0 = now();
     let mut sent = 0;
@@ -90,7 +103,7 @@ async fn pipelined(
     }
     let mut received = 0;
     while received < n {
-        if let Event::Message(_) = next_event(events, deadline).await? {
+        if let Event::Message(_) = next_event(events).await? {
             received += 1;
             if sent < n {
                 socket.send(msg.clone()).map_err(err)?;
@@ -103,61 +116,80 @@ async fn pipelined(
 
 /// Throughput: ms for `n` pipelined echoes of `size`-byte text or binary messages.
 #[wasm_bindgen]
-pub async fn throughput(url: String, n: u32, size: u32, binary: bool, window: u32, timeout_ms: f64) -> Result<f64, JsValue> {
-    let deadline = now() + timeout_ms;
-    let (socket, mut events) = connect(&url, false)?;
-    wait_open(&mut events, deadline).await?;
-    let msg = payload(size, binary);
-    let ms = pipelined(&socket, &mut events, n, &msg, window, deadline).await?;
-    let _ = socket.close(1000, "");
-    Ok(ms)
+pub async fn throughput(
+    url: String,
+    n: u32,
+    size: u32,
+    binary: bool,
+    window: u32,
+    timeout_ms: f64,
+) -> Result<f64, JsValue> {
+    let run = async move {
+        let (socket, mut events) = connect(&url, false)?;
+        wait_open(&mut events).await?;
+        let msg = payload(size, binary);
+        let ms = pipelined(&socket, &mut events, n, &msg, window).await?;
+        let _ = socket.close(1000, "");
+        Ok(ms)
+    };
+    bounded(run, timeout_ms, "throughput").await
 }
 
 /// Latency: round-trip times (ms) of `n` messages sent one at a time, after `warmup`.
 #[wasm_bindgen]
-pub async fn latency(url: String, n: u32, warmup: u32, size: u32, timeout_ms: f64) -> Result<Vec<f64>, JsValue> {
-    let deadline = now() + timeout_ms;
-    let (socket, mut events) = connect(&url, false)?;
-    wait_open(&mut events, deadline).await?;
-    let msg = payload(size, false);
-    let mut samples = Vec::with_capacity(n as usize);
-    for i in 0..(warmup + n) {
-        let t0 = now();
-        socket.send(msg.clone()).map_err(err)?;
-        loop {
-            if let Event::Message(_) = next_event(&mut events, deadline).await? {
-                break;
+pub async fn latency(
+    url: String,
+    n: u32,
+    warmup: u32,
+    size: u32,
+    timeout_ms: f64,
+) -> Result<Vec<f64>, JsValue> {
+    let run = async move {
+        let (socket, mut events) = connect(&url, false)?;
+        wait_open(&mut events).await?;
+        let msg = payload(size, false);
+        let mut samples = Vec::with_capacity(n as usize);
+        for i in 0..(warmup + n) {
+            let t0 = now();
+            socket.send(msg.clone()).map_err(err)?;
+            loop {
+                if let Event::Message(_) = next_event(&mut events).await? {
+                    break;
+                }
+            }
+            if i >= warmup {
+                samples.push(now() - t0);
             }
         }
-        if i >= warmup {
-            samples.push(now() - t0);
-        }
-    }
-    let _ = socket.close(1000, "");
-    Ok(samples)
+        let _ = socket.close(1000, "");
+        Ok(samples)
+    };
+    bounded(run, timeout_ms, "latency").await
 }
 
 /// Queue flush: `n` messages queued on a socket that starts closed, then `reconnect()`;
 /// ms from `reconnect()` to the last of the `n` echoes.
 #[wasm_bindgen(js_name = queueFlush)]
 pub async fn queue_flush(url: String, n: u32, size: u32, timeout_ms: f64) -> Result<f64, JsValue> {
-    let deadline = now() + timeout_ms;
-    let (socket, mut events) = connect(&url, true)?;
-    let msg = payload(size, false);
-    for _ in 0..n {
-        socket.send(msg.clone()).map_err(err)?;
-    }
-    let t0 = now();
-    socket.reconnect();
-    let mut received = 0;
-    while received < n {
-        if let Event::Message(_) = next_event(&mut events, deadline).await? {
-            received += 1;
+    let run = async move {
+        let (socket, mut events) = connect(&url, true)?;
+        let msg = payload(size, false);
+        for _ in 0..n {
+            socket.send(msg.clone()).map_err(err)?;
         }
-    }
-    let ms = now() - t0;
-    let _ = socket.close(1000, "");
-    Ok(ms)
+        let t0 = now();
+        socket.reconnect();
+        let mut received = 0;
+        while received < n {
+            if let Event::Message(_) = next_event(&mut events).await? {
+                received += 1;
+            }
+        }
+        let ms = now() - t0;
+        let _ = socket.close(1000, "");
+        Ok(ms)
+    };
+    bounded(run, timeout_ms, "queueFlush").await
 }
 
 async fn call(control: &js_sys::Function, path: &str) -> Result<(), JsValue> {
@@ -166,31 +198,41 @@ async fn call(control: &js_sys::Function, path: &str) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// Reconnect: for each of `reps`: server down (refusing TCP), wait `down_ms`, server up;
-/// ms from just before the `/up` request to `open`. `control(path)` is a JS function
-/// returning a Promise (a fetch of the test server's control endpoint).
+/// Reconnect: for each of `reps`: server down (refusing TCP), wait `down_ms` after the
+/// `close`, server up; ms from just before the `/up` request to `open`. `control(path)` is a
+/// JS function returning a Promise (a fetch of the test server's control endpoint).
 #[wasm_bindgen]
-pub async fn reconnect(url: String, reps: u32, down_ms: u32, control: js_sys::Function, timeout_ms: f64) -> Result<Vec<f64>, JsValue> {
-    let deadline = now() + timeout_ms;
-    let (socket, mut events) = connect(&url, false)?;
-    wait_open(&mut events, deadline).await?;
-    let mut samples = Vec::with_capacity(reps as usize);
-    for _ in 0..reps {
-        call(&control, "/down?ms=30000").await?;
-        loop {
-            if let Event::Close(_) = next_event(&mut events, deadline).await? {
-                break;
+pub async fn reconnect(
+    url: String,
+    reps: u32,
+    down_ms: u32,
+    control: js_sys::Function,
+    timeout_ms: f64,
+) -> Result<Vec<f64>, JsValue> {
+    let run = async {
+        let (socket, mut events) = connect(&url, false)?;
+        wait_open(&mut events).await?;
+        let mut samples = Vec::with_capacity(reps as usize);
+        for _ in 0..reps {
+            call(&control, "/down").await?;
+            loop {
+                if let Event::Close(_) = next_event(&mut events).await? {
+                    break;
+                }
             }
+            TimeoutFuture::new(down_ms).await;
+            let t0 = now();
+            call(&control, "/up").await?;
+            // Events of the failed attempts meanwhile are skipped by wait_open.
+            wait_open(&mut events).await?;
+            samples.push(now() - t0);
         }
-        TimeoutFuture::new(down_ms).await;
-        // Events of the failed attempts meanwhile are still queued: skip them.
-        let t0 = now();
-        call(&control, "/up").await?;
-        wait_open(&mut events, deadline).await?;
-        samples.push(now() - t0);
-    }
-    let _ = socket.close(1000, "");
-    Ok(samples)
+        let _ = socket.close(1000, "");
+        Ok(samples)
+    };
+    let r = bounded(run, timeout_ms, "reconnect").await;
+    let _ = call(&control, "/up").await;
+    r
 }
 
 thread_local! {
@@ -198,7 +240,8 @@ thread_local! {
 }
 
 fn take_mem() -> Result<(Socket, EventStream), JsValue> {
-    MEM.with(|m| m.borrow_mut().take()).ok_or_else(|| err("memOpen() first"))
+    MEM.with(|m| m.borrow_mut().take())
+        .ok_or_else(|| err("memOpen() first"))
 }
 
 fn put_mem(v: (Socket, EventStream)) {
@@ -208,22 +251,26 @@ fn put_mem(v: (Socket, EventStream)) {
 /// Memory scenario, step 1: opens the socket kept between the steps.
 #[wasm_bindgen(js_name = memOpen)]
 pub async fn mem_open(url: String, timeout_ms: f64) -> Result<(), JsValue> {
-    let deadline = now() + timeout_ms;
-    let (socket, mut events) = connect(&url, false)?;
-    wait_open(&mut events, deadline).await?;
-    put_mem((socket, events));
-    Ok(())
+    let run = async move {
+        let (socket, mut events) = connect(&url, false)?;
+        wait_open(&mut events).await?;
+        put_mem((socket, events));
+        Ok(())
+    };
+    bounded(run, timeout_ms, "memOpen").await
 }
 
 /// Memory scenario, step 2: `n` pipelined echoes.
 #[wasm_bindgen(js_name = memMessages)]
 pub async fn mem_messages(n: u32, size: u32, window: u32, timeout_ms: f64) -> Result<f64, JsValue> {
-    let deadline = now() + timeout_ms;
-    let (socket, mut events) = take_mem()?;
-    let msg = payload(size, false);
-    let r = pipelined(&socket, &mut events, n, &msg, window, deadline).await;
-    put_mem((socket, events));
-    r
+    let run = async move {
+        let (socket, mut events) = take_mem()?;
+        let msg = payload(size, false);
+        let r = pipelined(&socket, &mut events, n, &msg, window).await;
+        put_mem((socket, events));
+        r
+    };
+    bounded(run, timeout_ms, "memMessages").await
 }
 
 /// Memory scenario, step 3: `cycles` of `reconnect()` + wait for `open`, within `budget_ms`.
@@ -236,7 +283,7 @@ pub async fn mem_reconnects(cycles: u32, budget_ms: f64) -> Result<u32, JsValue>
     let mut result = Ok(());
     while done < cycles && now() < deadline {
         socket.reconnect();
-        if let Err(e) = wait_open(&mut events, deadline + 5000.0).await {
+        if let Err(e) = bounded(wait_open(&mut events), 10_000.0, "open after reconnect()").await {
             result = Err(e);
             break;
         }
@@ -259,6 +306,11 @@ pub fn mem_close() {
 pub fn wasm_memory_bytes() -> f64 {
     wasm_bindgen::memory()
         .dyn_into::<js_sys::WebAssembly::Memory>()
-        .map(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().map(|b| b.byte_length() as f64).unwrap_or(0.0))
+        .map(|m| {
+            m.buffer()
+                .dyn_into::<js_sys::ArrayBuffer>()
+                .map(|b| b.byte_length() as f64)
+                .unwrap_or(0.0)
+        })
         .unwrap_or(0.0)
 }
