@@ -9,7 +9,15 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/examples}"
-WASM_DIR="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release"
+# EXAMPLES_PROFILE=dev builds unoptimized (no LTO, no wasm-opt): several times faster to
+# compile, which is what the test command wants; the default, release, is what you ship.
+PROFILE="${EXAMPLES_PROFILE:-release}"
+case "$PROFILE" in
+  release) PROFILE_DIR=release ;;
+  dev) PROFILE_DIR=debug ;;
+  *) echo "EXAMPLES_PROFILE must be release or dev, not $PROFILE" >&2; exit 1 ;;
+esac
+WASM_DIR="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$PROFILE_DIR"
 WASM_OPT="${WASM_OPT:-$ROOT/node_modules/.bin/wasm-opt}"
 
 if [ "$#" -gt 0 ]; then names=("$@"); else names=(leptos-chat yew-feed); fi
@@ -27,13 +35,13 @@ for name in "${names[@]}"; do
   [ -f "$dir/Cargo.toml" ] || { echo "no example named $name" >&2; exit 1; }
   echo "== $name"
   start=$(date +%s)
-  cargo build --release --locked --target wasm32-unknown-unknown --manifest-path "$dir/Cargo.toml"
+  cargo build --profile "$PROFILE" --locked --target wasm32-unknown-unknown --manifest-path "$dir/Cargo.toml"
   rm -rf "$dir/dist"
   wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
     --out-dir "$dir/dist" "$WASM_DIR/$name.wasm"
   wasm="$dir/dist/${name}_bg.wasm"
   # Optional size pass with wasm-opt (npm package binaryen, installed by scripts/setup.sh).
-  if [ -x "$WASM_OPT" ]; then
+  if [ "$PROFILE" = release ] && [ -x "$WASM_OPT" ]; then
     "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
       --enable-mutable-globals --enable-reference-types --enable-multivalue -o "$wasm" "$wasm"
   fi

@@ -149,7 +149,8 @@ echo "pkg/tether_ws.d.ts declares TetherSocketOptions and TetherSocketEventMap"
 
 # ------------------------------------------------------------------------------- examples
 step "examples: examples/build.sh (Leptos chat, Yew feed → wasm32)"
-bash examples/build.sh || fail "building the example apps failed"
+# Unoptimized builds: the tests need working apps, not small ones, and this is much faster.
+EXAMPLES_PROFILE=dev bash examples/build.sh || fail "building the example apps failed"
 
 # ------------------------------------------------------------------------------- JS tests
 step "JS tests: node --test tests/js/ (playwright-core, Debian Chromium)"
