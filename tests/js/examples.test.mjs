@@ -40,7 +40,7 @@ async function openApp(url) {
   return { page, fatal, close: () => context.close() };
 }
 
-const stateIs = (page, state, timeout = 10_000) =>
+const stateIs = (page, state, timeout = 30_000) =>
   page.waitForSelector(`#status[data-state="${state}"]`, { timeout });
 
 test("leptos-chat: echoes typed messages and survives a server-side drop", { timeout: 60_000 }, async (t) => {
@@ -96,7 +96,7 @@ test("yew-feed: shows the 20 pushed messages", { timeout: 60_000 }, async (t) =>
   const { page } = app;
   try {
     await stateIs(page, "open");
-    await page.waitForFunction(() => document.querySelectorAll("#feed li").length >= 20, null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelectorAll("#feed li").length >= 20, null, { timeout: 30_000 });
     const items = await page.$$eval("#feed li", (lis) => lis.map((li) => li.textContent));
     assert.equal(items.length, 20);
     assert.ok(items.every((s) => s.length === 32), `every item is 32 characters: ${JSON.stringify(items[0])}`);
