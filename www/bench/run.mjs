@@ -19,6 +19,8 @@ import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants as zc, gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 
+import { CHROMIUM, CHROMIUM_FLAGS as TEST_CHROMIUM_FLAGS } from "../../tests/js/harness.mjs";
+
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const QUICK = process.argv.includes("--quick");
 const README = process.argv.includes("--readme");
@@ -27,16 +29,9 @@ const WS = process.env.BENCH_WS || "ws://127.0.0.1:9791";
 const OUT = resolve(ROOT, process.env.BENCH_OUT || "bench-results");
 const REPS = Number(process.env.BENCH_REPS || (QUICK ? 1 : 3));
 const SECONDS = Number(process.env.BENCH_SECONDS || (QUICK ? 0.4 : 2.5));
-const CHROMIUM = process.env.TETHER_CHROMIUM || "/usr/bin/chromium";
+// The tests' Chromium and flags, plus one the benchmark page needs:
 const CHROMIUM_FLAGS = [
-  "--headless=new",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-dev-shm-usage",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
+  ...TEST_CHROMIUM_FLAGS,
   // The page is served through a Playwright route (to add COOP/COEP, below); Chromium then
   // treats it as public and its Local Network Access checks block ws://127.0.0.1.
   "--disable-features=LocalNetworkAccessChecks,LocalNetworkAccessChecksWebSockets",
