@@ -123,13 +123,6 @@ pub struct Target {
     pub protocols: Vec<String>,
 }
 
-impl Source<String> {
-    /// Whether resolving needs no JS call.
-    pub fn is_fixed(&self) -> bool {
-        matches!(self, Source::Fixed(_))
-    }
-}
-
 async fn call_provider(f: &js_sys::Function) -> Result<JsValue, TargetError> {
     let v = f.call0(&JsValue::UNDEFINED).map_err(|_| TargetError::Provider)?;
     if bindings::is_thenable(&v) {
