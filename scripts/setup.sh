@@ -8,7 +8,8 @@
 # Installs: rustup target wasm32-unknown-unknown, components clippy + rustfmt;
 # Debian chromium + chromium-driver (apt); wasm-bindgen-cli at exactly the wasm-bindgen
 # version in Cargo.lock (or the `=x.y.z` pin in Cargo.toml when there is no lock yet);
-# wasm-pack; `npm ci` at the repo root (wasm-opt from `binaryen`, playwright-core).
+# wasm-pack; cargo-deny (pinned, see CARGO_DENY_VERSION); `npm ci` at the repo root
+# (wasm-opt from `binaryen`, playwright-core).
 # Long installs run in parallel; their logs go to target/setup-logs/.
 set -euo pipefail
 
@@ -105,6 +106,18 @@ else
   bg wasm-pack cargo install wasm-pack
 fi
 
+# cargo-deny (scripts/test.sh: licenses, bans, sources; config in deny.toml). Pinned: 0.20.2
+# builds with --locked on Rust 1.88+ (its MSRV; fine on 1.95) and takes ~4.5 min on 2 cores.
+# A present cargo-deny >= 0.18 is kept (older releases were not tried with deny.toml).
+CARGO_DENY_VERSION="0.20.2"
+cd_have="$( (cargo-deny --version 2>/dev/null || true) | awk '{print $2}')"
+if [[ -n "$cd_have" ]] && printf '%s\n' "0.18.0" "$cd_have" | sort -V -C; then
+  say "cargo-deny: present ($cd_have)"
+else
+  say "cargo-deny: have '${cd_have:-none}', installing $CARGO_DENY_VERSION"
+  bg cargo-deny cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked --force
+fi
+
 # ---------------------------------------------------------------- npm ci (foreground)
 # Re-run only when node_modules is missing or was installed from another package-lock.
 [[ -f package-lock.json ]] || die "package-lock.json missing at the repo root"
@@ -147,6 +160,7 @@ check cargo cargo --version
 check wasm-bindgen wasm-bindgen --version
 check wasm-bindgen-test-runner wasm-bindgen-test-runner --version
 check wasm-pack wasm-pack --version
+check cargo-deny cargo-deny --version
 check wasm-opt wasm-opt --version
 check chromium chromium --version
 check chromedriver chromedriver --version

@@ -4,15 +4,19 @@
 # On a fresh machine it installs what is missing (scripts/setup.sh), then, failing fast
 # with a message naming the step:
 #   1. lint:        cargo fmt --check; clippy (native workspace, and wasm32 for tether-ws)
-#   2. native:      cargo test --workspace (core unit + property tests, server smoke tests)
-#   3. test server: build and start tests/server on 127.0.0.1:8790 (http) / 8791 (ws) /
+#   2. dependencies: cargo deny check licenses bans sources (deny.toml; the workspace and
+#                   the two examples), npm audit --omit=dev. NOT checked here: RustSec
+#                   advisories (cargo-deny clones its database from GitHub, unreachable on
+#                   the build machines; see deny.toml)
+#   3. native:      cargo test --workspace (core unit + property tests, server smoke tests)
+#   4. test server: build and start tests/server on 127.0.0.1:8790 (http) / 8791 (ws) /
 #                   8792 (blackhole); always stopped on exit
-#   4. browser:     wasm-bindgen tests in headless Chromium
+#   5. browser:     wasm-bindgen tests in headless Chromium
 #                   (cargo test -p tether-ws --target wasm32-unknown-unknown)
-#   5. package:     scripts/build-pkg.sh (wasm-pack → pkg/, sizes), npm pack --dry-run,
+#   6. package:     scripts/build-pkg.sh (wasm-pack → pkg/, sizes), npm pack --dry-run,
 #                   TypeScript names in pkg/tether_ws.d.ts
-#   6. examples:    examples/build.sh (the Leptos and Yew apps, built to wasm32)
-#   7. JS:          node --test tests/js/ (playwright-core + Debian Chromium: pkg/ in a page,
+#   7. examples:    examples/build.sh (the Leptos and Yew apps, built to wasm32)
+#   8. JS:          node --test tests/js/ (playwright-core + Debian Chromium: pkg/ in a page,
 #                   the examples, the demo with its relay)
 # Node's test summary is printed last so CI can read the pass/fail counts.
 #
@@ -94,6 +98,31 @@ cargo clippy --workspace --all-targets -- -D warnings || fail "clippy (native) r
 step "lint: cargo clippy (wasm32, tether-ws lib + tests)"
 cargo clippy -p tether-ws --lib --tests --target wasm32-unknown-unknown -- -D warnings \
   || fail "clippy (wasm32-unknown-unknown) reported problems"
+
+# ------------------------------------------------------------------------------- dependencies
+step "dependencies: cargo deny check licenses bans sources (workspace + examples)"
+# Licenses, banned/duplicate crates and sources (crates.io only) need no network beyond
+# the crate metadata. Advisories are deliberately NOT checked: `cargo deny check
+# advisories` must clone the RustSec database from github.com, which these machines cannot
+# reach ("failed to fetch advisory database ... Could not resolve host: github.com"), and
+# it has no offline mode without a database already on disk. Run it where GitHub is
+# reachable: cargo deny --workspace check advisories
+for manifest in Cargo.toml examples/leptos-chat/Cargo.toml examples/yew-feed/Cargo.toml; do
+  echo "-- $manifest"
+  ws_flag=()
+  [[ "$manifest" == Cargo.toml ]] && ws_flag=(--workspace)
+  cargo deny --manifest-path "$manifest" --config deny.toml "${ws_flag[@]}" \
+    check --hide-inclusion-graph licenses bans sources \
+    || fail "cargo deny (licenses, bans, sources) failed for $manifest; see deny.toml"
+done
+
+step "dependencies: npm audit --omit=dev (runtime npm dependencies)"
+# The repo root holds dev tooling only and pkg/ (the npm package) declares no dependencies,
+# so today there is nothing to audit and npm answers without asking the registry. Note:
+# the registry mirror of the build machines does not serve the audit endpoint (a full
+# `npm audit` gets "405 Method Not Allowed"), so once a runtime dependency exists this
+# step needs a machine that reaches registry.npmjs.org.
+npm audit --omit=dev || fail "npm audit --omit=dev reported problems"
 
 # ------------------------------------------------------------------------------- native tests
 step "native tests: cargo test --workspace"
