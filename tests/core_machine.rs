@@ -1367,3 +1367,128 @@ fn an_early_timer_call_does_nothing() {
     assert!(d.take().is_empty());
     assert_eq!(d.m.poll_timeout(), Some(at));
 }
+
+// ---- messages that never left the browser ----
+
+/// Sends `sizes` on the open socket, telling the machine each write as the driver does.
+fn send_logged(d: &mut Driver, sizes: &[u64]) -> Vec<u32> {
+    sizes
+        .iter()
+        .map(|&bytes| {
+            let (seq, out) = d.send(bytes);
+            let SendOutcome::Transmit(id, payload) = out else {
+                panic!("{seq} not written: {out:?}")
+            };
+            d.m.handle_written(id, payload, None);
+            seq
+        })
+        .collect()
+}
+
+fn requeued(events: &[E]) -> Vec<(usize, u64)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Requeued { count, bytes } => Some((*count, *bytes)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_drop_requeues_the_messages_still_buffered_ahead_of_the_backlog() {
+    let mut d = Driver::new(exact());
+    d.open();
+    // Sizes 10, 20, 30: 35 bytes never left, so #2 entirely and #1 partly: both go again.
+    let sent = send_logged(&mut d, &[10, 20, 30]);
+    d.written();
+    d.take();
+    let id = d.id();
+    d.m.handle_unflushed(id, 35, |seq| [10, 20, 30][*seq as usize]);
+    d.fail();
+    let events = d.events();
+    assert_eq!(requeued(&events), [(2, 50)]);
+    // Reported before the close event of that socket.
+    let at = |want: fn(&E) -> bool| events.iter().position(want).unwrap();
+    assert!(at(|e| matches!(e, Event::Requeued { .. })) < at(|e| matches!(e, Event::Close(_))));
+    assert_eq!(d.m.queued_messages(), 2);
+    // A message sent while down queues behind them; all go out in order on the next socket.
+    let (later, _) = d.send(5);
+    d.fire_next_timer();
+    d.open();
+    assert_eq!(d.written(), [sent[1], sent[2], later]);
+}
+
+#[test]
+fn nothing_buffered_means_nothing_requeued() {
+    let mut d = Driver::new(exact());
+    d.open();
+    send_logged(&mut d, &[10, 20]);
+    d.take();
+    let id = d.id();
+    d.m.handle_unflushed(id, 0, |_| unreachable!("nothing needs sizing"));
+    d.fail();
+    assert_eq!(requeued(&d.events()), []);
+    assert_eq!(d.m.queued_messages(), 0);
+}
+
+#[test]
+fn a_healthy_socket_let_go_keeps_its_buffer_on_the_wire() {
+    // reconnect(): the browser sends its buffer before our close frame; resending it would
+    // deliver those messages twice.
+    let mut d = Driver::new(exact());
+    d.open();
+    send_logged(&mut d, &[10]);
+    let id = d.id();
+    d.reconnect();
+    d.m.handle_unflushed(id, 10, |_| 10);
+    d.drain();
+    assert_eq!(requeued(&d.events()), []);
+    assert_eq!(d.m.queued_messages(), 0);
+}
+
+#[test]
+fn a_dead_heartbeat_requeues_the_buffer_of_the_abandoned_socket() {
+    let mut d = Driver::new(with_heartbeat(1000.0, 500.0));
+    d.open();
+    let sent = send_logged(&mut d, &[8, 8]);
+    let id = d.id();
+    d.advance(1000.0);
+    d.m.handle_heartbeat_written(id, u32::MAX);
+    d.take();
+    // The driver reports the buffer when it carries out the abandon: 8 + 4 (heartbeat) left.
+    d.m.handle_timeout(d.now + 500.0);
+    d.m.handle_unflushed(id, 12, |seq| if *seq == u32::MAX { 4 } else { 8 });
+    d.drain();
+    let events = d.events();
+    assert_eq!(requeued(&events), [(1, 8)]);
+    assert_eq!(close_events(&events)[0].reason, "heartbeat timeout");
+    assert_eq!(d.m.queued_messages(), 1);
+    d.fire_next_timer();
+    d.open();
+    assert_eq!(d.written().last(), Some(&sent[1]));
+}
+
+#[test]
+fn a_too_big_message_closes_as_1009_and_retries() {
+    let mut d = Driver::new(exact());
+    d.open();
+    d.take();
+    let id = d.id();
+    d.m.handle_oversized(id, d.now);
+    d.drain();
+    let actions = d.take();
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Close { id: c, code: 4000, abandon: true, .. } if *c == id)));
+    let events = events_of(actions);
+    assert!(events.contains(&Event::Error(ErrorKind::MessageTooBig)));
+    let close = close_events(&events)[0];
+    assert_eq!((close.code, close.reason.as_str()), (1009, "message too big"));
+    let reason = events.iter().find_map(|e| match e {
+        Event::Reconnecting { reason, .. } => Some(*reason),
+        _ => None,
+    });
+    assert_eq!(reason, Some(RetryReason::MessageTooBig));
+    assert_eq!(d.m.state(), State::Reconnecting);
+}

@@ -5,10 +5,15 @@
 //! sequence number) and checks the machine's invariants after every step of a random run:
 //! one live socket at most, no Connect after `close()`, the outbox within its limits, every
 //! message accounted for exactly once and written in order, retry delays within their bounds,
-//! sane timers, and one close event per socket that ends.
+//! sane timers, and one close event per socket that ends. It also plays the browser's send
+//! buffer (`bufferedAmount`): written messages leave it as the network drains bytes, and
+//! when a socket dies, exactly the messages still in it must come back to the outbox, so that
+//! every message leaves the browser exactly once, in order (or is reported dropped).
 //!
 //! Failing cases are saved to (and replayed from) `tests/core_seeds.txt`. Set `PROPTEST_CASES`
 //! for longer runs.
+
+use std::collections::VecDeque;
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -69,6 +74,10 @@ enum Step {
     Visible(bool),
     /// The user sends a message of this many bytes.
     Send(u64),
+    /// The network takes this many bytes from the live socket's send buffer.
+    Drain(u64),
+    /// The server sends a message larger than `maxMessageBytes`.
+    Oversized,
     /// The user calls `close(code, reason)` with valid arguments.
     Close {
         code: u16,
@@ -123,6 +132,9 @@ enum Fate {
     Queued,
     /// `send()` said Dropped; its Dropped event is still in the action queue.
     DropPending,
+    /// Written to a socket, still in the browser's send buffer.
+    Buffered,
+    /// Left the browser (at-most-once from there on).
     Written,
     Dropped,
     Rejected,
@@ -149,7 +161,19 @@ struct Sim {
     offline: bool,
     hidden: bool,
     msgs: Vec<Msg>,
-    last_written: Option<u32>,
+    /// The live socket's send buffer: (message or HEARTBEAT, bytes not yet sent), oldest first.
+    buffer: VecDeque<(u32, u64)>,
+    /// The last message written to the live socket (order within one socket).
+    last_written: Option<(ConnId, u32)>,
+    /// The last message that left the browser (order across sockets).
+    last_left: Option<u32>,
+    /// The messages in the send buffer of the socket that just ended, until the machine
+    /// requeues them; and whether it ended with a close event.
+    unsent: Option<(Vec<u32>, bool)>,
+    /// The live socket is being let go while healthy (reconnect(), dispose(), a too-big
+    /// message): the browser sends its buffer before the close frame, so requeueing it would
+    /// send those messages twice.
+    healthy_abandon: bool,
     /// `close()` was called and no `reconnect()` since.
     user_closed: bool,
     /// The state as told by StateChange events.
@@ -180,6 +204,19 @@ struct Sim {
     disposed: bool,
 }
 
+/// The payload standing for a heartbeat in the send buffer, and its size.
+const HEARTBEAT: u32 = u32::MAX;
+const HEARTBEAT_BYTES: u64 = 4;
+
+/// A payload's size as the browser counts it.
+fn size_of(msgs: &[Msg], payload: u32) -> u64 {
+    if payload == HEARTBEAT {
+        HEARTBEAT_BYTES
+    } else {
+        msgs[payload as usize].bytes
+    }
+}
+
 fn eps(x: f64) -> f64 {
     1e-9 * x.abs().max(1.0)
 }
@@ -200,7 +237,11 @@ impl Sim {
             offline: false,
             hidden: false,
             msgs: vec![],
+            buffer: VecDeque::new(),
             last_written: None,
+            last_left: None,
+            unsent: None,
+            healthy_abandon: false,
             user_closed: false,
             close_events: 0,
             retry: None,
@@ -231,6 +272,8 @@ impl Sim {
             }
             self.apply(a);
         }
+        self.settle_unsent();
+        self.healthy_abandon = false;
     }
 
     fn expect_live(&self, id: ConnId, what: &str) -> Phase {
@@ -278,7 +321,7 @@ impl Sim {
                     while let Some((seq, bytes)) = self.m.next_queued(id) {
                         let msg = &self.msgs[seq as usize];
                         assert_eq!((msg.fate, msg.bytes), (Fate::Queued, bytes), "flushed #{seq}");
-                        if !self.write(id, seq) {
+                        if !self.write(id, seq, true) {
                             break;
                         }
                     }
@@ -294,6 +337,13 @@ impl Sim {
                 let phase = self.expect_live(id, "SendHeartbeat");
                 assert_ne!(phase, Phase::Connecting, "heartbeat before open");
                 self.heartbeat_since.get_or_insert(self.now);
+                if phase == Phase::Open {
+                    self.buffer.push_back((HEARTBEAT, HEARTBEAT_BYTES));
+                    if self.m.handle_heartbeat_written(id, HEARTBEAT) {
+                        self.trim(id);
+                    }
+                    self.drain_buffer(0);
+                }
             }
             Action::Close {
                 id,
@@ -309,6 +359,10 @@ impl Sim {
                 if abandon {
                     self.live = None;
                     self.ended.push(id);
+                    // The driver reports the buffer of every socket it abandons; the machine
+                    // requeues it only when the connection is presumed dead. Otherwise the
+                    // browser still sends it before the close frame.
+                    self.socket_gone(id, false);
                 } else {
                     self.live = Some((id, Phase::ClientClosing));
                 }
@@ -317,17 +371,28 @@ impl Sim {
         }
     }
 
-    /// Writes message `seq` to socket `id`, or hands it back if the socket is closing.
-    fn write(&mut self, id: ConnId, seq: u32) -> bool {
+    /// Writes message `seq` to socket `id` (telling the machine its size if `sized`, as the
+    /// driver does for queued messages), or hands it back if the socket is closing.
+    fn write(&mut self, id: ConnId, seq: u32, sized: bool) -> bool {
         let phase = self.expect_live(id, "write");
         assert_ne!(phase, Phase::Connecting, "write before open");
         let msg = &mut self.msgs[seq as usize];
         if phase == Phase::Open {
-            if let Some(last) = self.last_written {
-                assert!(seq > last, "#{seq} written after #{last}: out of order or twice");
+            if let Some((last_id, last)) = self.last_written {
+                assert!(
+                    last_id != id || seq > last,
+                    "#{seq} written after #{last} to {id:?}: out of order or twice"
+                );
             }
-            self.last_written = Some(seq);
-            msg.fate = Fate::Written;
+            self.last_written = Some((id, seq));
+            msg.fate = Fate::Buffered;
+            let bytes = msg.bytes;
+            self.buffer.push_back((seq, bytes));
+            if self.m.handle_written(id, seq, sized.then_some(bytes)) {
+                self.trim(id);
+            }
+            // An empty message with nothing before it has nothing left to send.
+            self.drain_buffer(0);
             return true;
         }
         msg.fate = Fate::Queued;
@@ -342,6 +407,74 @@ impl Sim {
         );
         assert_eq!(self.m.next_queued(id), None, "next_queued() after a failed write");
         false
+    }
+
+    /// The driver reports `bufferedAmount` when the machine asks for it.
+    fn trim(&mut self, id: ConnId) {
+        let buffered = self.buffer.iter().map(|(_, left)| left).sum();
+        let msgs = &self.msgs;
+        self.m.trim_in_flight(id, buffered, |&p| size_of(msgs, p));
+    }
+
+    /// The network takes `bytes` from the send buffer; messages wholly sent have left.
+    fn drain_buffer(&mut self, mut bytes: u64) {
+        while let Some((seq, left)) = self.buffer.front_mut() {
+            let take = bytes.min(*left);
+            *left -= take;
+            bytes -= take;
+            if *left > 0 {
+                return;
+            }
+            let seq = *seq;
+            self.buffer.pop_front();
+            if seq != HEARTBEAT {
+                self.leave(seq);
+            }
+        }
+    }
+
+    fn leave(&mut self, seq: u32) {
+        let msg = &mut self.msgs[seq as usize];
+        assert_eq!(msg.fate, Fate::Buffered, "#{seq} left the browser while {msg:?}");
+        msg.fate = Fate::Written;
+        if let Some(last) = self.last_left {
+            assert!(seq > last, "#{seq} left after #{last}: out of order or twice");
+        }
+        self.last_left = Some(seq);
+    }
+
+    /// Socket `id` ended (`closed`: its close event came) with the buffer as it is, and the
+    /// driver reports its `bufferedAmount`. The machine answers with a Requeued event, checked
+    /// in `on_event`, or not at all; `settle_unsent` then checks what happened.
+    fn socket_gone(&mut self, id: ConnId, closed: bool) {
+        let buffered: u64 = self.buffer.iter().map(|(_, left)| left).sum();
+        let unsent: Vec<u32> = self
+            .buffer
+            .drain(..)
+            .map(|(seq, _)| seq)
+            .filter(|&s| s != HEARTBEAT)
+            .collect();
+        // A Requeued event for the previous socket would have come first.
+        self.settle_unsent();
+        self.unsent = Some((unsent, closed));
+        let msgs = &self.msgs;
+        self.m.handle_unflushed(id, buffered, |&p| size_of(msgs, p));
+    }
+
+    /// After a close event, messages still in the buffer must have been requeued. After an
+    /// abandon the machine may leave them (reconnect(), dispose(), a too-big message): the
+    /// browser still sends its buffer before the close frame of a healthy connection.
+    fn settle_unsent(&mut self) {
+        let Some((unsent, closed)) = self.unsent.take() else {
+            return;
+        };
+        assert!(
+            !closed || unsent.is_empty(),
+            "a socket closed with {unsent:?} never sent, and they were not requeued"
+        );
+        for seq in unsent {
+            self.leave(seq);
+        }
     }
 
     fn on_event(&mut self, event: Event<u32>) {
@@ -438,6 +571,27 @@ impl Sim {
                 }
                 self.retry = Some((self.now, delay_ms));
             }
+            Event::Requeued { count, bytes } => {
+                let (unsent, closed) = self.unsent.take().expect("Requeued with no socket just ended");
+                assert!(
+                    closed || !self.healthy_abandon,
+                    "requeued the buffer of a healthy socket"
+                );
+                assert_eq!(
+                    self.close_events + 1,
+                    self.ended.len(),
+                    "Requeued after the close event of its socket"
+                );
+                assert_eq!(count, unsent.len(), "requeued {count}, never sent {unsent:?}");
+                let sum: u64 = unsent.iter().map(|&seq| self.msgs[seq as usize].bytes).sum();
+                assert_eq!(bytes, sum, "requeued bytes");
+                for seq in unsent {
+                    let msg = &mut self.msgs[seq as usize];
+                    assert_eq!(msg.fate, Fate::Buffered, "#{seq} requeued while {msg:?}");
+                    msg.fate = Fate::Queued;
+                    msg.put_back = true;
+                }
+            }
             Event::Dropped { payload, reason } => {
                 let msg = &mut self.msgs[payload as usize];
                 assert!(
@@ -479,7 +633,7 @@ impl Sim {
         match outcome {
             SendOutcome::Transmit(id, payload) => {
                 assert_eq!(payload, seq);
-                self.write(id, seq);
+                self.write(id, seq, false);
             }
             SendOutcome::Queued => {
                 self.msgs[seq as usize].fate = Fate::Queued;
@@ -508,6 +662,7 @@ impl Sim {
     }
 
     fn reconnect(&mut self) {
+        self.healthy_abandon = true;
         self.explicit_connects += 1;
         self.retries = 0;
         self.after_stable = false;
@@ -602,6 +757,11 @@ impl Sim {
                     self.expect_no_effect(&what, |m| m.handle_closed(old, now, info, should_reconnect))
                 }
                 Step::Error => self.expect_no_effect(&what, |m| m.handle_error(old)),
+                Step::Oversized => self.expect_no_effect(&what, |m| m.handle_oversized(old, now)),
+                Step::Drain(bytes) => {
+                    self.expect_no_effect(&what, |m| m.handle_unflushed(old, bytes, |_| 1));
+                    self.expect_no_effect(&what, |m| m.trim_in_flight(old, bytes, |_| 1));
+                }
                 Step::ConnectFailed => self.expect_no_effect(&what, |m| m.handle_connect_failed(old, now)),
                 _ => {}
             }
@@ -636,6 +796,7 @@ impl Sim {
                 if let Some((id, _)) = live {
                     self.live = None;
                     self.ended.push(id);
+                    self.socket_gone(id, true);
                     let info = CloseInfo {
                         code,
                         reason: "server".into(),
@@ -703,6 +864,13 @@ impl Sim {
                 if self.hidden == visible {
                     self.hidden = !visible;
                     self.m.handle_visibility(now, visible);
+                }
+            }
+            Step::Drain(bytes) => self.drain_buffer(bytes),
+            Step::Oversized => {
+                if let Some((id, Phase::Open | Phase::ServerClosing)) = live {
+                    self.healthy_abandon = true;
+                    self.m.handle_oversized(id, now);
                 }
             }
             Step::Send(bytes) => self.send(bytes),
@@ -787,6 +955,27 @@ impl Sim {
                 "#{seq} left {msg:?}"
             );
         }
+        // Messages in the browser's send buffer are exactly those the model put there, and
+        // the machine never keeps more writes in its log than the buffer can account for
+        // plus what it logged since its last trim.
+        let buffered: Vec<u32> = self
+            .buffer
+            .iter()
+            .map(|&(seq, _)| seq)
+            .filter(|&s| s != HEARTBEAT)
+            .collect();
+        let in_buffer: Vec<u32> = (0..self.msgs.len() as u32)
+            .filter(|&seq| self.msgs[seq as usize].fate == Fate::Buffered)
+            .collect();
+        assert_eq!(buffered, in_buffer, "messages in the send buffer");
+        assert!(
+            self.buffer.is_empty() || self.live.is_some(),
+            "a send buffer with no socket"
+        );
+        assert!(
+            self.unsent.is_none(),
+            "a socket's unsent messages were never settled"
+        );
 
         // Every socket that ended was reported closed exactly once.
         if !self.disposed {
@@ -805,6 +994,7 @@ impl Sim {
         self.reentered = false;
         if dispose {
             self.disposed = true;
+            self.healthy_abandon = true;
             self.m.dispose();
             self.drain();
             assert_eq!(self.m.poll_timeout(), None);
@@ -816,6 +1006,7 @@ impl Sim {
             self.live = Some((id, Phase::Open));
             self.m.handle_opened(id, self.now);
             self.drain();
+            self.drain_buffer(u64::MAX);
             self.check();
         }
         assert_eq!(self.m.queued_messages(), 0);
@@ -888,6 +1079,7 @@ fn config() -> impl Strategy<Value = Config> {
                 start_closed,
                 reconnect_on_online: on_online,
                 pause_when_hidden: pause,
+                max_message_bytes: u64::MAX,
             },
         )
 }
@@ -946,11 +1138,13 @@ fn decode(kind: u32, n: u64, x: f64) -> Step {
             },
             reason_len: (n >> 16) as usize % 124,
         },
-        _ => Step::Reconnect,
+        37 => Step::Reconnect,
+        38..=40 => Step::Drain(if n % 3 == 0 { u64::MAX } else { n % 4096 }),
+        _ => Step::Oversized,
     }
 }
 
-const STEP_KINDS: u32 = 38;
+const STEP_KINDS: u32 = 42;
 
 /// One step in ten is a socket event aimed at an old connection (when there is one).
 fn input() -> impl Strategy<Value = Input> {

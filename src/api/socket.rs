@@ -28,6 +28,7 @@ pub struct SocketBuilder {
     reconnect_on_online: bool,
     pause_when_hidden: bool,
     should_reconnect: Option<ShouldReconnect>,
+    max_message_bytes: Option<usize>,
 }
 
 impl SocketBuilder {
@@ -83,6 +84,14 @@ impl SocketBuilder {
         self
     }
 
+    /// Largest message accepted from the server, in bytes (UTF-8 for text; default: no
+    /// limit). A larger one is not delivered: the connection is closed, reported as
+    /// [`Event::Close`] with code 1009 after an [`Error::MessageTooBig`], and retried.
+    pub fn max_message_bytes(mut self, limit: Option<usize>) -> Self {
+        self.max_message_bytes = limit;
+        self
+    }
+
     /// Decides whether to reconnect after a close the socket did not ask for (default: always).
     pub fn should_reconnect(mut self, f: impl Fn(&CloseInfo) -> bool + 'static) -> Self {
         self.should_reconnect = Some(Rc::new(f));
@@ -101,6 +110,7 @@ impl SocketBuilder {
             start_closed: self.start_closed,
             reconnect_on_online: self.reconnect_on_online,
             pause_when_hidden: self.pause_when_hidden,
+            max_message_bytes: self.max_message_bytes.map_or(u64::MAX, |n| n as u64),
         };
         cfg.validate().map_err(Error::InvalidOption)?;
         Ok(cfg)
@@ -186,6 +196,7 @@ impl Socket {
             reconnect_on_online: true,
             pause_when_hidden: false,
             should_reconnect: None,
+            max_message_bytes: None,
         }
     }
 
@@ -315,6 +326,7 @@ mod imp {
                 core::Event::Open => Event::Open,
                 core::Event::Close(info) => Event::Close(info),
                 core::Event::Error(ErrorKind::ConnectionTimeout) => Event::Error(Error::ConnectionTimeout),
+                core::Event::Error(ErrorKind::MessageTooBig) => Event::Error(Error::MessageTooBig),
                 core::Event::Error(_) => Event::Error(Error::Socket),
                 core::Event::Reconnecting {
                     attempt,
@@ -330,6 +342,7 @@ mod imp {
                     message: from_js(&payload),
                     reason,
                 },
+                core::Event::Requeued { count, bytes } => Event::Requeued { count, bytes },
             };
             self.subscribers.publish(event);
         }

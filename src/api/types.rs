@@ -82,6 +82,15 @@ pub enum Event {
         /// Why.
         reason: DropReason,
     },
+    /// The connection died with messages still in the browser's send buffer: they never
+    /// left, so they were put back at the head of the queue and go out, in order, on the next
+    /// connection. Comes just before that connection's `Close`.
+    Requeued {
+        /// How many messages.
+        count: usize,
+        /// Their size in bytes (UTF-8 for text).
+        bytes: u64,
+    },
 }
 
 /// Everything that can go wrong, as a value.
@@ -104,6 +113,8 @@ pub enum Error {
     Socket,
     /// A connection attempt did not open within the connection timeout.
     ConnectionTimeout,
+    /// The server sent a message larger than the `max_message_bytes` limit.
+    MessageTooBig,
     /// Not running in a browser (a native or server-side build): there is no WebSocket.
     Unsupported,
 }
@@ -118,6 +129,7 @@ impl fmt::Display for Error {
             Error::Encode(why) => write!(f, "could not encode the message as JSON: {why}"),
             Error::Socket => f.write_str("the WebSocket reported an error"),
             Error::ConnectionTimeout => f.write_str("the connection attempt timed out"),
+            Error::MessageTooBig => f.write_str("the server sent a message larger than max_message_bytes"),
             Error::Unsupported => f.write_str(
                 "WebSockets need a browser: tether-ws sockets only run on wasm32 in a web page or worker",
             ),

@@ -21,9 +21,14 @@ extern "C" {
 
 #[wasm_bindgen(module = "/src/browser/helpers.js")]
 extern "C" {
-    /// The UTF-8 length of a JS string, computed in JS without copying it into wasm.
-    #[wasm_bindgen(js_name = utf8Length)]
-    pub fn utf8_length(s: &JsValue) -> f64;
+    /// Bytes a WebSocket counts for a payload: UTF-8 for text, the byte length of buffers
+    /// and views, the size of Blobs (0 for anything else).
+    #[wasm_bindgen(js_name = payloadSize)]
+    pub fn payload_size(v: &JsValue) -> f64;
+
+    /// Whether a received message is larger than `limit` bytes (text counted as UTF-8).
+    #[wasm_bindgen(js_name = sizeAbove)]
+    pub fn size_above(data: &JsValue, limit: f64) -> bool;
 
     /// Whether a value is a thenable (a Promise or something awaiting it would wait on).
     #[wasm_bindgen(js_name = isThenable)]

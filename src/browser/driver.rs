@@ -79,8 +79,15 @@ struct Inner {
     binary_type: Cell<BinaryType>,
     /// The URL of the latest attempt (for the `url` property).
     last_url: RefCell<String>,
+    /// `maxMessageBytes`, when set.
+    max_message_bytes: Option<f64>,
     disposed: Cell<bool>,
     sink: Rc<dyn Sink>,
+}
+
+/// A message's size as the browser counts it in `bufferedAmount`.
+fn size_of(data: &JsValue) -> u64 {
+    bindings::payload_size(data) as u64
 }
 
 fn random_seed() -> u64 {
@@ -94,6 +101,8 @@ impl Driver {
     /// Starts managing a connection (connecting at once unless `start_closed`).
     pub fn start(opts: DriverOptions, sink: Rc<dyn Sink>) -> Driver {
         let watch_visibility = opts.config.pause_when_hidden;
+        let limit = opts.config.max_message_bytes;
+        let max_message_bytes = (limit != u64::MAX).then_some(limit as f64);
         let mut machine = Machine::new(opts.config, random_seed(), now());
         if !bindings::is_online() {
             machine.handle_offline();
@@ -115,6 +124,7 @@ impl Driver {
             heartbeat_message: opts.heartbeat_message,
             binary_type: Cell::new(opts.binary_type),
             last_url: RefCell::new(last_url),
+            max_message_bytes,
             disposed: Cell::new(false),
             sink,
         });
@@ -229,9 +239,15 @@ impl Inner {
                 Action::Connect { id } => self.connect(id),
                 Action::Flush { id } => self.flush(id),
                 Action::SendHeartbeat { id } => {
-                    if let Some(msg) = &self.heartbeat_message {
-                        // A failed heartbeat write needs no retry: the socket is closing.
-                        let _ = self.write(id, msg);
+                    // A failed heartbeat write needs no retry: the socket is closing.
+                    if let Some(msg) = self.heartbeat_message.as_ref().filter(|m| self.write(id, m)) {
+                        let trim = self
+                            .machine
+                            .borrow_mut()
+                            .handle_heartbeat_written(id, msg.clone());
+                        if trim {
+                            self.trim_in_flight(id);
+                        }
                     }
                 }
                 Action::Close {
@@ -249,30 +265,69 @@ impl Inner {
     fn send(self: &Rc<Self>, data: JsValue, key: Option<&str>, bytes: impl FnOnce(&JsValue) -> u64) -> Sent {
         let direct = self.machine.borrow().direct_target();
         if let Some(id) = direct {
-            if self.write(id, &data) {
-                return Sent::Written;
-            }
-            let size = bytes(&data);
-            self.machine.borrow_mut().handle_unsent(id, data, size);
-            return Sent::Queued;
+            // Sized only if it has to be queued after all.
+            return match self.write_message(id, data, None) {
+                Ok(()) => Sent::Written,
+                Err(data) => {
+                    let size = bytes(&data);
+                    self.machine.borrow_mut().handle_unsent(id, data, size);
+                    Sent::Queued
+                }
+            };
         }
         let size = bytes(&data);
         let outcome = self.machine.borrow_mut().send_keyed(data, size, key);
         let sent = match outcome {
-            SendOutcome::Transmit(id, data) => {
-                if self.write(id, &data) {
-                    Sent::Written
-                } else {
+            SendOutcome::Transmit(id, data) => match self.write_message(id, data, Some(size)) {
+                Ok(()) => Sent::Written,
+                Err(data) => {
                     self.machine.borrow_mut().handle_unsent(id, data, size);
                     Sent::Queued
                 }
-            }
+            },
             SendOutcome::Queued => Sent::Queued,
             SendOutcome::Dropped => Sent::Dropped,
             SendOutcome::Rejected(data) => Sent::Rejected(data),
         };
         self.pump();
         sent
+    }
+
+    /// Writes user message `data` (of `size` bytes, if known) to socket `id` and logs it as
+    /// in flight. Gives the message back if nothing was sent.
+    fn write_message(&self, id: ConnId, data: JsValue, size: Option<u64>) -> Result<(), JsValue> {
+        if !self.write(id, &data) {
+            return Err(data);
+        }
+        let trim = self.machine.borrow_mut().handle_written(id, data, size);
+        if trim {
+            self.trim_in_flight(id);
+        }
+        Ok(())
+    }
+
+    /// Lets the machine forget the writes that have left the browser.
+    fn trim_in_flight(&self, id: ConnId) {
+        let Some(buffered) = self.buffered_amount(id) else {
+            return;
+        };
+        self.machine.borrow_mut().trim_in_flight(id, buffered, size_of);
+    }
+
+    /// Socket `id`'s `bufferedAmount`, if it is still ours (the browser keeps the count after
+    /// the socket closes).
+    fn buffered_amount(&self, id: ConnId) -> Option<u64> {
+        let conn = self.conn.borrow();
+        conn.as_ref()
+            .filter(|c| c.id == id)
+            .map(|c| c.ws.buffered_amount() as u64)
+    }
+
+    /// Socket `id` is gone: messages whose bytes never left go back to the outbox.
+    fn requeue_unflushed(&self, id: ConnId) {
+        if let Some(buffered) = self.buffered_amount(id) {
+            self.machine.borrow_mut().handle_unflushed(id, buffered, size_of);
+        }
     }
 
     /// Writes to socket `id` if it is still ours and open. False means nothing was sent.
@@ -290,7 +345,7 @@ impl Inner {
         loop {
             let next = self.machine.borrow_mut().next_queued(id);
             let Some((data, size)) = next else { break };
-            if !self.write(id, &data) {
+            if let Err(data) = self.write_message(id, data, Some(size)) {
                 self.machine.borrow_mut().handle_unsent(id, data, size);
                 break;
             }
@@ -353,6 +408,10 @@ impl Inner {
     }
 
     fn close_socket(&self, id: ConnId, code: u16, reason: &str, abandon: bool) {
+        if abandon {
+            // Before close(): whatever is still buffered then never leaves a dead connection.
+            self.requeue_unflushed(id);
+        }
         let mut slot = self.conn.borrow_mut();
         if slot.as_ref().map(|c| c.id) != Some(id) {
             return;
@@ -374,6 +433,13 @@ impl Inner {
                 if self.machine.borrow().current() != Some(id) {
                     return;
                 }
+                if let Some(limit) = self.max_message_bytes {
+                    if bindings::size_above(&e.data(), limit) {
+                        self.machine.borrow_mut().handle_oversized(id, now());
+                        self.pump();
+                        return;
+                    }
+                }
                 if self.heartbeat_message.is_some() {
                     let reply = self.sink.counts_as_reply(&e.data());
                     self.machine.borrow_mut().handle_message(id, reply);
@@ -387,6 +453,7 @@ impl Inner {
                     reason: e.reason(),
                     was_clean: e.was_clean(),
                 };
+                self.requeue_unflushed(id);
                 let ask = self.machine.borrow().close_is_unexpected(id);
                 let verdict = if ask {
                     self.sink.should_reconnect(&info, Some(&e))

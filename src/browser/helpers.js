@@ -14,6 +14,22 @@ export function utf8Length(s) {
   return bytes;
 }
 
+// Bytes a WebSocket counts for a payload (in bufferedAmount and on the wire): UTF-8 for
+// text, the byte length of buffers and views, the size of Blobs.
+export function payloadSize(v) {
+  if (typeof v === "string") return utf8Length(v);
+  return (v && (v.byteLength ?? v.size)) || 0;
+}
+
+// Whether a received message is larger than `limit` bytes, sizing text only when its
+// length leaves the answer open (a UTF-16 unit is 1 to 3 UTF-8 bytes).
+export function sizeAbove(data, limit) {
+  if (typeof data === "string") {
+    return data.length > limit || (data.length * 3 > limit && utf8Length(data) > limit);
+  }
+  return payloadSize(data) > limit;
+}
+
 export function isThenable(v) {
   return v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
 }

@@ -106,6 +106,10 @@ pub struct Config {
     pub reconnect_on_online: bool,
     /// Defer retries while the page is hidden (default false).
     pub pause_when_hidden: bool,
+    /// Largest message accepted from the server, bytes (`maxMessageBytes`, default
+    /// unlimited): a larger one is not delivered and the connection is closed, reported as
+    /// close 1009, and retried.
+    pub max_message_bytes: u64,
 }
 
 impl Default for Config {
@@ -118,6 +122,7 @@ impl Default for Config {
             start_closed: false,
             reconnect_on_online: true,
             pause_when_hidden: false,
+            max_message_bytes: u64::MAX,
         }
     }
 }

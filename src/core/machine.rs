@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 
 use super::backoff;
 use super::config::Config;
+use super::inflight::InFlight;
 use super::outbox::{Admission, Outbox};
 use super::rng::Rng;
 
@@ -82,6 +83,8 @@ pub enum RetryReason {
     ConnectionTimeout,
     /// No heartbeat reply within `timeoutMs`.
     HeartbeatTimeout,
+    /// The server sent a message larger than `maxMessageBytes`.
+    MessageTooBig,
 }
 
 impl RetryReason {
@@ -91,6 +94,7 @@ impl RetryReason {
             RetryReason::Closed => "closed",
             RetryReason::ConnectionTimeout => "connection-timeout",
             RetryReason::HeartbeatTimeout => "heartbeat-timeout",
+            RetryReason::MessageTooBig => "message-too-big",
         }
     }
 }
@@ -124,6 +128,8 @@ pub enum ErrorKind {
     Socket,
     /// The attempt did not open within `connectionTimeout`.
     ConnectionTimeout,
+    /// The server sent a message larger than `maxMessageBytes`.
+    MessageTooBig,
 }
 
 /// Something the user should hear about.
@@ -157,6 +163,15 @@ pub enum Event<P> {
         payload: P,
         /// Why.
         reason: DropReason,
+    },
+    /// A connection died with messages still in the browser's send buffer: they never left,
+    /// so they were put back at the head of the outbox to be sent on the next connection.
+    /// Emitted just before that connection's `Close`.
+    Requeued {
+        /// How many messages.
+        count: usize,
+        /// Their size in bytes.
+        bytes: u64,
     },
 }
 
@@ -229,6 +244,8 @@ pub struct Machine<P> {
     hidden: bool,
     timers: Timers,
     outbox: Outbox<P>,
+    /// Writes to the open socket that may not have left the browser yet.
+    in_flight: InFlight<P>,
     actions: VecDeque<Action<P>>,
 }
 
@@ -265,11 +282,24 @@ impl Timers {
 /// How long `close()` waits for the closing handshake before giving up on it, ms.
 const CLOSING_TIMEOUT_MS: f64 = 5000.0;
 
-/// The code sent when the machine abandons a connection (timeout, dead heartbeat).
+/// The code sent when the machine abandons a connection (timeout, dead heartbeat, too-big
+/// message: browsers only let pages send 1000 and 3000-4999).
 const ABANDON_CODE: u16 = 4000;
 
 /// The code reported for connections lost without a closing handshake.
 pub const ABNORMAL_CLOSURE: u16 = 1006;
+
+/// The code reported when the connection is closed over a message above `maxMessageBytes`.
+pub const MESSAGE_TOO_BIG: u16 = 1009;
+
+/// A close without a handshake, as reported to the user.
+fn abnormal(reason: &str) -> CloseInfo {
+    CloseInfo {
+        code: ABNORMAL_CLOSURE,
+        reason: reason.into(),
+        was_clean: false,
+    }
+}
 
 fn is_due(deadline: Option<f64>, now: f64) -> bool {
     deadline.is_some_and(|at| at <= now)
@@ -293,6 +323,7 @@ impl<P> Machine<P> {
             offline: false,
             hidden: false,
             timers: Timers::default(),
+            in_flight: InFlight::new(),
             actions: VecDeque::new(),
         };
         if !m.cfg.start_closed {
@@ -433,6 +464,8 @@ impl<P> Machine<P> {
 
     /// Drops the current connection (if any) and connects again at once, with backoff reset.
     pub fn reconnect(&mut self, now: f64, code: u16, reason: &str) {
+        // The browser still sends what it buffered before our close frame: not ours to resend.
+        self.in_flight.reset(None);
         if let Some(id) = self.current {
             self.abandon(id, code, reason);
             // Every socket that ends gets its close event, one closing after close() included.
@@ -454,6 +487,7 @@ impl<P> Machine<P> {
     /// Disposes of the machine's work: abandons the socket, cancels every timer and reports
     /// each queued message as dropped. Used when the user frees the socket.
     pub fn dispose(&mut self) {
+        self.in_flight.reset(None);
         if let Some(id) = self.current {
             self.abandon(id, 1000, "");
         }
@@ -477,6 +511,7 @@ impl<P> Machine<P> {
         self.timers.connect = None;
         self.opened_at = now;
         self.socket_unwritable = false;
+        self.in_flight.reset(Some(id));
         self.timers.uptime = Some(now + self.cfg.backoff.min_uptime_ms);
         if let Some(h) = self.cfg.heartbeat {
             self.timers.heartbeat_send = Some(now + h.interval_ms);
@@ -523,17 +558,85 @@ impl<P> Machine<P> {
         self.outbox.push_front_unchecked(payload, bytes);
     }
 
+    /// User message `payload` was written to socket `id` (straight away or from the outbox);
+    /// `size` is its byte size if already known. The machine keeps it until it is known to
+    /// have left the browser, to send it again if the socket dies first. Returns true when
+    /// the driver should report the socket's `bufferedAmount` through
+    /// [`Machine::trim_in_flight`] (every so often, amortised).
+    pub fn handle_written(&mut self, id: ConnId, payload: P, size: Option<u64>) -> bool {
+        self.in_flight.push(id, payload, size, true)
+    }
+
+    /// The heartbeat message `payload` was written to socket `id`. It is never sent again,
+    /// but its bytes share the send buffer with user messages. Returns as
+    /// [`Machine::handle_written`].
+    pub fn handle_heartbeat_written(&mut self, id: ConnId, payload: P) -> bool {
+        self.in_flight.push(id, payload, None, false)
+    }
+
+    /// Socket `id` has `buffered` bytes not yet passed to the network (`bufferedAmount`):
+    /// forgets the writes that have left. `size_of` gives a message's size in the same unit.
+    pub fn trim_in_flight(&mut self, id: ConnId, buffered: u64, size_of: impl FnMut(&P) -> u64) {
+        self.in_flight.trim(id, buffered, size_of);
+    }
+
+    /// Writes to socket `id` not yet known to have left the browser.
+    pub fn in_flight_len(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Socket `id` is gone (its close event came, or the machine abandoned it) with `buffered`
+    /// bytes still in the browser's send buffer (`bufferedAmount`, which the browser keeps
+    /// after the close). The messages those bytes belong to never left: they go back to the
+    /// head of the outbox, in order, and a [`Event::Requeued`] is emitted before anything
+    /// else pending. Call it before [`Machine::handle_closed`] for that socket. Nothing is
+    /// requeued after `reconnect()`, `dispose()` or a too-big message: the browser still
+    /// sends its buffer before the close frame of a healthy connection.
+    pub fn handle_unflushed(&mut self, id: ConnId, buffered: u64, size_of: impl FnMut(&P) -> u64) {
+        let unsent = self.in_flight.take_unsent(id, buffered, size_of);
+        if unsent.is_empty() {
+            return;
+        }
+        let count = unsent.len();
+        let mut bytes = 0u64;
+        for (payload, size) in unsent.into_iter().rev() {
+            bytes = bytes.saturating_add(size);
+            self.outbox.push_front_unchecked(payload, size);
+        }
+        if self.current == Some(id) {
+            // The socket takes no more writes; later sends queue behind the requeued ones.
+            self.socket_unwritable = true;
+        }
+        self.actions
+            .push_front(Action::Emit(Event::Requeued { count, bytes }));
+    }
+
+    /// Socket `id` received a message larger than `maxMessageBytes` (which the driver does
+    /// not deliver): the connection is closed and reported as closed with 1009, then retried
+    /// like any lost connection.
+    pub fn handle_oversized(&mut self, id: ConnId, now: f64) {
+        if self.current != Some(id) || self.state != State::Open {
+            return;
+        }
+        let stable = now - self.opened_at >= self.cfg.backoff.min_uptime_ms;
+        // A healthy connection: the browser still sends its buffer before our close frame.
+        self.in_flight.reset(None);
+        self.abandon(id, ABANDON_CODE, "message too big");
+        self.emit(Event::Error(ErrorKind::MessageTooBig));
+        let info = CloseInfo {
+            code: MESSAGE_TOO_BIG,
+            reason: "message too big".into(),
+            was_clean: false,
+        };
+        self.lost(now, info, RetryReason::MessageTooBig, stable);
+    }
+
     /// Attempt `id` could not even create a socket (bad URL from a provider, provider threw or
     /// rejected). Counts as a failed attempt.
     pub fn handle_connect_failed(&mut self, id: ConnId, now: f64) {
         if self.current == Some(id) {
             self.emit(Event::Error(ErrorKind::Socket));
-            let info = CloseInfo {
-                code: ABNORMAL_CLOSURE,
-                reason: String::new(),
-                was_clean: false,
-            };
-            self.handle_closed(id, now, info, None);
+            self.handle_closed(id, now, abnormal(""), None);
         }
     }
 
@@ -578,7 +681,12 @@ impl<P> Machine<P> {
             (State::Connecting, Some(id)) if is_due(t.connect, now) => {
                 self.abandon(id, ABANDON_CODE, "connection timeout");
                 self.emit(Event::Error(ErrorKind::ConnectionTimeout));
-                self.lost(now, "connection timeout", RetryReason::ConnectionTimeout, false);
+                self.lost(
+                    now,
+                    abnormal("connection timeout"),
+                    RetryReason::ConnectionTimeout,
+                    false,
+                );
             }
             (State::Open, Some(id)) => {
                 if is_due(t.uptime, now) {
@@ -589,7 +697,12 @@ impl<P> Machine<P> {
                 if is_due(t.heartbeat_dead, now) {
                     let stable = now - self.opened_at >= self.cfg.backoff.min_uptime_ms;
                     self.abandon(id, ABANDON_CODE, "heartbeat timeout");
-                    self.lost(now, "heartbeat timeout", RetryReason::HeartbeatTimeout, stable);
+                    self.lost(
+                        now,
+                        abnormal("heartbeat timeout"),
+                        RetryReason::HeartbeatTimeout,
+                        stable,
+                    );
                 } else if let (true, Some(h)) = (is_due(t.heartbeat_send, now), self.cfg.heartbeat) {
                     self.actions.push_back(Action::SendHeartbeat { id });
                     self.timers.heartbeat_send = Some(now + h.interval_ms);
@@ -601,12 +714,7 @@ impl<P> Machine<P> {
                 self.abandon(id, ABANDON_CODE, "");
                 self.timers.closing = None;
                 self.set_state(State::Closed);
-                let info = CloseInfo {
-                    code: ABNORMAL_CLOSURE,
-                    reason: String::new(),
-                    was_clean: false,
-                };
-                self.emit(Event::Close(info));
+                self.emit(Event::Close(abnormal("")));
             }
             (State::Reconnecting, _) if is_due(t.retry, now) => {
                 self.timers.retry = None;
@@ -690,13 +798,8 @@ impl<P> Machine<P> {
     }
 
     /// The machine gave up on a connection itself: report it closed and retry.
-    fn lost(&mut self, now: f64, why: &str, reason: RetryReason, stable: bool) {
+    fn lost(&mut self, now: f64, info: CloseInfo, reason: RetryReason, stable: bool) {
         self.clear_connection_timers();
-        let info = CloseInfo {
-            code: ABNORMAL_CLOSURE,
-            reason: why.into(),
-            was_clean: false,
-        };
         self.emit(Event::Close(info));
         self.schedule_retry(now, reason, stable);
     }

@@ -15,6 +15,7 @@
 mod backoff;
 mod close_code;
 mod config;
+mod inflight;
 mod machine;
 mod outbox;
 mod rng;
@@ -24,7 +25,7 @@ pub use close_code::{check_close_args, CloseArgError, MAX_REASON_BYTES};
 pub use config::{Backoff, Config, ConfigError, Heartbeat, Overflow, QueueLimits};
 pub use machine::{
     Action, CloseInfo, ConnId, DropReason, ErrorKind, Event, Machine, RetryReason, SendOutcome, State,
-    ABNORMAL_CLOSURE,
+    ABNORMAL_CLOSURE, MESSAGE_TOO_BIG,
 };
 pub use outbox::{Admission, Outbox};
 pub use rng::Rng;

@@ -47,6 +47,10 @@ export function fireDrop(target, data, reason) {
   fire(target, undefined, withProps("drop", { data, reason }));
 }
 
+export function fireRequeue(target, count, bytes) {
+  fire(target, undefined, withProps("requeue", { count, bytes }));
+}
+
 // Calls a user hook; a throw is reported and `fallback` returned instead.
 export function callHook(hook, arg, fallback) {
   try { return Boolean(hook(arg)); } catch (e) { report(e); return fallback; }

@@ -143,6 +143,7 @@ pub fn parse(url: &JsValue, protocols: &JsValue, options: &JsValue) -> Result<(P
     cfg.connection_timeout_ms = r.number("connectionTimeout", cfg.connection_timeout_ms)?;
     cfg.queue.max_messages = r.count("maxEnqueuedMessages", usize::MAX as f64)? as usize;
     cfg.queue.max_bytes = r.count("maxEnqueuedBytes", u64::MAX as f64)? as u64;
+    cfg.max_message_bytes = r.count("maxMessageBytes", u64::MAX as f64)? as u64;
     if let Some(v) = r.get("overflow")? {
         cfg.queue.overflow = v
             .as_string()

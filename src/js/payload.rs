@@ -3,7 +3,7 @@
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::browser::utf8_length;
+use crate::browser::payload_size;
 
 /// The kinds of data a WebSocket can send.
 pub enum Kind {
@@ -29,15 +29,5 @@ pub fn kind(data: &JsValue) -> Option<Kind> {
 
 /// Bytes `data` takes on the wire (UTF-8 for text). Only called for data `kind` accepted.
 pub fn byte_size(data: &JsValue) -> u64 {
-    if data.is_string() {
-        return utf8_length(data) as u64;
-    }
-    if let Some(blob) = data.dyn_ref::<web_sys::Blob>() {
-        return blob.size() as u64;
-    }
-    // ArrayBuffer and every view have a numeric byteLength.
-    js_sys::Reflect::get(data, &JsValue::from_str("byteLength"))
-        .ok()
-        .and_then(|v| v.as_f64())
-        .unwrap_or(0.0) as u64
+    payload_size(data) as u64
 }

@@ -26,6 +26,8 @@ extern "C" {
     fn fire_state_change(target: &EventTarget, from: &str, to: &str);
     #[wasm_bindgen(js_name = fireDrop)]
     fn fire_drop(target: &EventTarget, data: &JsValue, reason: &str);
+    #[wasm_bindgen(js_name = fireRequeue)]
+    fn fire_requeue(target: &EventTarget, count: u32, bytes: f64);
     #[wasm_bindgen(js_name = callHook)]
     fn call_hook(hook: &js_sys::Function, arg: &JsValue, fallback: bool) -> bool;
     #[wasm_bindgen(js_name = isFunction)]
@@ -104,6 +106,7 @@ impl Sink for JsSink {
                 fire_state_change(t, from.as_str(), to.as_str())
             }
             Event::Dropped { payload, reason } => fire_drop(t, &payload, reason.as_str()),
+            Event::Requeued { count, bytes } => fire_requeue(t, count as u32, bytes as f64),
         }
     }
 

@@ -42,6 +42,8 @@ export interface TetherSocketOptions {
   maxEnqueuedBytes?: number;
   /** What happens when a send does not fit in the outbox (default "drop-oldest"). */
   overflow?: "drop-oldest" | "drop-newest" | "reject";
+  /** Largest message accepted from the server, bytes, text counted as UTF-8 (default Infinity). A larger one is not delivered: an `error` event, then the connection is closed (code 4000 on the wire, which is all a page may send) and reported as a `close` event with code 1009, and retried like any lost connection. */
+  maxMessageBytes?: number;
   /** Keep-alive, off by default. */
   heartbeat?: HeartbeatOptions;
   /** Whether to reconnect after a close we did not ask for (default: always). */
@@ -65,7 +67,7 @@ export interface ReconnectingEvent extends Event {
   /** Wait before the attempt, jitter included, ms. */
   readonly delayMs: number;
   /** What ended the previous connection. */
-  readonly reason: "closed" | "connection-timeout" | "heartbeat-timeout";
+  readonly reason: "closed" | "connection-timeout" | "heartbeat-timeout" | "message-too-big";
 }
 
 /** Fired on every state change. */
@@ -84,6 +86,15 @@ export interface DropEvent extends Event {
   readonly reason: "overflow" | "disposed" | "replaced";
 }
 
+/** Fired when a connection died with messages still in the browser's send buffer (`bufferedAmount`): they never left, so they were put back at the head of the queue and go out, in order, on the next connection. Comes just before that connection's `close` event. */
+export interface RequeueEvent extends Event {
+  readonly type: "requeue";
+  /** How many messages. */
+  readonly count: number;
+  /** Their size in bytes (text as UTF-8). */
+  readonly bytes: number;
+}
+
 /** Event types and their event objects. */
 export interface TetherSocketEventMap {
   open: Event;
@@ -93,6 +104,7 @@ export interface TetherSocketEventMap {
   reconnecting: ReconnectingEvent;
   statechange: StateChangeEvent;
   drop: DropEvent;
+  requeue: RequeueEvent;
 }
 
 /** A WebSocket that reconnects with backoff and jitter, queues messages while disconnected, and can watch the connection with heartbeats. Call `free()` when done with it. */
