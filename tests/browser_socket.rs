@@ -410,3 +410,30 @@ fn invalid_urls_and_protocols_are_errors_not_panics() {
         );
     }
 }
+
+#[wasm_bindgen_test]
+async fn a_message_above_max_message_bytes_closes_as_1009_and_is_not_delivered() {
+    let key = unique_key("too-big");
+    let builder = Socket::builder(ws_url("/echo", &key))
+        .max_message_bytes(Some(5))
+        .backoff(fast_backoff(50));
+    let (socket, mut events) = connect(builder);
+    wait_open(&mut events).await;
+    // "héllo" is 5 characters but 6 UTF-8 bytes.
+    socket.send("héllo").unwrap();
+    let (_, seen) = wait_for(&mut events, 3_000, "close", is_close).await;
+    assert!(seen.contains(&Event::Error(Error::MessageTooBig)), "{seen:?}");
+    assert!(!seen.iter().any(|e| matches!(e, Event::Message(_))), "{seen:?}");
+    let (retry, _) = wait_for(&mut events, 3_000, "retry", is_reconnecting).await;
+    assert!(matches!(
+        retry,
+        Event::Reconnecting {
+            reason: RetryReason::MessageTooBig,
+            ..
+        }
+    ));
+    wait_open(&mut events).await;
+    socket.send("hello").unwrap();
+    let (echo, _) = wait_for(&mut events, 3_000, "echo", |e| matches!(e, Event::Message(_))).await;
+    assert_eq!(echo, text("hello"));
+}
