@@ -1,5 +1,5 @@
-//! The HTTP control API (stats, reset, down/up, drop-all) plus static files, all on one
-//! port. Browser test pages on other origins fetch these, hence CORS on every response.
+//! The HTTP control API (stats, reset, down/up, drop-all, chaos) plus static files, all on
+//! one port. Browser test pages on other origins fetch these, hence CORS on every response.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use crate::chaos::{self, Ports, Report};
 use crate::conns::{Conns, Which};
 use crate::listener::WsControl;
 use crate::static_files;
@@ -47,6 +48,9 @@ pub fn router(state: AppState) -> Router {
         .route("/down", get(down))
         .route("/up", get(up))
         .route("/drop-all", get(drop_all))
+        .route("/chaos", get(chaos_start))
+        .route("/chaos/stop", get(chaos_stop))
+        .route("/chaos/report", get(chaos_report))
         .fallback(files)
         .layer(middleware::from_fn(cors_and_no_store))
         .with_state(state)
@@ -78,6 +82,55 @@ async fn drop_all(State(app): State<AppState>, Query(q): Query<KeyQuery>) -> Str
         None => Which::All,
     };
     app.conns.kill(which).await.to_string()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChaosQuery {
+    seed: Option<u64>,
+    ms: Option<u64>,
+    min_gap: Option<u64>,
+    max_gap: Option<u64>,
+}
+
+impl AppState {
+    fn ports(&self) -> Ports {
+        Ports {
+            conns: Arc::clone(&self.conns),
+            ws: self.ws.clone(),
+        }
+    }
+}
+
+/// `/chaos?seed=S&ms=T&minGap=A&maxGap=B`: starts a chaos run (see `chaos.rs`); answers
+/// `{seed, ms}`. Without a seed one is drawn from the clock.
+async fn chaos_start(State(app): State<AppState>, Query(q): Query<ChaosQuery>) -> Json<serde_json::Value> {
+    let seed = q.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+    });
+    let run =
+        q.ms.map_or(chaos::DEFAULT_RUN, Duration::from_millis)
+            .min(chaos::MAX_RUN);
+    let (lo, hi) = chaos::DEFAULT_GAPS_MS;
+    let min_gap = q.min_gap.unwrap_or(lo).clamp(10, 60_000);
+    let max_gap = q.max_gap.unwrap_or(hi).clamp(min_gap, 60_000);
+    app.stats
+        .chaos()
+        .start(app.ports(), seed, run, (min_gap, max_gap))
+        .await;
+    Json(serde_json::json!({ "seed": seed, "ms": run.as_millis() as u64 }))
+}
+
+/// Stops the chaos run; returns once the port is up and calm, with the report (no soak data).
+async fn chaos_stop(State(app): State<AppState>) -> Json<Report> {
+    app.stats.chaos().stop(&app.ports()).await;
+    Json(app.stats.chaos().report(None))
+}
+
+async fn chaos_report(State(app): State<AppState>, Query(q): Query<KeyQuery>) -> Json<Report> {
+    Json(app.stats.chaos().report(q.key.as_deref()))
 }
 
 async fn files(State(app): State<AppState>, method: Method, uri: Uri) -> Response {

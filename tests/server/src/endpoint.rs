@@ -31,6 +31,8 @@ pub enum Endpoint {
     BadUtf8,
     /// Delay the handshake response by `delay`, then echo.
     Slow { delay: Duration },
+    /// Record numbered messages for the chaos soak (see `chaos.rs`).
+    Soak,
 }
 
 /// A parsed upgrade target: the stats key and the endpoint (`None` for an unknown path).
@@ -79,6 +81,7 @@ impl Target {
             "/slow" => Some(Endpoint::Slow {
                 delay: Duration::from_millis(num("ms", 1000).min(MAX_DELAY_MS)),
             }),
+            "/soak" => Some(Endpoint::Soak),
             _ => None,
         };
         Target {

@@ -5,6 +5,7 @@
 //! `--max-lifetime-secs` so a forgotten instance cannot linger.
 
 mod blackhole;
+mod chaos;
 mod conns;
 mod control;
 mod endpoint;

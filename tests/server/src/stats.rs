@@ -9,6 +9,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::chaos::Chaos;
+
 /// What one key has seen. Field names are the JSON contract of `/stats`.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -42,6 +44,9 @@ pub struct CloseRecord {
 pub struct Stats {
     start: Instant,
     keys: Mutex<HashMap<String, KeyStats>>,
+    /// Chaos mode and the `/soak` records (see `chaos.rs`); here because every connection
+    /// already has the stats at hand.
+    chaos: Arc<Chaos>,
 }
 
 impl Stats {
@@ -49,7 +54,12 @@ impl Stats {
         Arc::new(Stats {
             start: Instant::now(),
             keys: Mutex::new(HashMap::new()),
+            chaos: Arc::default(),
         })
+    }
+
+    pub fn chaos(&self) -> &Arc<Chaos> {
+        &self.chaos
     }
 
     /// A poisoned lock only means some other task panicked mid-update; the counters are
@@ -107,6 +117,7 @@ impl Stats {
     /// Clears the history of one key (or all). Connections that are still open stay counted
     /// in `open` (and so `maxConcurrent`), because their guards will decrement it later.
     pub fn reset(&self, key: Option<&str>) {
+        self.chaos.reset_soak(key);
         let mut keys = self.lock();
         for (k, s) in keys.iter_mut() {
             if key.is_none_or(|wanted| wanted == k) {

@@ -13,6 +13,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
+use crate::chaos::{self, Refuse};
 use crate::conns::Registration;
 use crate::endpoint::{Endpoint, Target};
 use crate::handshake::{self, Refusal};
@@ -42,6 +43,12 @@ pub async fn serve(mut stream: TcpStream, reg: &Registration, stats: &Arc<Stats>
         }
         Err(Refusal::Gone) => return,
     };
+    if let Some(how) = stats.chaos().refusal() {
+        if how == Refuse::Unavailable {
+            let _ = handshake::refuse(&mut stream, "503 Service Unavailable", "chaos: refusing").await;
+        }
+        return;
+    }
     let Target { key, endpoint } = Target::parse(&upgrade.target);
     let Some(endpoint) = endpoint else {
         eprintln!("ws#{id}: 404 for {}", upgrade.target);
@@ -101,6 +108,9 @@ async fn run(
         .max_message_size(Some(MAX_MESSAGE))
         .max_frame_size(Some(MAX_MESSAGE));
     let mut ws = WebSocketStream::from_partially_read(stream, leftover, Role::Server, Some(config)).await;
+    if *endpoint == Endpoint::Soak {
+        return chaos::soak(ws, conn.stats.chaos(), conn.key).await;
+    }
 
     // Messages sent right after open.
     match *endpoint {
