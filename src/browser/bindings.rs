@@ -26,6 +26,10 @@ extern "C" {
     #[wasm_bindgen(js_name = payloadSize)]
     pub fn payload_size(v: &JsValue) -> f64;
 
+    /// A lower bound of `payload_size`: for text, its length (cheap).
+    #[wasm_bindgen(js_name = payloadSizeAtLeast)]
+    pub fn payload_size_at_least(v: &JsValue) -> f64;
+
     /// Whether a received message is larger than `limit` bytes (text counted as UTF-8).
     #[wasm_bindgen(js_name = sizeAbove)]
     pub fn size_above(data: &JsValue, limit: f64) -> bool;

@@ -311,7 +311,8 @@ impl Inner {
         let Some(buffered) = self.buffered_amount(id) else {
             return;
         };
-        self.machine.borrow_mut().trim_in_flight(id, buffered, size_of);
+        let at_least = |data: &JsValue| bindings::payload_size_at_least(data) as u64;
+        self.machine.borrow_mut().trim_in_flight(id, buffered, at_least);
     }
 
     /// Socket `id`'s `bufferedAmount`, if it is still ours (the browser keeps the count after

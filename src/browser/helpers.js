@@ -21,6 +21,12 @@ export function payloadSize(v) {
   return (v && (v.byteLength ?? v.size)) || 0;
 }
 
+// A lower bound of payloadSize, much cheaper for text: its length (a UTF-16 unit is at
+// least one UTF-8 byte).
+export function payloadSizeAtLeast(v) {
+  return typeof v === "string" ? v.length : payloadSize(v);
+}
+
 // Whether a received message is larger than `limit` bytes, sizing text only when its
 // length leaves the answer open (a UTF-16 unit is 1 to 3 UTF-8 bytes).
 export function sizeAbove(data, limit) {

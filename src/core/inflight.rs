@@ -6,8 +6,11 @@
 //! the last `n` bytes written, a partly sent message included (it cannot have been received
 //! whole). Those can be sent again on the next connection without risk of duplicates.
 //!
-//! Sizes are computed lazily, through a callback, and only for the newest entries: while the
-//! network keeps up, the buffer is empty and nothing needs sizing at all.
+//! Sizes are computed lazily, through callbacks, and only for the newest entries: while the
+//! network keeps up, the buffer is empty and nothing needs sizing at all. Trimming the log
+//! only needs a lower bound of each size (keeping a few entries too many is harmless), which
+//! for text is its length, far cheaper than its UTF-8 size; exact sizes are computed only
+//! when a socket dies with bytes unsent.
 
 use std::collections::VecDeque;
 
@@ -75,11 +78,21 @@ impl<P> InFlight<P> {
     }
 
     /// Forgets the writes that have left the browser, given socket `id`'s `bufferedAmount`.
-    pub fn trim(&mut self, id: ConnId, buffered: u64, size_of: impl FnMut(&P) -> u64) {
+    /// `size_at_least` may underestimate a size (never overestimate it): then a few more
+    /// writes are kept than needed.
+    pub fn trim(&mut self, id: ConnId, buffered: u64, mut size_at_least: impl FnMut(&P) -> u64) {
         if self.owner != Some(id) {
             return;
         }
-        let keep = self.unsent_count(buffered, size_of);
+        let mut covered = 0u64;
+        let mut keep = 0;
+        for w in self.entries.iter().rev() {
+            if covered >= buffered {
+                break;
+            }
+            covered = covered.saturating_add(w.size.unwrap_or_else(|| size_at_least(&w.payload)));
+            keep += 1;
+        }
         let gone = self.entries.len() - keep;
         self.entries.drain(..gone);
         self.trim_at = FIRST_TRIM.max(keep.saturating_mul(2));
@@ -108,7 +121,8 @@ impl<P> InFlight<P> {
         unsent
     }
 
-    /// How many of the newest entries cover the last `buffered` bytes (sizing them on the way).
+    /// How many of the newest entries cover the last `buffered` bytes (sizing them exactly on
+    /// the way).
     fn unsent_count(&mut self, buffered: u64, mut size_of: impl FnMut(&P) -> u64) -> usize {
         let mut covered = 0u64;
         let mut count = 0;
@@ -188,6 +202,11 @@ mod tests {
                 assert_eq!(f.len(), 50);
             }
         }
+        // An underestimated size keeps more: never one that may be unsent.
+        let mut g = log(&[10, 10, 10]);
+        g.trim(A, 15, |_| 5);
+        assert_eq!(g.len(), 3);
+        assert_eq!(g.take_unsent(A, 15, |p| *p), [(10, 10), (10, 10)]);
         // First at 64, then every time the log reaches 100 (twice the 50 kept).
         assert_eq!(asked, 3);
         assert_eq!(f.take_unsent(A, 3, |_| 1), [(197, 1), (198, 1), (199, 1)]);

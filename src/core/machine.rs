@@ -575,9 +575,10 @@ impl<P> Machine<P> {
     }
 
     /// Socket `id` has `buffered` bytes not yet passed to the network (`bufferedAmount`):
-    /// forgets the writes that have left. `size_of` gives a message's size in the same unit.
-    pub fn trim_in_flight(&mut self, id: ConnId, buffered: u64, size_of: impl FnMut(&P) -> u64) {
-        self.in_flight.trim(id, buffered, size_of);
+    /// forgets the writes that have left. `size_at_least` gives a lower bound of a message's
+    /// size in the same unit (for text, its length is enough).
+    pub fn trim_in_flight(&mut self, id: ConnId, buffered: u64, size_at_least: impl FnMut(&P) -> u64) {
+        self.in_flight.trim(id, buffered, size_at_least);
     }
 
     /// Writes to socket `id` not yet known to have left the browser.
