@@ -283,6 +283,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_leave_replaces_the_pending_cursor_of_that_client() {
+        // Why the load test keeps every client connected until all are done.
+        let hub = Hub::new();
+        let a = hub.join(None);
+        let b = hub.join(None);
+        texts(a.outbox.next_batch().await); // a's welcome
+        hub.moved(b.id, 1.0, 0.5);
+        drop(b);
+        let got = texts(a.outbox.next_batch().await);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].contains(r#""type":"leave""#), "{got:?}");
+    }
+
+    #[tokio::test]
     async fn join_move_leave() {
         let hub = Hub::new();
         let a = hub.join(None);
