@@ -24,12 +24,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::future::pending;
+use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
@@ -48,6 +49,10 @@ pub const DEFAULT_GAPS_MS: (u64, u64) = (300, 2500);
 const MAX_ARRIVALS: usize = 5_000_000;
 /// How long a chaos `close` waits for the client's close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// Receive buffer of `/soak` connections (the kernel doubles it): small, so that a `delay`
+/// backs data up into the browser's own send buffer (`bufferedAmount`) quickly, as over a
+/// slow network, instead of into megabytes of loopback socket buffers.
+const SOAK_RECV_BUFFER: u32 = 16 * 1024;
 /// Close codes a chaos `close` picks from (all valid for a server to send).
 const CLOSE_CODES: [u16; 8] = [1000, 1001, 1011, 1012, 1013, 4000, 4321, 4999];
 
@@ -122,13 +127,45 @@ impl Rng {
 pub struct Plan {
     rng: Rng,
     gaps: (u64, u64),
+    /// The fault kinds to pick from, with their weights.
+    kinds: Vec<(&'static str, u64)>,
+}
+
+/// Every fault kind and how often it is picked (percent, when all are enabled).
+pub const KINDS: [(&str, u64); 5] = [
+    ("drop", 30),
+    ("close", 20),
+    ("delay", 20),
+    ("refuse", 15),
+    ("restart", 15),
+];
+
+/// Parses a comma-separated list of fault kinds (`drop,delay`); empty means all.
+pub fn parse_kinds(list: &str) -> Result<Vec<&'static str>, String> {
+    let mut kinds = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match KINDS.iter().find(|(k, _)| *k == name) {
+            Some((k, _)) => kinds.push(*k),
+            None => {
+                return Err(format!(
+                    "unknown fault kind {name:?} (known: drop, close, delay, refuse, restart)"
+                ))
+            }
+        }
+    }
+    Ok(kinds)
 }
 
 impl Plan {
-    pub fn new(seed: u64, gaps_ms: (u64, u64)) -> Plan {
+    /// `kinds`: the fault kinds to inject (names from [`KINDS`]); empty means all.
+    pub fn new(seed: u64, gaps_ms: (u64, u64), kinds: &[&str]) -> Plan {
         Plan {
             rng: Rng::new(seed),
             gaps: gaps_ms,
+            kinds: KINDS
+                .into_iter()
+                .filter(|(k, _)| kinds.is_empty() || kinds.contains(k))
+                .collect(),
         }
     }
 
@@ -136,22 +173,32 @@ impl Plan {
     pub fn next_fault(&mut self) -> (Duration, Fault) {
         let r = &mut self.rng;
         let gap = Duration::from_millis(r.range(self.gaps.0, self.gaps.1));
-        let fault = match r.range(1, 100) {
-            1..=30 => Fault::Drop,
-            31..=50 => Fault::Close {
+        let total: u64 = self.kinds.iter().map(|(_, w)| w).sum();
+        let mut pick = r.range(1, total.max(1));
+        let mut kind = "drop";
+        for (k, w) in &self.kinds {
+            kind = k;
+            if pick <= *w {
+                break;
+            }
+            pick -= w;
+        }
+        let fault = match kind {
+            "close" => Fault::Close {
                 code: CLOSE_CODES[r.range(0, CLOSE_CODES.len() as u64 - 1) as usize],
             },
-            51..=70 => Fault::Delay {
+            "delay" => Fault::Delay {
                 ms: r.range(100, 2500),
             },
-            71..=85 => Fault::Refuse {
+            "refuse" => Fault::Refuse {
                 ms: r.range(200, 2500),
                 drop_open: r.chance(50),
                 reset: r.chance(50),
             },
-            _ => Fault::Restart {
+            "restart" => Fault::Restart {
                 ms: r.range(100, 1500),
             },
+            _ => Fault::Drop,
         };
         (gap, fault)
     }
@@ -377,7 +424,14 @@ impl Chaos {
     }
 
     /// Starts a run (stopping the one in progress, if any).
-    pub async fn start(self: &Arc<Self>, ports: Ports, seed: u64, duration: Duration, gaps_ms: (u64, u64)) {
+    pub async fn start(
+        self: &Arc<Self>,
+        ports: Ports,
+        seed: u64,
+        duration: Duration,
+        gaps_ms: (u64, u64),
+        kinds: &[&str],
+    ) {
         self.stop(&ports).await;
         let duration = duration.min(MAX_RUN);
         let (stop_tx, stop_rx) = oneshot::channel();
@@ -398,7 +452,7 @@ impl Chaos {
             id
         };
         let chaos = Arc::clone(self);
-        let plan = Plan::new(seed, gaps_ms);
+        let plan = Plan::new(seed, gaps_ms, kinds);
         tokio::spawn(async move { chaos.run(id, ports, plan, duration, stop_rx).await });
     }
 
@@ -515,6 +569,18 @@ pub fn parse_seq(text: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// Gives a `/soak` connection a small receive buffer (see [`SOAK_RECV_BUFFER`]). Best effort:
+/// on failure the stream is used as it is.
+pub fn small_receive_buffer(stream: TcpStream) -> io::Result<TcpStream> {
+    let std = stream.into_std()?;
+    // A duplicate of the descriptor, to reach setsockopt through tokio's TcpSocket; the
+    // option applies to the socket itself, which outlives the duplicate.
+    let socket = TcpSocket::from_std_stream(std.try_clone()?);
+    let _ = socket.set_recv_buffer_size(SOAK_RECV_BUFFER);
+    drop(socket);
+    TcpStream::from_std(std)
+}
+
 /// Records the end of a `/soak` connection however it ends (a killed task included).
 struct SoakGuard<'a> {
     chaos: &'a Chaos,
@@ -627,7 +693,7 @@ mod tests {
     #[test]
     fn plan_is_a_function_of_the_seed_and_covers_every_fault() {
         let take = |seed| {
-            let mut p = Plan::new(seed, DEFAULT_GAPS_MS);
+            let mut p = Plan::new(seed, DEFAULT_GAPS_MS, &[]);
             (0..400).map(|_| p.next_fault()).collect::<Vec<_>>()
         };
         assert_eq!(take(7), take(7));
@@ -645,6 +711,17 @@ mod tests {
                 Fault::Drop => {}
             }
         }
+    }
+
+    #[test]
+    fn fault_kinds_can_be_chosen() {
+        assert_eq!(parse_kinds(" delay, drop ,"), Ok(vec!["delay", "drop"]));
+        assert_eq!(parse_kinds(""), Ok(vec![]));
+        assert!(parse_kinds("drop,explode").is_err());
+        let mut p = Plan::new(3, (10, 20), &["delay", "refuse"]);
+        let names: Vec<&str> = (0..200).map(|_| p.next_fault().1.name()).collect();
+        assert!(names.iter().all(|n| *n == "delay" || *n == "refuse"));
+        assert!(names.contains(&"delay") && names.contains(&"refuse"));
     }
 
     #[test]

@@ -91,6 +91,8 @@ struct ChaosQuery {
     ms: Option<u64>,
     min_gap: Option<u64>,
     max_gap: Option<u64>,
+    /// Comma-separated fault kinds to inject (default: all).
+    faults: Option<String>,
 }
 
 impl AppState {
@@ -102,9 +104,13 @@ impl AppState {
     }
 }
 
-/// `/chaos?seed=S&ms=T&minGap=A&maxGap=B`: starts a chaos run (see `chaos.rs`); answers
-/// `{seed, ms}`. Without a seed one is drawn from the clock.
-async fn chaos_start(State(app): State<AppState>, Query(q): Query<ChaosQuery>) -> Json<serde_json::Value> {
+/// `/chaos?seed=S&ms=T&minGap=A&maxGap=B&faults=drop,delay`: starts a chaos run (see
+/// `chaos.rs`); answers `{seed, ms}`. Without a seed one is drawn from the clock.
+async fn chaos_start(State(app): State<AppState>, Query(q): Query<ChaosQuery>) -> Response {
+    let kinds = match chaos::parse_kinds(q.faults.as_deref().unwrap_or("")) {
+        Ok(kinds) => kinds,
+        Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
+    };
     let seed = q.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -118,9 +124,9 @@ async fn chaos_start(State(app): State<AppState>, Query(q): Query<ChaosQuery>) -
     let max_gap = q.max_gap.unwrap_or(hi).clamp(min_gap, 60_000);
     app.stats
         .chaos()
-        .start(app.ports(), seed, run, (min_gap, max_gap))
+        .start(app.ports(), seed, run, (min_gap, max_gap), &kinds)
         .await;
-    Json(serde_json::json!({ "seed": seed, "ms": run.as_millis() as u64 }))
+    Json(serde_json::json!({ "seed": seed, "ms": run.as_millis() as u64 })).into_response()
 }
 
 /// Stops the chaos run; returns once the port is up and calm, with the report (no soak data).
