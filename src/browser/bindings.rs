@@ -49,4 +49,14 @@ extern "C" {
     /// The page's base URL to resolve relative WebSocket URLs against, if any.
     #[wasm_bindgen(js_name = baseUrl)]
     pub fn base_url() -> Option<String>;
+
+    /// A URL provider's result as the checked, absolute URL to connect to (as
+    /// [`check_url`](super::target::check_url)), or `None` if it is not a usable URL string.
+    #[wasm_bindgen(js_name = providedUrl)]
+    pub fn provided_url(v: &JsValue) -> Option<String>;
+
+    /// A protocols provider's result as a checked array of strings (as
+    /// [`check_protocols`](super::target::check_protocols)), or `None` if unusable.
+    #[wasm_bindgen(js_name = providedProtocols)]
+    pub fn provided_protocols(v: &JsValue) -> Option<js_sys::Array>;
 }

@@ -29,27 +29,32 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Creates the socket and routes its four events to `on_event`.
+    /// Creates the socket and routes its four events to `on_event`. `route_messages` may
+    /// give a JS function to listen for messages in front of that route (see
+    /// [`Sink::message_route`](super::Sink::message_route)); it is removed with the rest.
     pub fn open(
         id: ConnId,
         url: &str,
         protocols: &js_sys::Array,
         binary_type: BinaryType,
         on_event: impl Fn(ConnId, SocketEvent) + Clone + 'static,
+        route_messages: impl FnOnce(&js_sys::Function) -> Option<js_sys::Function>,
     ) -> Result<Conn, wasm_bindgen::JsValue> {
         let ws = WebSocket::new_with_str_sequence(url, protocols)?;
         ws.set_binary_type(binary_type);
-        let route = |kind: &'static str, wrap: fn(web_sys::Event) -> Option<SocketEvent>| {
+        let handler = |wrap: fn(web_sys::Event) -> Option<SocketEvent>| {
             let on_event = on_event.clone();
-            Listener::new(&ws, kind, move |e| {
+            move |e| {
                 if let Some(ev) = wrap(e) {
                     on_event(id, ev);
                 }
-            })
+            }
         };
+        let route = |kind, wrap| Listener::new(&ws, kind, handler(wrap));
+        let message = handler(|e| e.dyn_into().ok().map(SocketEvent::Message));
         let listeners = [
             route("open", |_| Some(SocketEvent::Open)),
-            route("message", |e| e.dyn_into().ok().map(SocketEvent::Message)),
+            Listener::with_front(&ws, "message", message, route_messages),
             route("error", |_| Some(SocketEvent::Error)),
             route("close", |e| e.dyn_into().ok().map(SocketEvent::Close)),
         ];

@@ -52,3 +52,39 @@ export function baseUrl() {
   return typeof document !== "undefined" && document.baseURI ? document.baseURI
     : typeof location !== "undefined" ? String(location.href) : undefined;
 }
+
+// URL and subprotocol checks, done here so that URLs need not pass through wasm. They follow
+// the browser's WebSocket constructor (which would throw a SyntaxError); the Rust API has the
+// same rules in target.rs. Each throws an Error with the message of the rule broken.
+
+// The absolute URL to connect to: resolved against the page, http(s): mapped to ws(s):.
+export function checkUrl(raw) {
+  let u;
+  try { u = new URL(raw, baseUrl()); } catch { throw new Error("invalid WebSocket URL"); }
+  const scheme = { "ws:": "ws:", "wss:": "wss:", "http:": "ws:", "https:": "wss:" }[u.protocol];
+  if (!scheme) throw new Error("WebSocket URL scheme must be ws:, wss:, http: or https:");
+  if (raw.includes("#")) throw new Error("WebSocket URL must not contain a fragment (#...)");
+  u.protocol = scheme;
+  return u.href;
+}
+
+// A protocols value (a string, an array of strings, or none) as a checked array.
+export function checkProtocols(v) {
+  const list = v === undefined || v === null ? [] : typeof v === "string" ? [v] : Array.isArray(v) ? [...v] : null;
+  const bad = "subprotocol must be a non-empty HTTP token (no spaces, commas or separators)";
+  if (!list) throw new Error(bad);
+  list.forEach((p, i) => {
+    if (typeof p !== "string" || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p)) throw new Error(bad);
+    if (list.indexOf(p) < i) throw new Error("subprotocol listed more than once");
+  });
+  return list;
+}
+
+// What a URL or protocols provider gave, checked; undefined if unusable.
+export function providedUrl(v) {
+  try { return typeof v === "string" ? checkUrl(v) : undefined; } catch { return undefined; }
+}
+
+export function providedProtocols(v) {
+  try { return checkProtocols(v); } catch { return undefined; }
+}

@@ -133,21 +133,20 @@ async fn call_provider(f: &js_sys::Function) -> Result<JsValue, TargetError> {
     }
 }
 
-/// Resolves both sources and checks the result.
+/// Resolves both sources and checks the result (with the same rules as [`check_url`] and
+/// [`check_protocols`], applied in JS).
 pub async fn resolve(url: &Source<String>, protocols: &Source<Vec<String>>) -> Result<Target, TargetError> {
     let url = match url {
         Source::Fixed(u) => u.clone(),
         Source::Provider(f) => {
-            let raw = call_provider(f).await?.as_string().ok_or(TargetError::Provider)?;
-            check_url(&raw)?
+            bindings::provided_url(&call_provider(f).await?).ok_or(TargetError::Provider)?
         }
     };
     let protocols = match protocols {
         Source::Fixed(p) => p.clone(),
         Source::Provider(f) => {
-            let list = protocols_from_js(&call_provider(f).await?)?;
-            check_protocols(&list)?;
-            list
+            let list = bindings::provided_protocols(&call_provider(f).await?).ok_or(TargetError::Provider)?;
+            list.iter().filter_map(|p| p.as_string()).collect()
         }
     };
     Ok(Target { url, protocols })

@@ -1,5 +1,13 @@
-// Builds and dispatches the TetherSocket events. Plain JS: event objects are created and
-// handed to listeners without any payload passing through wasm memory.
+// The TetherSocket's listeners and the events it fires, in plain JS.
+//
+// A Hub keeps the listeners (addEventListener's rules: functions and {handleEvent} objects,
+// capture, once, signal, duplicates ignored) and the on* handlers, and calls them. Messages
+// are handed over as the browser's own MessageEvent, straight from the socket's listener:
+// no event is built, nothing is dispatched and no payload passes through wasm. The other
+// events are built here and dispatched on a private EventTarget, whose only listener calls
+// the Hub's listeners, so that for them `target` and `currentTarget` are that target.
+
+import { sizeAbove } from "../browser/helpers.js";
 
 function report(error) {
   // Like an exception thrown by an event listener: reported, never propagated to the caller.
@@ -7,48 +15,170 @@ function report(error) {
   else setTimeout(() => { throw error; });
 }
 
-function fire(target, handler, event) {
-  if (typeof handler === "function") {
-    try { handler.call(target, event); } catch (e) { report(e); }
+// The on* handler properties, by the index the class uses.
+const ON = ["open", "message", "close", "error"];
+
+function handlers() {
+  const on = Object.create(null);
+  for (const type of ON) on[type] = null;
+  return on;
+}
+
+// addEventListener's options argument: a boolean (capture) or an options object.
+function readOptions(options, full) {
+  if (options === undefined || options === null) return { capture: false };
+  if (typeof options !== "object" && typeof options !== "function") return { capture: Boolean(options) };
+  const capture = Boolean(options.capture);
+  if (!full) return { capture };
+  const once = Boolean(options.once);
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError("Failed to execute 'addEventListener': option 'signal' is not an AbortSignal.");
   }
-  target.dispatchEvent(event);
+  return { capture, once, signal };
 }
 
-function withProps(type, props) {
-  return Object.assign(new Event(type), props);
+function checkListener(listener, method) {
+  if (listener !== null && listener !== undefined && typeof listener !== "object" && typeof listener !== "function") {
+    throw new TypeError(`Failed to execute '${method}': parameter 2 is not of type 'Object'.`);
+  }
 }
 
-export function fireOpen(target, handler) {
-  fire(target, handler, new Event("open"));
-}
+export class Hub {
+  constructor() {
+    // type → array of listener records. The arrays are never changed in place (changes make
+    // a new one), so a dispatch walks the listeners as they were when it started.
+    this.lists = new Map();
+    this.on = handlers();
+    this.target = new EventTarget();
+    this.runner = (e) => this.run(e.type, e, e.currentTarget);
+  }
 
-export function fireError(target, handler) {
-  fire(target, handler, new Event("error"));
-}
+  add(type, listener, options) {
+    type = `${type}`;
+    checkListener(listener, "addEventListener");
+    const { capture, once, signal } = readOptions(options, true);
+    if (listener === null || listener === undefined || (signal && signal.aborted) || this.lists === null) return;
+    const list = this.lists.get(type) || [];
+    if (list.some((r) => r.listener === listener && r.capture === capture)) return;
+    const record = { listener, capture, once, signal, abort: null, removed: false };
+    if (signal) {
+      record.abort = () => this.drop(type, record);
+      signal.addEventListener("abort", record.abort);
+    }
+    this.lists.set(type, [...list, record]);
+  }
 
-export function fireMessage(target, handler, source) {
-  // (lastEventId is always "" for WebSocket messages: leaving it out is measurably faster.)
-  fire(target, handler, new MessageEvent("message", { data: source.data, origin: source.origin }));
-}
+  remove(type, listener, options) {
+    type = `${type}`;
+    checkListener(listener, "removeEventListener");
+    const { capture } = readOptions(options, false);
+    const list = this.lists && this.lists.get(type);
+    const record = list && list.find((r) => r.listener === listener && r.capture === capture);
+    if (record) this.drop(type, record);
+  }
 
-export function fireClose(target, handler, code, reason, wasClean) {
-  fire(target, handler, new CloseEvent("close", { code, reason, wasClean }));
-}
+  drop(type, record) {
+    if (record.removed) return;
+    record.removed = true;
+    if (record.signal) record.signal.removeEventListener("abort", record.abort);
+    const list = this.lists && this.lists.get(type);
+    if (!list) return;
+    const rest = list.filter((r) => r !== record);
+    if (rest.length) this.lists.set(type, rest);
+    else this.lists.delete(type);
+  }
 
-export function fireReconnecting(target, attempt, delayMs, reason) {
-  fire(target, undefined, withProps("reconnecting", { attempt, delayMs, reason }));
-}
+  // Calls the on* handler, then the listeners, with `self` as `this` for functions.
+  run(type, event, self) {
+    const handler = this.on[type];
+    if (handler) {
+      try { handler.call(self, event); } catch (e) { report(e); }
+    }
+    const list = this.lists && this.lists.get(type);
+    if (!list) return;
+    for (const r of list) {
+      if (r.removed) continue;
+      if (r.once) this.drop(type, r);
+      try {
+        const l = r.listener;
+        if (typeof l === "function") l.call(self, event);
+        else {
+          const f = l.handleEvent;
+          if (typeof f !== "function") throw new TypeError("The listener's handleEvent is not a function.");
+          f.call(l, event);
+        }
+      } catch (e) { report(e); }
+    }
+  }
 
-export function fireStateChange(target, from, to) {
-  fire(target, undefined, withProps("statechange", { from, to }));
-}
+  getOn(i) {
+    return this.on[ON[i]];
+  }
 
-export function fireDrop(target, data, reason) {
-  fire(target, undefined, withProps("drop", { data, reason }));
-}
+  // Like the browser: anything but a function clears the handler.
+  setOn(i, f) {
+    this.on[ON[i]] = typeof f === "function" ? f : null;
+  }
 
-export function fireRequeue(target, count, bytes) {
-  fire(target, undefined, withProps("requeue", { count, bytes }));
+  // The `message` listener for a socket: delivers here, and hands to `core` (the driver)
+  // the messages it must see, those larger than `limit` bytes (the driver then closes).
+  route(core, limit) {
+    return limit === Infinity
+      ? (e) => this.run("message", e, e.currentTarget)
+      : (e) => (sizeAbove(e.data, limit) ? core(e) : this.run("message", e, e.currentTarget));
+  }
+
+  message(event) {
+    this.run("message", event, event.currentTarget);
+  }
+
+  fire(event) {
+    if (this.lists === null) return;
+    this.target.addEventListener(event.type, this.runner); // (a no-op after the first time)
+    this.target.dispatchEvent(event);
+  }
+
+  // Removes every listener and handler: nothing more is called, nothing is kept.
+  dispose() {
+    const lists = this.lists;
+    if (lists === null) return;
+    this.lists = null;
+    this.on = handlers();
+    for (const [type, list] of lists) for (const r of list) this.drop(type, r);
+  }
+
+  fireOpen() {
+    this.fire(new Event("open"));
+  }
+
+  fireError() {
+    this.fire(new Event("error"));
+  }
+
+  fireClose(code, reason, wasClean) {
+    this.fire(new CloseEvent("close", { code, reason, wasClean }));
+  }
+
+  fireWith(type, props) {
+    this.fire(Object.assign(new Event(type), props));
+  }
+
+  fireReconnecting(attempt, delayMs, reason) {
+    this.fireWith("reconnecting", { attempt, delayMs, reason });
+  }
+
+  fireStateChange(from, to) {
+    this.fireWith("statechange", { from, to });
+  }
+
+  fireDrop(data, reason) {
+    this.fireWith("drop", { data, reason });
+  }
+
+  fireRequeue(count, bytes) {
+    this.fireWith("requeue", { count, bytes });
+  }
 }
 
 // Calls a user hook; a throw is reported and `fallback` returned instead.

@@ -8,13 +8,20 @@ mod sink;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use web_sys::BinaryType;
 
 use crate::browser::{Driver, Sent};
 use crate::core::check_close_args;
-use options::{error, option_error};
+use options::error;
 use sink::JsSink;
+
+/// The allocator of the npm build (feature `small-alloc`): smaller than the default
+/// dlmalloc, and enough for the few, small allocations the socket makes. No `unsafe`: the
+/// locked variant needs none (wasm without threads makes its lock free).
+#[cfg(feature = "small-alloc")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
 
 /// TypeScript declarations for the class, written by hand so that options and events are
 /// precisely typed (the generated ones would say `any`).
@@ -44,11 +51,14 @@ fn close_args(code: Option<f64>, reason: Option<String>) -> Result<(u16, String)
 impl TetherSocket {
     /// `new TetherSocket(url, protocols?, options?)`.
     #[wasm_bindgen(constructor)]
-    pub fn new(url: JsValue, protocols: JsValue, options: JsValue) -> Result<TetherSocket, JsError> {
-        let (parsed, shown_url) = options::parse(&url, &protocols, &options)?;
-        let sink = JsSink::new(parsed.should_reconnect, parsed.is_pong, parsed.debug, &shown_url)
-            .map_err(|_| error("EventTarget is not available in this environment"))?;
-        let sink = Rc::new(sink);
+    pub fn new(url: JsValue, protocols: JsValue, options: JsValue) -> Result<TetherSocket, JsValue> {
+        let parsed = options::parse(&url, &protocols, &options)?;
+        let sink = Rc::new(JsSink::new(
+            parsed.should_reconnect,
+            parsed.is_pong,
+            parsed.debug,
+            &parsed.shown_url,
+        ));
         let driver = Driver::start(parsed.driver, sink.clone());
         Ok(TetherSocket { driver, sink })
     }
@@ -57,17 +67,17 @@ impl TetherSocket {
     /// to the open socket, false when it was queued (or dropped under the overflow policy).
     /// `options.key`: if the message has to be queued, it replaces the queued message sent
     /// with the same key (for state where only the latest value matters).
-    pub fn send(&self, data: JsValue, options: JsValue) -> Result<bool, JsError> {
+    pub fn send(&self, data: JsValue, options: JsValue) -> Result<bool, JsValue> {
         if payload::kind(&data).is_none() {
-            return Err(error(
-                "send() accepts a string, ArrayBuffer, ArrayBufferView or Blob",
-            ));
+            return Err(error("send() accepts a string, ArrayBuffer, ArrayBufferView or Blob").into());
         }
         let key = options::send_key(&options)?;
         match self.driver.send(data, key.as_deref(), payload::byte_size) {
             Sent::Written => Ok(true),
             Sent::Queued | Sent::Dropped => Ok(false),
-            Sent::Rejected(_) => Err(error("send() refused: the outbox is full (overflow: \"reject\")")),
+            Sent::Rejected(_) => {
+                Err(error("send() refused: the outbox is full (overflow: \"reject\")").into())
+            }
         }
     }
 
@@ -85,26 +95,26 @@ impl TetherSocket {
         Ok(())
     }
 
-    /// Adds a listener, exactly as `EventTarget.addEventListener`.
+    /// Adds a listener, with the rules of `EventTarget.addEventListener`.
     #[wasm_bindgen(js_name = addEventListener)]
     pub fn add_event_listener(
         &self,
-        kind: &str,
+        kind: &JsValue,
         listener: &JsValue,
         options: &JsValue,
     ) -> Result<(), JsValue> {
-        self.raw_target().add_listener(kind, listener, options)
+        self.sink.hub.add(kind, listener, options)
     }
 
-    /// Removes a listener, exactly as `EventTarget.removeEventListener`.
+    /// Removes a listener, with the rules of `EventTarget.removeEventListener`.
     #[wasm_bindgen(js_name = removeEventListener)]
     pub fn remove_event_listener(
         &self,
-        kind: &str,
+        kind: &JsValue,
         listener: &JsValue,
         options: &JsValue,
     ) -> Result<(), JsValue> {
-        self.raw_target().remove_listener(kind, listener, options)
+        self.sink.hub.remove(kind, listener, options)
     }
 
     /// 0 connecting (also while waiting to retry), 1 open, 2 closing, 3 closed.
@@ -176,7 +186,11 @@ impl TetherSocket {
         let t = match value {
             "blob" => BinaryType::Blob,
             "arraybuffer" => BinaryType::Arraybuffer,
-            _ => return Err(option_error("binaryType", "\"blob\" or \"arraybuffer\"")),
+            _ => {
+                return Err(error(
+                    "invalid option `binaryType`: expected \"blob\" or \"arraybuffer\"",
+                ))
+            }
         };
         self.driver.set_binary_type(t);
         Ok(())
@@ -185,42 +199,42 @@ impl TetherSocket {
     /// The `open` handler.
     #[wasm_bindgen(getter)]
     pub fn onopen(&self) -> JsValue {
-        self.sink.handlers.borrow().open.clone()
+        self.sink.hub.get_on(0)
     }
     /// Sets the `open` handler (a function, or null).
     #[wasm_bindgen(setter)]
     pub fn set_onopen(&self, f: JsValue) {
-        self.sink.handlers.borrow_mut().open = handler_value(f);
+        self.sink.hub.set_on(0, &f);
     }
     /// The `message` handler.
     #[wasm_bindgen(getter)]
     pub fn onmessage(&self) -> JsValue {
-        self.sink.handlers.borrow().message.clone()
+        self.sink.hub.get_on(1)
     }
     /// Sets the `message` handler (a function, or null).
     #[wasm_bindgen(setter)]
     pub fn set_onmessage(&self, f: JsValue) {
-        self.sink.handlers.borrow_mut().message = handler_value(f);
+        self.sink.hub.set_on(1, &f);
     }
     /// The `close` handler.
     #[wasm_bindgen(getter)]
     pub fn onclose(&self) -> JsValue {
-        self.sink.handlers.borrow().close.clone()
+        self.sink.hub.get_on(2)
     }
     /// Sets the `close` handler (a function, or null).
     #[wasm_bindgen(setter)]
     pub fn set_onclose(&self, f: JsValue) {
-        self.sink.handlers.borrow_mut().close = handler_value(f);
+        self.sink.hub.set_on(2, &f);
     }
     /// The `error` handler.
     #[wasm_bindgen(getter)]
     pub fn onerror(&self) -> JsValue {
-        self.sink.handlers.borrow().error.clone()
+        self.sink.hub.get_on(3)
     }
     /// Sets the `error` handler (a function, or null).
     #[wasm_bindgen(setter)]
     pub fn set_onerror(&self, f: JsValue) {
-        self.sink.handlers.borrow_mut().error = handler_value(f);
+        self.sink.hub.set_on(3, &f);
     }
 
     /// `TetherSocket.CONNECTING` (0).
@@ -265,39 +279,10 @@ impl TetherSocket {
     }
 }
 
-/// Like the browser: anything but a function clears the handler.
-fn handler_value(f: JsValue) -> JsValue {
-    if sink::is_function(&f) {
-        f
-    } else {
-        JsValue::NULL
-    }
-}
-
-#[wasm_bindgen]
-extern "C" {
-    /// An EventTarget seen through untyped bindings, so that listeners, `{handleEvent}`
-    /// objects and options pass through exactly as the caller gave them.
-    #[wasm_bindgen(js_name = EventTarget)]
-    type RawTarget;
-    #[wasm_bindgen(method, catch, js_name = addEventListener)]
-    fn add_listener(
-        this: &RawTarget,
-        kind: &str,
-        listener: &JsValue,
-        options: &JsValue,
-    ) -> Result<(), JsValue>;
-    #[wasm_bindgen(method, catch, js_name = removeEventListener)]
-    fn remove_listener(
-        this: &RawTarget,
-        kind: &str,
-        listener: &JsValue,
-        options: &JsValue,
-    ) -> Result<(), JsValue>;
-}
-
-impl TetherSocket {
-    fn raw_target(&self) -> &RawTarget {
-        self.sink.target.unchecked_ref()
+impl Drop for TetherSocket {
+    fn drop(&mut self) {
+        // Queued messages are reported (as `drop` events) before the listeners go.
+        self.driver.dispose();
+        self.sink.hub.dispose();
     }
 }

@@ -1,33 +1,49 @@
-//! Turns driver events into DOM events on the socket's own `EventTarget`, which gives
-//! listeners exactly the browser's semantics (`once`, `{handleEvent}` objects, `signal`,
-//! duplicates ignored, a throwing listener reported without affecting the others).
-
-use std::cell::RefCell;
+//! Turns driver events into the TetherSocket's events. Listeners live in JS (a `Hub`, in
+//! events.js), which calls them with the browser's rules (`once`, `{handleEvent}` objects,
+//! `signal`, duplicates ignored, a throwing listener reported without affecting the others),
+//! and takes messages straight from the socket, without entering wasm.
 
 use wasm_bindgen::prelude::*;
-use web_sys::{CloseEvent, EventTarget, MessageEvent};
+use web_sys::{CloseEvent, MessageEvent};
 
 use crate::browser::Sink;
 use crate::core::{CloseInfo, Event, State};
 
 #[wasm_bindgen(module = "/src/js/events.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = fireOpen)]
-    fn fire_open(target: &EventTarget, handler: &JsValue);
-    #[wasm_bindgen(js_name = fireError)]
-    fn fire_error(target: &EventTarget, handler: &JsValue);
-    #[wasm_bindgen(js_name = fireMessage)]
-    fn fire_message(target: &EventTarget, handler: &JsValue, source: &MessageEvent);
-    #[wasm_bindgen(js_name = fireClose)]
-    fn fire_close(target: &EventTarget, handler: &JsValue, code: u16, reason: &str, was_clean: bool);
-    #[wasm_bindgen(js_name = fireReconnecting)]
-    fn fire_reconnecting(target: &EventTarget, attempt: u32, delay_ms: f64, reason: &str);
-    #[wasm_bindgen(js_name = fireStateChange)]
-    fn fire_state_change(target: &EventTarget, from: &str, to: &str);
-    #[wasm_bindgen(js_name = fireDrop)]
-    fn fire_drop(target: &EventTarget, data: &JsValue, reason: &str);
-    #[wasm_bindgen(js_name = fireRequeue)]
-    fn fire_requeue(target: &EventTarget, count: u32, bytes: f64);
+    /// The listeners and on* handlers of one TetherSocket.
+    pub type Hub;
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Hub;
+    #[wasm_bindgen(method, catch)]
+    pub fn add(this: &Hub, kind: &JsValue, listener: &JsValue, options: &JsValue) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub fn remove(this: &Hub, kind: &JsValue, listener: &JsValue, options: &JsValue) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, js_name = getOn)]
+    pub fn get_on(this: &Hub, index: u32) -> JsValue;
+    #[wasm_bindgen(method, js_name = setOn)]
+    pub fn set_on(this: &Hub, index: u32, handler: &JsValue);
+    #[wasm_bindgen(method)]
+    pub fn dispose(this: &Hub);
+    #[wasm_bindgen(method)]
+    fn route(this: &Hub, core: &js_sys::Function, limit: f64) -> js_sys::Function;
+    #[wasm_bindgen(method)]
+    fn message(this: &Hub, event: &MessageEvent);
+    #[wasm_bindgen(method, js_name = fireOpen)]
+    fn fire_open(this: &Hub);
+    #[wasm_bindgen(method, js_name = fireError)]
+    fn fire_error(this: &Hub);
+    #[wasm_bindgen(method, js_name = fireClose)]
+    fn fire_close(this: &Hub, code: u16, reason: &str, was_clean: bool);
+    #[wasm_bindgen(method, js_name = fireReconnecting)]
+    fn fire_reconnecting(this: &Hub, attempt: u32, delay_ms: f64, reason: &str);
+    #[wasm_bindgen(method, js_name = fireStateChange)]
+    fn fire_state_change(this: &Hub, from: &str, to: &str);
+    #[wasm_bindgen(method, js_name = fireDrop)]
+    fn fire_drop(this: &Hub, data: &JsValue, reason: &str);
+    #[wasm_bindgen(method, js_name = fireRequeue)]
+    fn fire_requeue(this: &Hub, count: u32, bytes: f64);
+
     #[wasm_bindgen(js_name = callHook)]
     fn call_hook(hook: &js_sys::Function, arg: &JsValue, fallback: bool) -> bool;
     #[wasm_bindgen(js_name = isFunction)]
@@ -36,19 +52,9 @@ extern "C" {
     fn redact_url(url: &str) -> String;
 }
 
-/// The `on*` handler properties.
-#[derive(Default)]
-pub struct Handlers {
-    pub open: JsValue,
-    pub message: JsValue,
-    pub close: JsValue,
-    pub error: JsValue,
-}
-
 /// The JS face's [`Sink`].
 pub struct JsSink {
-    pub target: EventTarget,
-    pub handlers: RefCell<Handlers>,
+    pub hub: Hub,
     pub should_reconnect: Option<js_sys::Function>,
     pub is_pong: Option<js_sys::Function>,
     /// The redacted URL for debug logs, when `debug` is on.
@@ -61,19 +67,13 @@ impl JsSink {
         is_pong: Option<js_sys::Function>,
         debug: bool,
         url: &str,
-    ) -> Result<Self, JsValue> {
-        Ok(JsSink {
-            target: EventTarget::new()?,
-            handlers: RefCell::new(Handlers::default()),
+    ) -> Self {
+        JsSink {
+            hub: Hub::new(),
             should_reconnect,
             is_pong,
             debug_url: debug.then(|| redact_url(url)),
-        })
-    }
-
-    /// A clone of one handler, so none is borrowed while it runs.
-    fn handler(&self, pick: fn(&Handlers) -> &JsValue) -> JsValue {
-        pick(&self.handlers.borrow()).clone()
+        }
     }
 
     fn log_state(&self, from: State, to: State) {
@@ -91,27 +91,31 @@ impl JsSink {
 
 impl Sink for JsSink {
     fn event(&self, event: Event<JsValue>) {
-        let t = &self.target;
+        let hub = &self.hub;
         match event {
-            Event::Open => fire_open(t, &self.handler(|h| &h.open)),
-            Event::Error(_) => fire_error(t, &self.handler(|h| &h.error)),
-            Event::Close(c) => fire_close(t, &self.handler(|h| &h.close), c.code, &c.reason, c.was_clean),
+            Event::Open => hub.fire_open(),
+            Event::Error(_) => hub.fire_error(),
+            Event::Close(c) => hub.fire_close(c.code, &c.reason, c.was_clean),
             Event::Reconnecting {
                 attempt,
                 delay_ms,
                 reason,
-            } => fire_reconnecting(t, attempt, delay_ms, reason.as_str()),
+            } => hub.fire_reconnecting(attempt, delay_ms, reason.as_str()),
             Event::StateChange { from, to } => {
                 self.log_state(from, to);
-                fire_state_change(t, from.as_str(), to.as_str())
+                hub.fire_state_change(from.as_str(), to.as_str())
             }
-            Event::Dropped { payload, reason } => fire_drop(t, &payload, reason.as_str()),
-            Event::Requeued { count, bytes } => fire_requeue(t, count as u32, bytes as f64),
+            Event::Dropped { payload, reason } => hub.fire_drop(&payload, reason.as_str()),
+            Event::Requeued { count, bytes } => hub.fire_requeue(count as u32, bytes as f64),
         }
     }
 
     fn message(&self, event: &MessageEvent) {
-        fire_message(&self.target, &self.handler(|h| &h.message), event);
+        self.hub.message(event);
+    }
+
+    fn message_route(&self, core: &js_sys::Function, limit: f64) -> Option<js_sys::Function> {
+        Some(self.hub.route(core, limit))
     }
 
     fn counts_as_reply(&self, data: &JsValue) -> bool {

@@ -98,6 +98,7 @@ export interface RequeueEvent extends Event {
 /** Event types and their event objects. */
 export interface TetherSocketEventMap {
   open: Event;
+  /** The browser's own MessageEvent: its `target` and `currentTarget` are the underlying WebSocket. */
   message: MessageEvent;
   close: CloseEvent;
   error: Event;
@@ -106,6 +107,9 @@ export interface TetherSocketEventMap {
   drop: DropEvent;
   requeue: RequeueEvent;
 }
+
+/** `this` in a listener function: the event's `currentTarget`. */
+export type TetherSocketListenerThis<K> = K extends "message" ? WebSocket : EventTarget;
 
 /** A WebSocket that reconnects with backoff and jitter, queues messages while disconnected, and can watch the connection with heartbeats. Call `free()` when done with it. */
 export class TetherSocket {
@@ -144,7 +148,7 @@ export class TetherSocket {
   /** Bytes waiting in the outbox. */
   readonly queuedBytes: number;
   onopen: ((event: Event) => void) | null;
-  onmessage: ((event: MessageEvent) => void) | null;
+  onmessage: ((this: WebSocket, event: MessageEvent) => void) | null;
   onclose: ((event: CloseEvent) => void) | null;
   onerror: ((event: Event) => void) | null;
   /**
@@ -158,9 +162,10 @@ export class TetherSocket {
   close(code?: number, reason?: string): void;
   /** Closes the current connection, if any, and connects again at once with backoff reset. */
   reconnect(code?: number, reason?: string): void;
-  addEventListener<K extends keyof TetherSocketEventMap>(type: K, listener: (this: TetherSocket, event: TetherSocketEventMap[K]) => any, options?: boolean | AddEventListenerOptions): void;
+  /** As `EventTarget.addEventListener`. The `on*` handler of a type runs before its listeners. `this` in a listener function is the event's `currentTarget`: the underlying WebSocket for `message`, an internal EventTarget for the rest (never the TetherSocket). `stopImmediatePropagation()` does not skip the remaining listeners. */
+  addEventListener<K extends keyof TetherSocketEventMap>(type: K, listener: (this: TetherSocketListenerThis<K>, event: TetherSocketEventMap[K]) => any, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
-  removeEventListener<K extends keyof TetherSocketEventMap>(type: K, listener: (this: TetherSocket, event: TetherSocketEventMap[K]) => any, options?: boolean | EventListenerOptions): void;
+  removeEventListener<K extends keyof TetherSocketEventMap>(type: K, listener: (this: TetherSocketListenerThis<K>, event: TetherSocketEventMap[K]) => any, options?: boolean | EventListenerOptions): void;
   removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
   /** Closes the socket, cancels every timer, removes every listener and releases the wasm memory. Queued messages are reported as `drop` events with reason "disposed". */
   free(): void;

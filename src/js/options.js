@@ -1,0 +1,147 @@
+// Reads the TetherSocket constructor's arguments: URL, protocols and the options object,
+// with a clear error for every value of the wrong type or out of range. Done in JS so that
+// none of it has to be in the wasm binary; the ranges are those of Config::validate
+// (src/core/config.rs), which the Rust API applies.
+
+import { checkProtocols, checkUrl } from "../browser/helpers.js";
+
+// The order in which src/js/options.rs reads the numbers of `Parsed.n`.
+const NUMBERS = [
+  // name, default, kind: "n" number, "c" whole number >= 0 or Infinity, "b" boolean
+  ["minReconnectionDelay", 1000, "n"],
+  ["maxReconnectionDelay", 10000, "n"],
+  ["reconnectionDelayGrowFactor", 1.3, "n"],
+  ["minUptime", 5000, "n"],
+  ["maxRetries", Infinity, "c"],
+  ["jitter", 0.5, "n"],
+  ["connectionTimeout", 4000, "n"],
+  ["maxEnqueuedMessages", Infinity, "c"],
+  ["maxEnqueuedBytes", Infinity, "c"],
+  ["maxMessageBytes", Infinity, "c"],
+];
+const OVERFLOW = ["drop-oldest", "drop-newest", "reject"];
+const MS = "a number of milliseconds >= 0";
+const HEARTBEAT_MS = "a finite number of milliseconds > 0";
+
+function fail(message) {
+  return new Error(`TetherSocket: ${message}`);
+}
+
+function optionError(name, expected) {
+  return fail(`invalid option \`${name}\`: expected ${expected}`);
+}
+
+// Reads options from `obj` (absent: undefined or null) with names prefixed by `prefix`.
+function reader(obj, prefix) {
+  const get = (key) => {
+    if (!obj) return undefined;
+    let v;
+    try { v = obj[key]; } catch { throw optionError(prefix + key, "a readable property"); }
+    return v === null ? undefined : v;
+  };
+  const number = (key, fallback) => {
+    const v = get(key);
+    if (v === undefined) return fallback;
+    if (typeof v !== "number" || Number.isNaN(v)) throw optionError(prefix + key, "a number");
+    return v;
+  };
+  return {
+    get,
+    number,
+    count(key) {
+      const n = number(key, Infinity);
+      if (n < 0 || (Number.isFinite(n) && !Number.isInteger(n))) {
+        throw optionError(prefix + key, "a whole number >= 0 or Infinity");
+      }
+      return n;
+    },
+    boolean(key, fallback) {
+      const v = get(key);
+      if (v === undefined) return fallback;
+      if (typeof v !== "boolean") throw optionError(prefix + key, "true or false");
+      return v;
+    },
+    func(key) {
+      const v = get(key);
+      if (v !== undefined && typeof v !== "function") throw optionError(prefix + key, "a function");
+      return v;
+    },
+  };
+}
+
+function check(ok, name, expected) {
+  if (!ok) throw optionError(name, expected);
+}
+
+// `new TetherSocket(url, protocols, options)`: what src/js/options.rs reads, or a thrown Error.
+export function parseOptions(url, protocols, options) {
+  const out = {};
+  if (typeof url === "function") {
+    out.url = url;
+    out.shownUrl = "";
+  } else {
+    if (typeof url !== "string") throw fail("url must be a string or a function returning one");
+    try { out.url = out.shownUrl = checkUrl(url); } catch (e) { throw fail(e.message); }
+  }
+  if (typeof protocols === "function") out.protocols = protocols;
+  else {
+    try { out.protocols = checkProtocols(protocols); } catch (e) { throw fail(e.message); }
+  }
+  if (options !== undefined && options !== null && !(options instanceof Object)) {
+    throw fail("options must be an object");
+  }
+  const r = reader(options, "");
+  const n = NUMBERS.map(([key, fallback, kind]) => (kind === "c" ? r.count(key) : r.number(key, fallback)));
+  const overflow = r.get("overflow");
+  const overflowIndex = overflow === undefined ? 0 : OVERFLOW.indexOf(overflow);
+  if (overflowIndex < 0) throw optionError("overflow", '"drop-oldest", "drop-newest" or "reject"');
+  n.push(
+    overflowIndex,
+    r.boolean("startClosed", false),
+    r.boolean("reconnectOnOnline", true),
+    r.boolean("pauseWhenHidden", false),
+    r.boolean("debug", false),
+  );
+  out.shouldReconnect = r.func("shouldReconnect");
+  const binaryType = r.get("binaryType");
+  if (typeof binaryType === "string" && binaryType !== "blob" && binaryType !== "arraybuffer") {
+    throw optionError("binaryType", '"blob" or "arraybuffer"');
+  }
+  n.push(binaryType === "arraybuffer");
+  const heartbeat = r.get("heartbeat");
+  if (heartbeat === undefined) n.push(NaN, NaN);
+  else {
+    if (!(heartbeat instanceof Object)) throw optionError("heartbeat", "an object");
+    const h = reader(heartbeat, "heartbeat.");
+    n.push(h.number("intervalMs", 30000), h.number("timeoutMs", 10000));
+    const message = h.get("message");
+    out.message = message === undefined ? "ping" : message;
+    out.isPong = h.func("isPong");
+  }
+  // The ranges (Config::validate), in its order.
+  const [min, max, factor, uptime, , jitter, timeout] = n;
+  check(min >= 0 && Number.isFinite(min), "minReconnectionDelay", "a finite number of milliseconds >= 0");
+  check(max >= 0, "maxReconnectionDelay", MS);
+  check(factor >= 1 && Number.isFinite(factor), "reconnectionDelayGrowFactor", "a finite number >= 1");
+  check(uptime >= 0, "minUptime", MS);
+  check(jitter >= 0 && jitter <= 1, "jitter", "a number from 0 to 1");
+  check(timeout > 0, "connectionTimeout", "a number of milliseconds > 0");
+  if (heartbeat !== undefined) {
+    const [interval, dead] = n.slice(-2);
+    check(interval > 0 && Number.isFinite(interval), "heartbeat.intervalMs", HEARTBEAT_MS);
+    check(dead > 0 && Number.isFinite(dead), "heartbeat.timeoutMs", HEARTBEAT_MS);
+  }
+  out.n = n.map(Number);
+  return out;
+}
+
+// `send(data, { key })`: the replace key, or undefined.
+export function sendKey(options) {
+  if (options === undefined || options === null) return undefined;
+  if (!(options instanceof Object)) throw fail("send() options must be an object");
+  let key;
+  try { key = options.key; } catch { return undefined; }
+  if (key === undefined || key === null) return undefined;
+  if (typeof key !== "string") throw fail("send() option `key` must be a string");
+  return key;
+}
