@@ -16,7 +16,6 @@ mod static_files;
 mod stats;
 mod ws;
 
-use std::future::Future;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,6 +23,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tether_local_http::{flags, loopback_addr, main_exit, shutdown_signal};
 use tokio::net::TcpListener;
 
 const USAGE: &str = "usage: tether-test-server [--http ADDR] [--ws ADDR] [--blackhole ADDR] \
@@ -42,39 +42,20 @@ struct Args {
 }
 
 /// `Ok(None)` means `--help` was asked for.
-fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
-    let addr = |s: &str| -> Result<SocketAddr, String> {
-        let a: SocketAddr = s.parse().map_err(|e| format!("bad address {s:?}: {e}"))?;
-        // Test traffic must stay on this machine.
-        if !a.ip().is_loopback() {
-            return Err(format!("refusing non-loopback address {a}"));
-        }
-        Ok(a)
-    };
+fn parse_args(it: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
     let mut args = Args {
-        http: addr("127.0.0.1:8790")?,
-        ws: addr("127.0.0.1:8791")?,
-        blackhole: addr("127.0.0.1:8792")?,
+        http: SocketAddr::from(([127, 0, 0, 1], 8790)),
+        ws: SocketAddr::from(([127, 0, 0, 1], 8791)),
+        blackhole: SocketAddr::from(([127, 0, 0, 1], 8792)),
         root: PathBuf::from("."),
         max_lifetime: Duration::from_secs(3600),
     };
-    while let Some(arg) = it.next() {
-        if arg == "-h" || arg == "--help" {
-            return Ok(None);
-        }
-        // Accept both `--flag value` and `--flag=value`.
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) => (f.to_owned(), Some(v.to_owned())),
-            None => (arg, None),
-        };
-        let value = match inline.or_else(|| it.next()) {
-            Some(v) => v,
-            None => return Err(format!("{flag} needs a value")),
-        };
+    let Some(flags) = flags(it)? else { return Ok(None) };
+    for (flag, value) in flags {
         match flag.as_str() {
-            "--http" => args.http = addr(&value)?,
-            "--ws" => args.ws = addr(&value)?,
-            "--blackhole" => args.blackhole = addr(&value)?,
+            "--http" => args.http = loopback_addr(&flag, &value)?,
+            "--ws" => args.ws = loopback_addr(&flag, &value)?,
+            "--blackhole" => args.blackhole = loopback_addr(&flag, &value)?,
             "--root" => args.root = PathBuf::from(value),
             "--max-lifetime-secs" => {
                 let secs: u64 = value
@@ -90,24 +71,13 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, Stri
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("tether-test-server: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("tether-test-server: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    main_exit(
+        "tether-test-server",
+        USAGE,
+        parse_args(std::env::args().skip(1)),
+        run,
+    )
+    .await
 }
 
 async fn run(args: Args) -> io::Result<()> {
@@ -134,6 +104,8 @@ async fn run(args: Args) -> io::Result<()> {
     });
     let mut http_server = tokio::spawn(async move { axum::serve(http, app).await });
 
+    // Installed before the ready line, so a harness that signals right after reading it is
+    // handled.
     let signalled = shutdown_signal()?;
 
     // Exactly one line, flushed, so a harness can wait for it. Ignore write errors: a
@@ -160,29 +132,6 @@ async fn bind(what: &str, addr: SocketAddr) -> io::Result<TcpListener> {
     TcpListener::bind(addr)
         .await
         .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {what} {addr}: {e}")))
-}
-
-/// Installs the SIGINT/SIGTERM handlers now, before the ready line, so a harness that
-/// signals right after reading it is handled; the future resolves on either, naming it.
-#[cfg(unix)]
-fn shutdown_signal() -> io::Result<impl Future<Output = &'static str>> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut term = signal(SignalKind::terminate())?;
-    Ok(async move {
-        tokio::select! {
-            _ = int.recv() => "SIGINT",
-            _ = term.recv() => "SIGTERM",
-        }
-    })
-}
-
-#[cfg(not(unix))]
-fn shutdown_signal() -> io::Result<impl Future<Output = &'static str>> {
-    Ok(async {
-        let _ = tokio::signal::ctrl_c().await;
-        "Ctrl-C"
-    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use tether_local_http::{flags, loopback_addr, main_exit, shutdown_signal};
 use tokio::net::TcpListener;
 
 const USAGE: &str = "usage: tether-relay [--addr ADDR] [--root DIR]
@@ -18,32 +19,15 @@ struct Args {
 }
 
 /// `Ok(None)` for `--help`.
-fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+fn parse_args(it: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
     let mut args = Args {
         addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
         root: PathBuf::from("."),
     };
-    while let Some(arg) = it.next() {
-        if arg == "-h" || arg == "--help" {
-            return Ok(None);
-        }
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) => (f.to_owned(), Some(v.to_owned())),
-            None => (arg, None),
-        };
-        let value = inline
-            .or_else(|| it.next())
-            .ok_or_else(|| format!("{flag} needs a value"))?;
+    let Some(flags) = flags(it)? else { return Ok(None) };
+    for (flag, value) in flags {
         match flag.as_str() {
-            "--addr" => {
-                let a: SocketAddr = value.parse().map_err(|e| format!("bad --addr {value:?}: {e}"))?;
-                if !a.ip().is_loopback() {
-                    return Err(format!(
-                        "refusing non-loopback address {a}: the demo relay is for this machine only"
-                    ));
-                }
-                args.addr = a;
-            }
+            "--addr" => args.addr = loopback_addr(&flag, &value)?,
             "--root" => args.root = PathBuf::from(value),
             _ => return Err(format!("unknown argument {flag}")),
         }
@@ -53,24 +37,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, Stri
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("tether-relay: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("tether-relay: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    main_exit("tether-relay", USAGE, parse_args(std::env::args().skip(1)), run).await
 }
 
 async fn run(args: Args) -> io::Result<()> {
@@ -109,28 +76,6 @@ async fn run(args: Args) -> io::Result<()> {
         eprintln!("tether-relay: {why}, closing connections and exiting");
     })
     .await
-}
-
-/// Installs the SIGINT/SIGTERM handlers now; the future resolves on either, naming it.
-#[cfg(unix)]
-fn shutdown_signal() -> io::Result<impl std::future::Future<Output = &'static str>> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut term = signal(SignalKind::terminate())?;
-    Ok(async move {
-        tokio::select! {
-            _ = int.recv() => "SIGINT",
-            _ = term.recv() => "SIGTERM",
-        }
-    })
-}
-
-#[cfg(not(unix))]
-fn shutdown_signal() -> io::Result<impl std::future::Future<Output = &'static str>> {
-    Ok(async {
-        let _ = tokio::signal::ctrl_c().await;
-        "Ctrl-C"
-    })
 }
 
 #[cfg(test)]
