@@ -52,6 +52,7 @@ export class Hub {
     this.on = handlers();
     this.target = new EventTarget();
     this.runner = (e) => this.run(e.type, e, e.currentTarget);
+    this.keep = undefined;
   }
 
   add(type, listener, options) {
@@ -91,6 +92,7 @@ export class Hub {
 
   // Calls the on* handler, then the listeners, with `self` as `this` for functions.
   run(type, event, self) {
+    if (this.keep !== undefined && type !== this.keep) return;
     const handler = this.on[type];
     if (handler) {
       try { handler.call(self, event); } catch (e) { report(e); }
@@ -137,6 +139,12 @@ export class Hub {
     if (this.lists === null) return;
     this.target.addEventListener(event.type, this.runner); // (a no-op after the first time)
     this.target.dispatchEvent(event);
+  }
+
+  // From now on only `type` events are delivered (free(): the queued messages' drop events,
+  // not what the socket had decided before).
+  keepOnly(type) {
+    this.keep = type;
   }
 
   // Removes every listener and handler: nothing more is called, nothing is kept.

@@ -281,7 +281,9 @@ impl TetherSocket {
 
 impl Drop for TetherSocket {
     fn drop(&mut self) {
-        // Queued messages are reported (as `drop` events) before the listeners go.
+        // Queued messages are reported (as `drop` events) before the listeners go, but
+        // nothing else: not even events the socket had decided on before free().
+        self.sink.hub.keep_only("drop");
         self.driver.dispose();
         self.sink.hub.dispose();
     }

@@ -23,6 +23,8 @@ extern "C" {
     pub fn get_on(this: &Hub, index: u32) -> JsValue;
     #[wasm_bindgen(method, js_name = setOn)]
     pub fn set_on(this: &Hub, index: u32, handler: &JsValue);
+    #[wasm_bindgen(method, js_name = keepOnly)]
+    pub fn keep_only(this: &Hub, kind: &str);
     #[wasm_bindgen(method)]
     pub fn dispose(this: &Hub);
     #[wasm_bindgen(method)]
