@@ -25,7 +25,7 @@ export const SOCKET_OPTIONS = {
   maxReconnectionDelay: 1000,
   reconnectionDelayGrowFactor: 1.5,
   connectionTimeout: 3000,
-  maxEnqueuedMessages: 250,
+  maxEnqueuedMessages: 1000,
   overflow: "drop-oldest",
   heartbeat: { intervalMs: 1000, timeoutMs: 2000, message: "ping" },
 };
@@ -110,7 +110,8 @@ async function inPage(page, fn, arg, timeoutMs) {
  * Runs one soak. Options: seconds (chaos duration), seed, rate (steady msg/s), burstSize,
  * burstBytes, burstEveryMs (a burst every 0.5–1.5× that), bigBurstEvery/bigBurstSize/
  * bigBurstBytes (every n-th burst is a big one), minGap/maxGap (ms between faults), faults
- * (kinds), log (progress lines), progressEveryMs, command (for the report). Resolves with the analysis (see `analyze`); throws only when the run
+ * (kinds), log (progress lines), serverLog (the server's stderr lines), progressEveryMs,
+ * command (for the report). Resolves with the analysis (see `analyze`); throws only when the run
  * itself could not be carried out.
  */
 export async function runSoak(opts = {}) {
@@ -134,7 +135,7 @@ export async function runSoak(opts = {}) {
   };
   const log = o.log;
   const t0 = Date.now();
-  const server = await startServer({ lifetimeSecs: Math.ceil(o.seconds) + 300 });
+  const server = await startServer({ lifetimeSecs: Math.ceil(o.seconds) + 300, log: o.serverLog });
   const userDataDir = mkdtempSync(join(tmpdir(), "tether-soak-"));
   let context = null;
   const fatal = [];
@@ -196,7 +197,8 @@ export async function runSoak(opts = {}) {
         const faults = Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(", ");
         log(
           `${((Date.now() - chaosStart) / 1000).toFixed(0)}s: sent ${p.sent}, opens ${p.opens}, ` +
-            `state ${p.state}, queued ${p.queued} (model ${p.modelQueued}, max ${p.maxQueued}), requeued ${p.requeued}, dropped ${p.drops}; faults: ${faults}`,
+            `state ${p.state}, queued ${p.queued} (model ${p.modelQueued}, max ${p.maxQueued}), requeued ${p.requeued}, dropped ${p.drops}, wasm ${(p.memory / 1048576).toFixed(2)} MiB; ` +
+            `faults: ${faults}`,
         );
       }
     }

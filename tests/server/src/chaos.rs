@@ -24,13 +24,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::future::pending;
-use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
@@ -49,10 +48,6 @@ pub const DEFAULT_GAPS_MS: (u64, u64) = (300, 2500);
 const MAX_ARRIVALS: usize = 5_000_000;
 /// How long a chaos `close` waits for the client's close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
-/// Receive buffer of `/soak` connections (the kernel doubles it): small, so that a `delay`
-/// backs data up into the browser's own send buffer (`bufferedAmount`) quickly, as over a
-/// slow network, instead of into megabytes of loopback socket buffers.
-const SOAK_RECV_BUFFER: u32 = 16 * 1024;
 /// Close codes a chaos `close` picks from (all valid for a server to send).
 const CLOSE_CODES: [u16; 8] = [1000, 1001, 1011, 1012, 1013, 4000, 4321, 4999];
 
@@ -567,18 +562,6 @@ pub fn parse_seq(text: &str) -> Option<u64> {
     let rest = text.strip_prefix("soak:")?;
     let digits = rest.split_once(':').map_or(rest, |(d, _)| d);
     digits.parse().ok()
-}
-
-/// Gives a `/soak` connection a small receive buffer (see [`SOAK_RECV_BUFFER`]). Best effort:
-/// on failure the stream is used as it is.
-pub fn small_receive_buffer(stream: TcpStream) -> io::Result<TcpStream> {
-    let std = stream.into_std()?;
-    // A duplicate of the descriptor, to reach setsockopt through tokio's TcpSocket; the
-    // option applies to the socket itself, which outlives the duplicate.
-    let socket = TcpSocket::from_std_stream(std.try_clone()?);
-    let _ = socket.set_recv_buffer_size(SOAK_RECV_BUFFER);
-    drop(socket);
-    TcpStream::from_std(std)
 }
 
 /// Records the end of a `/soak` connection however it ends (a killed task included).

@@ -101,7 +101,6 @@ async fn run(
         }
         // tungstenite will not build an invalid text frame, so write it raw first.
         Endpoint::BadUtf8 => stream.write_all(&BAD_UTF8_FRAME).await?,
-        Endpoint::Soak => stream = chaos::small_receive_buffer(stream)?,
         _ => {}
     }
 
