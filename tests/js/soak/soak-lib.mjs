@@ -277,9 +277,9 @@ const quantile = (sorted, q) =>
  *   frame from the server: the page never closes a connection before the end of the run),
  *   and nothing written after it on that connection arrived (TCP keeps order, so a loss can
  *   only be the tail of what was written). For a connection the server closed cleanly that
- *   is a message the page wrote while the server's close frame was on its way: the browser
- *   discards it without a trace (bufferedAmount already counts it as sent), and no client
- *   can tell without acknowledgements; counted apart as `lostAtServerClose`;
+ *   is a message the page wrote while the server's close frame was on its way, which the
+ *   browser may drop without any signal (no client can tell without acknowledgements);
+ *   counted apart as `lostAtServerClose`;
  * - silent loss: anything else not delivered: still queued at the end, written to the
  *   connection still open or to the one the page closed itself at the end (the browser
  *   sends everything before its own close frame), or a hole before a message that arrived
