@@ -264,6 +264,9 @@ impl Inner {
                     reason,
                     abandon,
                 } => self.close_socket(id, code, &reason, abandon),
+                // Once disposed (free(), or the last handle dropped, maybe from inside a
+                // listener), only the queued messages' Dropped events are still told.
+                Action::Emit(event) if self.disposed.get() && !matches!(event, Event::Dropped { .. }) => {}
                 Action::Emit(event) => self.sink.event(event),
             }
         }
@@ -458,6 +461,9 @@ impl Inner {
                 }
                 if self.heartbeat_message.is_some() {
                     let reply = self.sink.counts_as_reply(&e.data());
+                    if self.disposed.get() {
+                        return; // isPong freed the socket
+                    }
                     self.machine.borrow_mut().handle_message(id, reply);
                 }
                 self.sink.message(&e);

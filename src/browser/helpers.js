@@ -1,4 +1,10 @@
 // Small helpers the driver calls into; plain JS so that strings never cross into wasm.
+// None of them throws, whatever it is given: an exception unwinding through wasm would
+// leave the driver half-way through its work.
+
+// Chromium refuses longer URLs (url::kMaxURLChars) and kills a page that passes one to
+// new WebSocket().
+const MAX_URL_CHARS = 2 * 1024 * 1024;
 
 export function utf8Length(s) {
   let bytes = 0;
@@ -17,8 +23,28 @@ export function utf8Length(s) {
 // Bytes a WebSocket counts for a payload (in bufferedAmount and on the wire): UTF-8 for
 // text, the byte length of buffers and views, the size of Blobs.
 export function payloadSize(v) {
-  if (typeof v === "string") return utf8Length(v);
-  return (v && (v.byteLength ?? v.size)) || 0;
+  try {
+    if (typeof v === "string") return utf8Length(v);
+    return (v && (v.byteLength ?? v.size)) || 0;
+  } catch { return 0; }
+}
+
+// What send() accepts, as WebSocket.send does without throwing: 1 text; 2 binary (a real
+// ArrayBuffer, view or Blob; not resizable, shared or detached); 0 anything else. Fakes
+// (Object.create(Blob.prototype), proxies) fail on their internal slots and count as 0.
+export function payloadKind(v) {
+  try {
+    if (typeof v === "string") return 1;
+    if (v instanceof ArrayBuffer) return usableBuffer(v) ? 2 : 0;
+    if (ArrayBuffer.isView(v)) return v.buffer instanceof ArrayBuffer && usableBuffer(v.buffer) && v.byteLength >= 0 ? 2 : 0;
+    if (v instanceof Blob) return v.size >= 0 ? 2 : 0;
+  } catch { /* a fake: its getters throw */ }
+  return 0;
+}
+
+function usableBuffer(b) {
+  // (the getters throw "Illegal invocation" on anything but a real ArrayBuffer)
+  return Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get.call(b) >= 0 && !b.resizable && !b.detached;
 }
 
 // A lower bound of payloadSize, much cheaper for text: its length (a UTF-16 unit is at
@@ -36,9 +62,14 @@ export function sizeAbove(data, limit) {
   return payloadSize(data) > limit;
 }
 
+// (A `then` getter that throws makes the value a failed provider result, not an exception.)
 export function isThenable(v) {
-  return v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
+  try {
+    return v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
+  } catch { return false; }
 }
+
+
 
 export function isOnline() {
   return typeof navigator === "undefined" || navigator.onLine !== false;
@@ -65,6 +96,7 @@ export function checkUrl(raw) {
   if (!scheme) throw new Error("WebSocket URL scheme must be ws:, wss:, http: or https:");
   if (raw.includes("#")) throw new Error("WebSocket URL must not contain a fragment (#...)");
   u.protocol = scheme;
+  if (u.href.length > MAX_URL_CHARS) throw new Error("WebSocket URL is too long (over 2 MiB)");
   return u.href;
 }
 

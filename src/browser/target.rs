@@ -19,6 +19,8 @@ pub enum TargetError {
     BadScheme,
     /// WebSocket URLs cannot carry a fragment.
     Fragment,
+    /// The URL is longer than browsers accept (2 MiB).
+    TooLong,
     /// A subprotocol is empty or has characters outside the HTTP token set.
     BadProtocol,
     /// A subprotocol is listed twice.
@@ -34,6 +36,7 @@ impl TargetError {
             TargetError::InvalidUrl => "invalid WebSocket URL",
             TargetError::BadScheme => "WebSocket URL scheme must be ws:, wss:, http: or https:",
             TargetError::Fragment => "WebSocket URL must not contain a fragment (#...)",
+            TargetError::TooLong => "WebSocket URL is too long (over 2 MiB)",
             TargetError::BadProtocol => {
                 "subprotocol must be a non-empty HTTP token (no spaces, commas or separators)"
             }
@@ -68,7 +71,13 @@ pub fn check_url(raw: &str) -> Result<String, TargetError> {
     if raw.as_bytes().contains(&b'#') {
         return Err(TargetError::Fragment);
     }
-    Ok(parsed.href())
+    let href = parsed.href();
+    // Chromium refuses longer URLs and kills a page that passes one to `new WebSocket`.
+    // (A serialized URL is ASCII: bytes are characters.)
+    if href.len() > 2 * 1024 * 1024 {
+        return Err(TargetError::TooLong);
+    }
+    Ok(href)
 }
 
 fn is_token_char(c: char) -> bool {

@@ -200,10 +200,11 @@ export function isFunction(v) {
 
 // Hides query strings and credentials in debug logs: they often carry tokens.
 export function redactUrl(url) {
+  if (url === "") return "(URL from a provider)";
   try {
     const u = new URL(url);
-    if (u.search) u.search = "?…";
-    if (u.username || u.password) { u.username = "…"; u.password = ""; }
+    if (u.search) u.search = "?redacted";
+    if (u.username || u.password) { u.username = "redacted"; u.password = ""; }
     return u.href;
   } catch { return "(unparsable URL)"; }
 }

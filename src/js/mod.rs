@@ -36,13 +36,19 @@ pub struct TetherSocket {
     sink: Rc<JsSink>,
 }
 
-fn close_args(code: Option<f64>, reason: Option<String>) -> Result<(u16, String), JsError> {
+/// Reads `close(code?, reason?)`. Taken as JS values (not `Option<String>`): wasm-bindgen's
+/// glue would copy a non-string reason into wasm memory unchecked.
+fn close_args(code: Option<f64>, reason: &JsValue) -> Result<(u16, String), JsError> {
     let code = match code {
         None => 1000,
         Some(c) if c.fract() == 0.0 && (0.0..=65535.0).contains(&c) => c as u16,
         Some(_) => 0, // rejected below with the same message
     };
-    let reason = reason.unwrap_or_default();
+    let reason = match reason.as_string() {
+        Some(r) => r,
+        None if reason.is_undefined() => String::new(),
+        None => return Err(error("close() reason must be a string")),
+    };
     check_close_args(code, &reason).map_err(|e| error(e.message()))?;
     Ok((code, reason))
 }
@@ -68,8 +74,11 @@ impl TetherSocket {
     /// `options.key`: if the message has to be queued, it replaces the queued message sent
     /// with the same key (for state where only the latest value matters).
     pub fn send(&self, data: JsValue, options: JsValue) -> Result<bool, JsValue> {
-        if payload::kind(&data).is_none() {
-            return Err(error("send() accepts a string, ArrayBuffer, ArrayBufferView or Blob").into());
+        if !payload::is_sendable(&data) {
+            return Err(error(
+                "send() accepts a string, ArrayBuffer, ArrayBufferView or Blob (not resizable, shared or detached)",
+            )
+            .into());
         }
         let key = options::send_key(&options)?;
         match self.driver.send(data, key.as_deref(), payload::byte_size) {
@@ -82,15 +91,15 @@ impl TetherSocket {
     }
 
     /// Closes the connection for good: no reconnect until `reconnect()`.
-    pub fn close(&self, code: Option<f64>, reason: Option<String>) -> Result<(), JsError> {
-        let (code, reason) = close_args(code, reason)?;
+    pub fn close(&self, code: Option<f64>, reason: JsValue) -> Result<(), JsError> {
+        let (code, reason) = close_args(code, &reason)?;
         self.driver.close(code, &reason);
         Ok(())
     }
 
     /// Closes the current connection (if any) and connects again at once, backoff reset.
-    pub fn reconnect(&self, code: Option<f64>, reason: Option<String>) -> Result<(), JsError> {
-        let (code, reason) = close_args(code, reason)?;
+    pub fn reconnect(&self, code: Option<f64>, reason: JsValue) -> Result<(), JsError> {
+        let (code, reason) = close_args(code, &reason)?;
         self.driver.reconnect(code, &reason);
         Ok(())
     }
@@ -182,10 +191,10 @@ impl TetherSocket {
 
     /// Sets how binary messages are delivered.
     #[wasm_bindgen(setter, js_name = binaryType)]
-    pub fn set_binary_type(&self, value: &str) -> Result<(), JsError> {
-        let t = match value {
-            "blob" => BinaryType::Blob,
-            "arraybuffer" => BinaryType::Arraybuffer,
+    pub fn set_binary_type(&self, value: JsValue) -> Result<(), JsError> {
+        let t = match value.as_string().as_deref() {
+            Some("blob") => BinaryType::Blob,
+            Some("arraybuffer") => BinaryType::Arraybuffer,
             _ => {
                 return Err(error(
                     "invalid option `binaryType`: expected \"blob\" or \"arraybuffer\"",

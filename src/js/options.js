@@ -3,7 +3,7 @@
 // none of it has to be in the wasm binary; the ranges are those of Config::validate
 // (src/core/config.rs), which the Rust API applies.
 
-import { checkProtocols, checkUrl } from "../browser/helpers.js";
+import { checkProtocols, checkUrl, payloadKind } from "../browser/helpers.js";
 
 // The order in which src/js/options.rs reads the numbers of `Parsed.n`.
 const NUMBERS = [
@@ -69,6 +69,11 @@ function reader(obj, prefix) {
   };
 }
 
+// An object in the broad sense (Object.create(null) and other realms' objects included).
+function isObject(v) {
+  return v !== null && (typeof v === "object" || typeof v === "function");
+}
+
 function check(ok, name, expected) {
   if (!ok) throw optionError(name, expected);
 }
@@ -87,7 +92,7 @@ export function parseOptions(url, protocols, options) {
   else {
     try { out.protocols = checkProtocols(protocols); } catch (e) { throw fail(e.message); }
   }
-  if (options !== undefined && options !== null && !(options instanceof Object)) {
+  if (options !== undefined && options !== null && !isObject(options)) {
     throw fail("options must be an object");
   }
   const r = reader(options, "");
@@ -111,10 +116,13 @@ export function parseOptions(url, protocols, options) {
   const heartbeat = r.get("heartbeat");
   if (heartbeat === undefined) n.push(NaN, NaN);
   else {
-    if (!(heartbeat instanceof Object)) throw optionError("heartbeat", "an object");
+    if (!isObject(heartbeat)) throw optionError("heartbeat", "an object");
     const h = reader(heartbeat, "heartbeat.");
     n.push(h.number("intervalMs", 30000), h.number("timeoutMs", 10000));
     const message = h.get("message");
+    if (message !== undefined && !payloadKind(message)) {
+      throw optionError("heartbeat.message", "a string, ArrayBuffer, ArrayBufferView or Blob");
+    }
     out.message = message === undefined ? "ping" : message;
     out.isPong = h.func("isPong");
   }
@@ -138,7 +146,7 @@ export function parseOptions(url, protocols, options) {
 // `send(data, { key })`: the replace key, or undefined.
 export function sendKey(options) {
   if (options === undefined || options === null) return undefined;
-  if (!(options instanceof Object)) throw fail("send() options must be an object");
+  if (!isObject(options)) throw fail("send() options must be an object");
   let key;
   try { key = options.key; } catch { return undefined; }
   if (key === undefined || key === null) return undefined;

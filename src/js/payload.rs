@@ -1,33 +1,17 @@
 //! What `send` accepts and how much of the outbox each message takes.
 
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
-use crate::browser::payload_size;
+use crate::browser::{payload_kind, payload_size};
 
-/// The kinds of data a WebSocket can send.
-pub enum Kind {
-    /// A string, sent as a text frame.
-    Text,
-    /// An ArrayBuffer, ArrayBufferView or Blob, sent as a binary frame.
-    Binary,
+/// Whether a WebSocket can send `data` without throwing: a string, or a real ArrayBuffer,
+/// ArrayBufferView or Blob (not resizable, shared or detached). Checked before anything is
+/// queued, so that a message that could never be sent cannot block the queue.
+pub fn is_sendable(data: &JsValue) -> bool {
+    payload_kind(data) != 0
 }
 
-/// Classifies `data`, or `None` if a WebSocket cannot send it.
-pub fn kind(data: &JsValue) -> Option<Kind> {
-    if data.is_string() {
-        Some(Kind::Text)
-    } else if data.is_instance_of::<js_sys::ArrayBuffer>()
-        || js_sys::ArrayBuffer::is_view(data)
-        || data.is_instance_of::<web_sys::Blob>()
-    {
-        Some(Kind::Binary)
-    } else {
-        None
-    }
-}
-
-/// Bytes `data` takes on the wire (UTF-8 for text). Only called for data `kind` accepted.
+/// Bytes `data` takes on the wire (UTF-8 for text). Only called for sendable data.
 pub fn byte_size(data: &JsValue) -> u64 {
     payload_size(data) as u64
 }

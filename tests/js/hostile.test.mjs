@@ -2,9 +2,6 @@
 // in a clear error or event — never a wasm panic/trap, never an uncaught error, never a
 // leak (of wasm memory, JS heap, sockets or timers). Real Chromium, real server
 // (tests/server), the npm package from pkg/, public API only.
-//
-// Tests marked `todo` document bugs found by this file (see their todo text); they run and
-// report, but do not fail the suite until the bug is fixed (then drop the `todo`).
 import assert from "node:assert/strict";
 
 import {
@@ -853,7 +850,7 @@ const OPTION_KEYS = [
   "reconnectOnOnline", "pauseWhenHidden", "binaryType",
 ];
 const HEARTBEAT_KEYS = ["intervalMs", "timeoutMs", "isPong"];
-/** Values of the hostile table that send() accepts but cannot size or send (todo tests). */
+/** Values of the hostile table that look sendable but are not (they have their own test below). */
 const FAKE_PAYLOADS = [
   "resizable ArrayBuffer",
   "fake ArrayBuffer (Object.create(ArrayBuffer.prototype))",
@@ -935,7 +932,7 @@ browserTest("bad arguments: send, close, reconnect, listeners, handlers, `this` 
       const makeCalls = () => {
       const calls = [];
       for (const [name, v] of H.values()) {
-        // Known bugs, see the todo tests on payloads send() accepts but cannot size or send.
+        // Fake and resizable payloads have their own test below.
         if (!FAKE_PAYLOADS.includes(name)) calls.push([`send(${name})`, () => ws.send(v)]);
         calls.push([`send("x", ${name})`, () => ws.send("x", v)]);
         calls.push([`send("x", {key: ${name}})`, () => ws.send("x", { key: v })]);
@@ -998,8 +995,8 @@ browserTest("bad arguments: providers returning hostile values end in error even
       const sockets = [];
       const opts = { connectionTimeout: 600, minReconnectionDelay: 100, maxReconnectionDelay: 200 };
       for (const [name, v] of H.values()) {
-        // Values whose `.then` getter throws: see the todo test below. Megabyte strings
-        // as URLs: see the todo test on URLs over 2 MiB (Chromium kills the tab).
+        // Values whose `.then` getter throws, and URLs over 2 MiB (Chromium kills the tab
+        // that passes one to new WebSocket), have their own tests below.
         if (H.thenThrows(v)) continue;
         if (typeof v === "string" && v.length > 64 * 1024) continue;
         const made = [
@@ -1037,21 +1034,12 @@ browserTest("bad arguments: providers returning hostile values end in error even
   assert.equal(await socketsCreatedDuring(page, "/", 400), 0, "no provider socket reconnects after free()");
 });
 
-// Bugs found by the sweeps (each a todo until fixed in src/).
+// Bugs the sweeps found (fixed; each test keeps its case).
 
 browserTest(
   "bad arguments: string parameters (event type, close/reconnect reason, binaryType) with non-string values",
   {
     timeout: 60_000,
-    todo:
-      "BUG: close()/reconnect()'s reason (Option<String>) and the binaryType setter (&str) in " +
-      "src/js/mod.rs go through wasm-bindgen's passStringToWasm0, which copies whatever it is " +
-      "given into wasm memory unchecked: for a number, boolean or plain object it reallocs a " +
-      "dangling pointer and corrupts the allocator. `ws.close(4000, 5)` returns normally " +
-      "twice (reason silently \"\") and the third call hangs the tab in an endless loop; " +
-      "`ws.binaryType = true` throws twice, then hangs the same way. An object with length " +
-      "2**31 traps (RuntimeError: unreachable); one with length 2**24 leaks 16 MiB of wasm " +
-      "memory before a TypeError. Fix: take JsValue and check it, as addEventListener's type",
   },
   async (page) => {
     await installHostile(page);
@@ -1099,16 +1087,6 @@ browserTest(
   "send() of an object that passes for an ArrayBuffer/Blob but is not one: a clear Error or a send, never a broken socket",
   {
     timeout: 30_000,
-    todo:
-      "BUG: send(Object.create(Blob.prototype)) (also a fake ArrayBuffer or a Proxy of a Blob) " +
-      "passes payload::kind, but payloadSize() (src/browser/helpers.js) throws on it. The " +
-      "TypeError unwinds through wasm: (a) while not open, in Driver::send, leaking " +
-      "wasm-bindgen's borrow: free() then throws 'attempted to take ownership of Rust value " +
-      "while it was borrowed' and the socket keeps reconnecting after free(); (b) while open, " +
-      "the message is written (as text '[object Blob]') and kept in the in-flight log: the " +
-      "~63rd later send() trims the log (Machine::trim_in_flight inside a RefCell borrow_mut), " +
-      "throws, and leaves the RefCell borrowed: every later call and socket event panics " +
-      "(RuntimeError: unreachable, uncaught in the page)",
   },
   async (page) => {
     await installHostile(page);
@@ -1171,10 +1149,6 @@ browserTest(
 browserTest(
   "options.heartbeat.message of a type send() refuses is rejected by the constructor",
   {
-    todo:
-      "BUG: src/js/options.js takes heartbeat.message as any value (the d.ts says TetherData): " +
-      "a Symbol, number or object is accepted, and then every heartbeat write fails (so the " +
-      "connection is dropped for a heartbeat timeout again and again) or sends '[object Object]'",
   },
   async (page) => {
     await installHostile(page);
@@ -1201,12 +1175,6 @@ browserTest(
   "a provider returning a value whose `then` getter throws: an error event, no uncaught error",
   {
     timeout: 30_000,
-    todo:
-      "BUG: isThenable() (src/browser/helpers.js, called from src/browser/target.rs " +
-      "call_provider) throws for a provider result such as { get then() { throw } }, a Proxy " +
-      "or a revoked Proxy: the exception unwinds through the connect task, surfaces as an " +
-      "uncaught page error, and the attempt only fails at connectionTimeout (no provider-failure " +
-      "error event at once)",
   },
   async (page) => {
     await installHostile(page);
@@ -1234,12 +1202,6 @@ browserTest(
   "send() of a payload the browser's WebSocket refuses (resizable ArrayBuffer or view): an Error or a drop, never a blocked outbox",
   {
     timeout: 30_000,
-    todo:
-      "BUG: send(new ArrayBuffer(4, { maxByteLength: 16 })) on an open socket returns false " +
-      "(queued): WebSocket.send throws 'The provided ArrayBuffer value must not be resizable', " +
-      "the driver takes that for 'not written' (src/browser/driver.rs write/handle_unsent) and " +
-      "keeps the message at the head of the outbox, where it blocks every later message, even " +
-      "across reconnects",
   },
   async (page) => {
     await installHostile(page);
@@ -1284,12 +1246,6 @@ browserTest(
   "a URL over Chromium's 2 MiB limit is refused with an Error instead of killing the tab",
   {
     timeout: 30_000,
-    todo:
-      "BUG (hardening): new TetherSocket(`ws://host/${'a'.repeat(3 << 20)}`) is accepted " +
-      "(checkUrl in src/browser/helpers.js and check_url in src/browser/target.rs have no " +
-      "length limit) and the connect attempt crashes the renderer: Chromium kills a page that " +
-      "passes a URL over 2 MiB (url::kMaxURLChars) to new WebSocket() (a plain new WebSocket " +
-      "does the same). Same for a URL provider returning such a URL",
   },
   async (page) => {
     const r = await evalInPage(
