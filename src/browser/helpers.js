@@ -42,9 +42,12 @@ export function payloadKind(v) {
   return 0;
 }
 
+// ArrayBuffer's own byteLength getter: it throws "Illegal invocation" on anything but a
+// real ArrayBuffer (a fake's own `byteLength` could say anything).
+const bufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
+
 function usableBuffer(b) {
-  // (the getters throw "Illegal invocation" on anything but a real ArrayBuffer)
-  return Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get.call(b) >= 0 && !b.resizable && !b.detached;
+  return bufferByteLength.call(b) >= 0 && !b.resizable && !b.detached;
 }
 
 // A lower bound of payloadSize, much cheaper for text: its length (a UTF-16 unit is at
