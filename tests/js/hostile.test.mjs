@@ -1038,9 +1038,7 @@ browserTest("bad arguments: providers returning hostile values end in error even
 
 browserTest(
   "bad arguments: string parameters (event type, close/reconnect reason, binaryType) with non-string values",
-  {
-    timeout: 60_000,
-  },
+  { timeout: 60_000 },
   async (page) => {
     await installHostile(page);
     const key = uniqueKey("string-params");
@@ -1085,9 +1083,7 @@ browserTest(
 
 browserTest(
   "send() of an object that passes for an ArrayBuffer/Blob but is not one: a clear Error or a send, never a broken socket",
-  {
-    timeout: 30_000,
-  },
+  { timeout: 30_000 },
   async (page) => {
     await installHostile(page);
     const key = uniqueKey("fake-payload");
@@ -1173,9 +1169,7 @@ browserTest(
 
 browserTest(
   "a provider returning a value whose `then` getter throws: an error event, no uncaught error",
-  {
-    timeout: 30_000,
-  },
+  { timeout: 30_000 },
   async (page) => {
     await installHostile(page);
     const r = await evalInPage(page, async () => {
@@ -1200,9 +1194,7 @@ browserTest(
 
 browserTest(
   "send() of a payload the browser's WebSocket refuses (resizable ArrayBuffer or view): an Error or a drop, never a blocked outbox",
-  {
-    timeout: 30_000,
-  },
+  { timeout: 30_000 },
   async (page) => {
     await installHostile(page);
     const key = uniqueKey("resizable");
@@ -1244,9 +1236,7 @@ browserTest(
 
 browserTest(
   "a URL over Chromium's 2 MiB limit is refused with an Error instead of killing the tab",
-  {
-    timeout: 30_000,
-  },
+  { timeout: 30_000 },
   async (page) => {
     const r = await evalInPage(
       page,

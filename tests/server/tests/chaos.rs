@@ -2,91 +2,24 @@
 //! a tokio-tungstenite client that keeps reconnecting through a short, dense chaos run.
 //! Every wait is bounded.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::Server;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout};
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
 
 const STEP: Duration = Duration::from_secs(5);
 
-/// The server process, killed when dropped.
-struct Server {
-    child: Child,
-    http: SocketAddr,
-    ws: SocketAddr,
-}
-
-impl Server {
-    fn start() -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tether-test-server"))
-            .args([
-                "--http",
-                "127.0.0.1:0",
-                "--ws",
-                "127.0.0.1:0",
-                "--blackhole",
-                "127.0.0.1:0",
-            ])
-            .args(["--max-lifetime-secs", "120", "--root"])
-            .arg(std::env::temp_dir())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn server");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
-        let addr = |name: &str| -> SocketAddr {
-            let prefix = format!("{name}=");
-            line.split_whitespace()
-                .find_map(|w| w.strip_prefix(&prefix))
-                .and_then(|a| a.parse().ok())
-                .unwrap_or_else(|| panic!("no {name} in ready line {line:?}"))
-        };
-        Server {
-            http: addr("http"),
-            ws: addr("ws"),
-            child,
-        }
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let body = timeout(STEP, async {
-            let mut s = TcpStream::connect(self.http).await.expect("http connect");
-            let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-            s.write_all(req.as_bytes()).await.expect("http write");
-            let mut raw = Vec::new();
-            s.read_to_end(&mut raw).await.expect("http read");
-            let raw = String::from_utf8_lossy(&raw).into_owned();
-            assert!(raw.starts_with("HTTP/1.1 200"), "GET {path}: {raw}");
-            raw.split_once("\r\n\r\n")
-                .map(|(_, b)| b.to_owned())
-                .unwrap_or_default()
-        })
-        .await
-        .unwrap_or_else(|_| panic!("timed out: GET {path}"));
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// GET `path` from the server's control port; the JSON body of a 200 answer.
+async fn get(srv: &Server, path: &str) -> Value {
+    let (status, _, body) = srv.get(path).await;
+    assert_eq!(status, 200, "GET {path}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
 }
 
 #[tokio::test]
@@ -106,13 +39,13 @@ async fn chaos_run_disrupts_then_calms_down_and_soak_records_everything() {
     drop(ws);
 
     // A dense run of 2.5 s: keep reconnecting and sending until it is over.
-    let started = srv.get("/chaos?seed=5&ms=2500&minGap=40&maxGap=120").await;
+    let started = get(&srv, "/chaos?seed=5&ms=2500&minGap=40&maxGap=120").await;
     assert_eq!(started["seed"], 5);
     let deadline = Instant::now() + Duration::from_secs(20);
     let (mut seq, mut failures) = (1u64, 0u32);
     loop {
         assert!(Instant::now() < deadline, "chaos never ended");
-        let report = srv.get("/chaos/report").await;
+        let report = get(&srv, "/chaos/report").await;
         if report["running"] == false {
             break;
         }
@@ -133,7 +66,7 @@ async fn chaos_run_disrupts_then_calms_down_and_soak_records_everything() {
             }
         }
     }
-    let report = srv.get("/chaos/report").await;
+    let report = get(&srv, "/chaos/report").await;
     let faults = report["faults"].as_array().expect("faults");
     assert!(faults.len() >= 10, "only {} faults: {report}", faults.len());
     assert!(failures > 0, "chaos never disturbed the client");
@@ -154,7 +87,7 @@ async fn chaos_run_disrupts_then_calms_down_and_soak_records_everything() {
     ws.send(Message::text("ping")).await.expect("send");
     let echo = timeout(STEP, ws.next()).await.expect("echo after chaos");
     assert!(matches!(echo, Some(Ok(Message::Text(_)))));
-    let report = srv.get("/chaos/report?key=k").await;
+    let report = get(&srv, "/chaos/report?key=k").await;
     let arrivals = report["soak"]["arrivals"].as_array().expect("arrivals");
     let seqs: Vec<u64> = arrivals.iter().filter_map(|a| a[0].as_u64()).collect();
     assert_eq!(seqs.first(), Some(&0));
@@ -170,7 +103,7 @@ async fn chaos_run_disrupts_then_calms_down_and_soak_records_everything() {
     assert!(conns.len() >= 3, "{conns:?}");
 
     // Stop is idempotent and leaves the port up.
-    let stopped = srv.get("/chaos/stop").await;
+    let stopped = get(&srv, "/chaos/stop").await;
     assert_eq!(stopped["running"], false);
     assert!(stopped["soak"].is_null());
     ws.send(Message::text("ping")).await.expect("send after stop");
@@ -180,16 +113,16 @@ async fn chaos_run_disrupts_then_calms_down_and_soak_records_everything() {
 #[tokio::test]
 async fn stop_ends_a_run_at_once() {
     let srv = Server::start();
-    srv.get("/chaos?seed=9&ms=600000&minGap=10&maxGap=20").await;
+    get(&srv, "/chaos?seed=9&ms=600000&minGap=10&maxGap=20").await;
     sleep(Duration::from_millis(300)).await;
-    let stopped = srv.get("/chaos/stop").await;
+    let stopped = get(&srv, "/chaos/stop").await;
     assert_eq!(stopped["running"], false);
     assert!(stopped["endedAfterMs"].as_f64().is_some_and(|ms| ms < 5000.0));
     let n = stopped["faults"].as_array().map_or(0, Vec::len);
     // Nothing happens after the stop, and the port accepts connections.
     sleep(Duration::from_millis(200)).await;
     assert_eq!(
-        srv.get("/chaos/report").await["faults"]
+        get(&srv, "/chaos/report").await["faults"]
             .as_array()
             .map_or(0, Vec::len),
         n
