@@ -248,13 +248,15 @@ impl Inner {
                 Action::Flush { id } => self.flush(id),
                 Action::SendHeartbeat { id } => {
                     // A failed heartbeat write needs no retry: the socket is closing.
-                    if let Some(msg) = self.heartbeat_message.as_ref().filter(|m| self.write(id, m)) {
-                        let trim = self
-                            .machine
-                            .borrow_mut()
-                            .handle_heartbeat_written(id, msg.clone());
-                        if trim {
-                            self.trim_in_flight(id);
+                    if let Some(msg) = &self.heartbeat_message {
+                        if self.write(id, msg) {
+                            let trim = self
+                                .machine
+                                .borrow_mut()
+                                .handle_heartbeat_written(id, msg.clone());
+                            if trim {
+                                self.trim_in_flight(id);
+                            }
                         }
                     }
                 }
