@@ -93,8 +93,9 @@ struct Inner {
     sink: Rc<dyn Sink>,
 }
 
-/// A message's size as the browser counts it in `bufferedAmount`.
-fn size_of(data: &JsValue) -> u64 {
+/// A message's size as the browser counts it in `bufferedAmount` and on the wire (UTF-8 for
+/// text).
+pub fn size_of(data: &JsValue) -> u64 {
     bindings::payload_size(data) as u64
 }
 

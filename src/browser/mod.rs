@@ -8,7 +8,7 @@ mod env;
 mod listener;
 pub mod target;
 
-pub use bindings::{payload_kind, payload_size};
-pub use driver::{Driver, DriverOptions, Sent, Sink};
+pub use bindings::payload_kind;
+pub use driver::{size_of, Driver, DriverOptions, Sent, Sink};
 pub use listener::Listener;
 pub use target::{Source, TargetError};

@@ -81,7 +81,7 @@ impl TetherSocket {
             .into());
         }
         let key = options::send_key(&options)?;
-        match self.driver.send(data, key.as_deref(), payload::byte_size) {
+        match self.driver.send(data, key.as_deref(), crate::browser::size_of) {
             Sent::Written => Ok(true),
             Sent::Queued | Sent::Dropped => Ok(false),
             Sent::Rejected(_) => {
