@@ -84,15 +84,7 @@ impl<P> InFlight<P> {
         if self.owner != Some(id) {
             return;
         }
-        let mut covered = 0u64;
-        let mut keep = 0;
-        for w in self.entries.iter().rev() {
-            if covered >= buffered {
-                break;
-            }
-            covered = covered.saturating_add(w.size.unwrap_or_else(|| size_at_least(&w.payload)));
-            keep += 1;
-        }
+        let keep = self.covering(buffered, |w| w.size.unwrap_or_else(|| size_at_least(&w.payload)));
         let gone = self.entries.len() - keep;
         self.entries.drain(..gone);
         self.trim_at = FIRST_TRIM.max(keep.saturating_mul(2));
@@ -104,12 +96,13 @@ impl<P> InFlight<P> {
         &mut self,
         id: ConnId,
         buffered: u64,
-        size_of: impl FnMut(&P) -> u64,
+        mut size_of: impl FnMut(&P) -> u64,
     ) -> Vec<(P, u64)> {
         if self.owner != Some(id) {
             return Vec::new();
         }
-        let keep = self.unsent_count(buffered, size_of);
+        // Exact sizes, kept: they are reported with the requeued messages.
+        let keep = self.covering(buffered, |w| *w.size.get_or_insert_with(|| size_of(&w.payload)));
         let gone = self.entries.len() - keep;
         let unsent = self
             .entries
@@ -121,17 +114,15 @@ impl<P> InFlight<P> {
         unsent
     }
 
-    /// How many of the newest entries cover the last `buffered` bytes (sizing them exactly on
-    /// the way).
-    fn unsent_count(&mut self, buffered: u64, mut size_of: impl FnMut(&P) -> u64) -> usize {
+    /// How many of the newest entries cover the last `buffered` bytes, each weighed by `size`.
+    fn covering(&mut self, buffered: u64, mut size: impl FnMut(&mut Written<P>) -> u64) -> usize {
         let mut covered = 0u64;
         let mut count = 0;
         for w in self.entries.iter_mut().rev() {
             if covered >= buffered {
                 break;
             }
-            let size = *w.size.get_or_insert_with(|| size_of(&w.payload));
-            covered = covered.saturating_add(size);
+            covered = covered.saturating_add(size(w));
             count += 1;
         }
         count
