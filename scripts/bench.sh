@@ -42,7 +42,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 if [[ $build == 1 ]]; then
   [[ -x node_modules/.bin/esbuild ]] || { echo "bench: esbuild missing: run npm ci" >&2; exit 1; }
-  step "pkg/ (wasm-pack)"
+  step "pkg/ (scripts/build-pkg.sh)"
   bash scripts/build-pkg.sh
 
   # A snapshot of pkg/ for the page and the size table: a concurrent rebuild of pkg/ (by the

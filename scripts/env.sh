@@ -5,7 +5,7 @@
 TETHER_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export TETHER_ROOT
 # wasm-opt (npm package `binaryen`) and playwright-core live in node_modules/.bin;
-# wasm-pack, wasm-bindgen and wasm-bindgen-test-runner in ~/.cargo/bin.
+# wasm-bindgen, wasm-bindgen-test-runner and cargo-deny in ~/.cargo/bin.
 export PATH="$TETHER_ROOT/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 # wasm-bindgen-test-runner: drive Debian's Chromium through its chromedriver, with the
 # capabilities in ./webdriver.json, and give slow reconnect tests plenty of time.

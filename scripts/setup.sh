@@ -8,8 +8,9 @@
 # Installs: rustup target wasm32-unknown-unknown, components clippy + rustfmt;
 # Debian chromium + chromium-driver (apt); wasm-bindgen-cli at exactly the wasm-bindgen
 # version in Cargo.lock (or the `=x.y.z` pin in Cargo.toml when there is no lock yet);
-# wasm-pack; cargo-deny (pinned, see CARGO_DENY_VERSION); `npm ci` at the repo root
-# (wasm-opt from `binaryen`, playwright-core).
+# cargo-deny (pinned, see CARGO_DENY_VERSION); `npm ci` at the repo root (wasm-opt from
+# `binaryen`, esbuild, playwright-core). (wasm-pack is not needed: scripts/build-pkg.sh runs
+# its steps itself.)
 # Long installs run in parallel; their logs go to target/setup-logs/.
 set -euo pipefail
 
@@ -100,12 +101,6 @@ else
   bg wasm-bindgen-cli cargo install wasm-bindgen-cli --version "$wb_want" --force
 fi
 
-if command -v wasm-pack >/dev/null 2>&1; then
-  say "wasm-pack: present ($(wasm-pack --version))"
-else
-  bg wasm-pack cargo install wasm-pack
-fi
-
 # cargo-deny (scripts/test.sh: licenses, bans, sources; config in deny.toml). Pinned: 0.20.2
 # builds with --locked on Rust 1.88+ (its MSRV; fine on 1.95) and takes ~4.5 min on 2 cores.
 # A present cargo-deny >= 0.18 is kept (older releases were not tried with deny.toml).
@@ -159,7 +154,6 @@ check rustc rustc --version
 check cargo cargo --version
 check wasm-bindgen wasm-bindgen --version
 check wasm-bindgen-test-runner wasm-bindgen-test-runner --version
-check wasm-pack wasm-pack --version
 check cargo-deny cargo-deny --version
 check wasm-opt wasm-opt --version
 check chromium chromium --version

@@ -3,7 +3,8 @@
 #
 # On a fresh machine it installs what is missing (scripts/setup.sh), then, failing fast
 # with a message naming the step:
-#   1. lint:        cargo fmt --check; clippy (native workspace, and wasm32 for tether-ws)
+#   1. lint:        cargo fmt --check; clippy (native workspace, and wasm32 for tether-ws:
+#                   default features, all features, and the npm build's `js` without std)
 #   2. dependencies: cargo deny check licenses bans sources (deny.toml; the workspace and
 #                   the two examples), npm audit --omit=dev. NOT checked here: RustSec
 #                   advisories (cargo-deny clones its database from GitHub, unreachable on
@@ -13,7 +14,7 @@
 #                   8792 (blackhole); always stopped on exit
 #   5. browser:     wasm-bindgen tests in headless Chromium
 #                   (cargo test -p tether-ws --target wasm32-unknown-unknown)
-#   6. package:     scripts/build-pkg.sh (wasm-pack → pkg/, sizes), npm pack --dry-run,
+#   6. package:     scripts/build-pkg.sh (pkg/, sizes), npm pack --dry-run,
 #                   TypeScript names in pkg/tether_ws.d.ts
 #   7. examples:    examples/build.sh (the Leptos and Yew apps, built to wasm32)
 #   8. JS:          node --test tests/js/ (playwright-core + Debian Chromium: pkg/ in a page,
@@ -95,9 +96,13 @@ cargo fmt --all -- --check || fail "code is not formatted: run 'cargo fmt --all'
 step "lint: cargo clippy (native, whole workspace)"
 cargo clippy --workspace --all-targets -- -D warnings || fail "clippy (native) reported problems"
 
-step "lint: cargo clippy (wasm32, tether-ws lib + tests)"
+step "lint: cargo clippy (wasm32, tether-ws lib + tests; all features; the npm build's)"
 cargo clippy -p tether-ws --lib --tests --target wasm32-unknown-unknown -- -D warnings \
   || fail "clippy (wasm32-unknown-unknown) reported problems"
+cargo clippy -p tether-ws --lib --tests --target wasm32-unknown-unknown --all-features -- -D warnings \
+  || fail "clippy (wasm32-unknown-unknown, all features) reported problems"
+cargo clippy -p tether-ws --lib --target wasm32-unknown-unknown --no-default-features --features js \
+  -- -D warnings || fail "clippy (wasm32-unknown-unknown, the npm build: no std, js) reported problems"
 
 # ------------------------------------------------------------------------------- dependencies
 step "dependencies: cargo deny check licenses bans sources (workspace + examples)"
@@ -168,13 +173,17 @@ cargo test -p tether-ws --target wasm32-unknown-unknown || fail "wasm-bindgen br
 kill -0 "$SERVER_PID" 2>/dev/null || fail "the test server died during the browser tests (log: $SERVER_LOG)"
 
 # ------------------------------------------------------------------------------- npm package
-step "package: scripts/build-pkg.sh (wasm-pack → pkg/)"
+step "package: scripts/build-pkg.sh (pkg/)"
 bash scripts/build-pkg.sh || fail "building pkg/ failed"
 (cd pkg && npm pack --dry-run) || fail "npm pack --dry-run in pkg/ failed"
 for name in TetherSocketOptions TetherSocketEventMap; do
   grep -q "$name" pkg/tether_ws.d.ts || fail "pkg/tether_ws.d.ts does not declare $name"
 done
 echo "pkg/tether_ws.d.ts declares TetherSocketOptions and TetherSocketEventMap"
+# The size budget (issue #6): what a browser downloads, wasm + JS, at most 20,000 B gzip -9.
+shipped=$(($(gzip -9 -c pkg/tether_ws_bg.wasm | wc -c) + $(gzip -9 -c pkg/tether_ws.js | wc -c)))
+((shipped <= 20000)) || fail "pkg/ is $shipped B gzip (wasm + JS), over the 20,000 B budget"
+echo "pkg/ ships $shipped B gzip (wasm + JS), within the 20,000 B budget"
 
 # ------------------------------------------------------------------------------- examples
 step "examples: examples/build.sh (Leptos chat, Yew feed → wasm32)"

@@ -26,11 +26,6 @@ extern "C" {
     #[wasm_bindgen(js_name = payloadSize)]
     pub fn payload_size(v: &JsValue) -> f64;
 
-    /// What `send` accepts: 1 text, 2 binary (a real ArrayBuffer, view or Blob, not
-    /// resizable, shared or detached), 0 anything else.
-    #[wasm_bindgen(js_name = payloadKind)]
-    pub fn payload_kind(v: &JsValue) -> u8;
-
     /// A lower bound of `payload_size`: for text, its length (cheap).
     #[wasm_bindgen(js_name = payloadSizeAtLeast)]
     pub fn payload_size_at_least(v: &JsValue) -> f64;

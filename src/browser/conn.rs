@@ -29,16 +29,13 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Creates the socket and routes its four events to `on_event`. `route_messages` may
-    /// give a JS function to listen for messages in front of that route (see
-    /// [`Sink::message_route`](super::Sink::message_route)); it is removed with the rest.
+    /// Creates the socket and routes its four events to `on_event`.
     pub fn open(
         id: ConnId,
         url: &str,
         protocols: &js_sys::Array,
         binary_type: BinaryType,
         on_event: impl Fn(ConnId, SocketEvent) + Clone + 'static,
-        route_messages: impl FnOnce(&js_sys::Function) -> Option<js_sys::Function>,
     ) -> Result<Conn, wasm_bindgen::JsValue> {
         let ws = WebSocket::new_with_str_sequence(url, protocols)?;
         ws.set_binary_type(binary_type);
@@ -51,10 +48,9 @@ impl Conn {
             }
         };
         let route = |kind, wrap| Listener::new(&ws, kind, handler(wrap));
-        let message = handler(|e| e.dyn_into().ok().map(SocketEvent::Message));
         let listeners = [
             route("open", |_| Some(SocketEvent::Open)),
-            Listener::with_front(&ws, "message", message, route_messages),
+            route("message", |e| e.dyn_into().ok().map(SocketEvent::Message)),
             route("error", |_| Some(SocketEvent::Error)),
             route("close", |e| e.dyn_into().ok().map(SocketEvent::Close)),
         ];

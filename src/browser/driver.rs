@@ -18,20 +18,12 @@ use super::env::{EnvChange, EnvWatch};
 use super::target::{self, Source, Target, TargetError};
 use crate::core::{Action, CloseInfo, Config, ConnId, Event, Machine, SendOutcome, State};
 
-/// Receives what the driver has to tell the user. Implemented by the JS class and the Rust API.
+/// Receives what the driver has to tell the user (the Rust API's socket).
 pub trait Sink {
     /// A core event (open, close, error, reconnecting, state change, dropped message).
     fn event(&self, event: Event<JsValue>);
     /// A message from the server.
     fn message(&self, event: &MessageEvent);
-    /// A faster way for messages, which the driver offers while heartbeats are off: a JS
-    /// function to add as the socket's `message` listener in place of the driver's own
-    /// listener `core`. It delivers messages itself, without entering wasm, and passes to
-    /// `core` those larger than `limit` bytes (which the driver does not deliver).
-    /// `None` (the default): every message comes through the driver to [`Sink::message`].
-    fn message_route(&self, _core: &js_sys::Function, _limit: f64) -> Option<js_sys::Function> {
-        None
-    }
     /// Whether an incoming message counts as a heartbeat reply (the `isPong` option).
     fn counts_as_reply(&self, _data: &JsValue) -> bool {
         true
@@ -95,7 +87,7 @@ struct Inner {
 
 /// A message's size as the browser counts it in `bufferedAmount` and on the wire (UTF-8 for
 /// text).
-pub fn size_of(data: &JsValue) -> u64 {
+fn size_of(data: &JsValue) -> u64 {
     bindings::payload_size(data) as u64
 }
 
@@ -414,14 +406,7 @@ impl Inner {
                     inner.on_socket_event(id, ev);
                 }
             };
-            // With heartbeats on, every message is news for the machine: no shortcut.
-            let route = |core: &js_sys::Function| match self.heartbeat_message {
-                Some(_) => None,
-                None => self
-                    .sink
-                    .message_route(core, self.max_message_bytes.unwrap_or(f64::INFINITY)),
-            };
-            Conn::open(id, &t.url, &protocols, self.binary_type.get(), on_event, route).ok()
+            Conn::open(id, &t.url, &protocols, self.binary_type.get(), on_event).ok()
         });
         match opened {
             Some(conn) => *self.conn.borrow_mut() = Some(conn),

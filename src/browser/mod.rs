@@ -8,7 +8,6 @@ mod env;
 mod listener;
 pub mod target;
 
-pub use bindings::payload_kind;
-pub use driver::{size_of, Driver, DriverOptions, Sent, Sink};
+pub use driver::{Driver, DriverOptions, Sent, Sink};
 pub use listener::Listener;
 pub use target::{Source, TargetError};

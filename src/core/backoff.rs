@@ -18,8 +18,15 @@ pub fn base_delay(cfg: &Backoff, attempt: u32, after_stable: bool) -> f64 {
     if cfg.min_delay_ms == 0.0 {
         return 0.0; // (0 · factor^n would turn NaN once factor^n overflows to infinity)
     }
-    // powi takes i32; beyond ~1000 the result is long past any sane cap anyway.
-    let grown = cfg.min_delay_ms * cfg.grow_factor.powi(exponent.min(1000) as i32);
+    // Multiplied out (f64::powi is not in `core`), stopping once past the cap; beyond 1000
+    // steps the result is long past any sane cap anyway.
+    let mut grown = cfg.min_delay_ms;
+    for _ in 0..exponent.min(1000) {
+        if grown >= cfg.max_delay_ms {
+            break;
+        }
+        grown *= cfg.grow_factor;
+    }
     grown.min(cfg.max_delay_ms).max(0.0)
 }
 

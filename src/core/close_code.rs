@@ -28,7 +28,7 @@ impl fmt::Display for CloseArgError {
     }
 }
 
-impl std::error::Error for CloseArgError {}
+impl core::error::Error for CloseArgError {}
 
 /// The longest reason a close frame can carry: 125 bytes of payload minus the 2-byte code.
 pub const MAX_REASON_BYTES: usize = 123;

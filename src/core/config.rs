@@ -146,7 +146,7 @@ impl fmt::Display for ConfigError {
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl core::error::Error for ConfigError {}
 
 fn check(ok: bool, option: &'static str, expected: &'static str) -> Result<(), ConfigError> {
     if ok {

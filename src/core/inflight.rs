@@ -12,7 +12,8 @@
 //! for text is its length, far cheaper than its UTF-8 size; exact sizes are computed only
 //! when a socket dies with bytes unsent.
 
-use std::collections::VecDeque;
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 
 use super::machine::ConnId;
 

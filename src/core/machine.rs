@@ -7,7 +7,8 @@
 //! and the machine asks for a new connection only after the previous one was closed or
 //! abandoned, so there is never more than one live socket.
 
-use std::collections::VecDeque;
+use alloc::collections::VecDeque;
+use alloc::string::String;
 
 use super::backoff;
 use super::config::Config;

@@ -2,7 +2,8 @@
 //! Items are opaque to the core (JS values on the JS path, `Message`s on the Rust path);
 //! the caller tells how many bytes each one weighs.
 
-use std::collections::VecDeque;
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
 
 use super::config::{Overflow, QueueLimits};
 

@@ -1,11 +1,11 @@
 // Reads the TetherSocket constructor's arguments: URL, protocols and the options object,
 // with a clear error for every value of the wrong type or out of range. Done in JS so that
 // none of it has to be in the wasm binary; the ranges are those of Config::validate
-// (src/core/config.rs), which the Rust API applies.
+// (src/core/config.rs), which the Rust API applies and Core checks again.
 
 import { checkProtocols, checkUrl, payloadKind } from "../browser/helpers.js";
 
-// The order in which src/js/options.rs reads the numbers of `Parsed.n`.
+// The order in which Core (src/js/core.rs) reads the numbers of `n`.
 const NUMBERS = [
   // name, default, kind: "n" number, "c" whole number >= 0 or Infinity, "b" boolean
   ["minReconnectionDelay", 1000, "n"],
@@ -23,7 +23,7 @@ const OVERFLOW = ["drop-oldest", "drop-newest", "reject"];
 const MS = "a number of milliseconds >= 0";
 const HEARTBEAT_MS = "a finite number of milliseconds > 0";
 
-function fail(message) {
+export function fail(message) {
   return new Error(`TetherSocket: ${message}`);
 }
 
@@ -78,7 +78,11 @@ function check(ok, name, expected) {
   if (!ok) throw optionError(name, expected);
 }
 
-// `new TetherSocket(url, protocols, options)`: what src/js/options.rs reads, or a thrown Error.
+// `new TetherSocket(url, protocols, options)`: { url, shownUrl, protocols, n, debug,
+// binaryType, pauseWhenHidden, maxMessageBytes, shouldReconnect, message, isPong }, or a
+// thrown Error. `url` and `protocols`
+// are checked values or provider functions; `message` and `isPong` are set only with a
+// heartbeat.
 export function parseOptions(url, protocols, options) {
   const out = {};
   if (typeof url === "function") {
@@ -104,15 +108,15 @@ export function parseOptions(url, protocols, options) {
     overflowIndex,
     r.boolean("startClosed", false),
     r.boolean("reconnectOnOnline", true),
-    r.boolean("pauseWhenHidden", false),
-    r.boolean("debug", false),
+    (out.pauseWhenHidden = r.boolean("pauseWhenHidden", false)),
   );
+  out.debug = r.boolean("debug", false);
   out.shouldReconnect = r.func("shouldReconnect");
   const binaryType = r.get("binaryType");
   if (typeof binaryType === "string" && binaryType !== "blob" && binaryType !== "arraybuffer") {
     throw optionError("binaryType", '"blob" or "arraybuffer"');
   }
-  n.push(binaryType === "arraybuffer");
+  out.binaryType = binaryType === "arraybuffer" ? "arraybuffer" : "blob";
   const heartbeat = r.get("heartbeat");
   if (heartbeat === undefined) n.push(NaN, NaN);
   else {
@@ -127,7 +131,8 @@ export function parseOptions(url, protocols, options) {
     out.isPong = h.func("isPong");
   }
   // The ranges (Config::validate), in its order.
-  const [min, max, factor, uptime, , jitter, timeout] = n;
+  const [min, max, factor, uptime, , jitter, timeout, , , maxMessageBytes] = n;
+  out.maxMessageBytes = maxMessageBytes;
   check(min >= 0 && Number.isFinite(min), "minReconnectionDelay", "a finite number of milliseconds >= 0");
   check(max >= 0, "maxReconnectionDelay", MS);
   check(factor >= 1 && Number.isFinite(factor), "reconnectionDelayGrowFactor", "a finite number >= 1");

@@ -167,7 +167,7 @@ export class TetherSocket {
   addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
   removeEventListener<K extends keyof TetherSocketEventMap>(type: K, listener: (this: TetherSocketListenerThis<K>, event: TetherSocketEventMap[K]) => any, options?: boolean | EventListenerOptions): void;
   removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
-  /** Closes the socket, cancels every timer, removes every listener and releases the wasm memory. Queued messages are reported as `drop` events with reason "disposed". */
+  /** Closes the socket, cancels every timer, removes every listener and releases the wasm memory. Queued messages are reported as `drop` events with reason "disposed"; nothing else happens afterwards. May be called from inside any listener or callback. Afterwards every method and property throws an Error saying the socket was freed. */
   free(): void;
   [Symbol.dispose](): void;
 }

@@ -112,7 +112,7 @@ function sizes() {
   const shipped = [join(pkg, "tether_ws_bg.wasm"), join(pkg, "tether_ws.js"), ...snippets];
   const dist = join(ROOT, "www", "bench", "dist");
   return {
-    // What a user ships, as wasm-pack built it (glue not minified).
+    // What a user ships: pkg/ as scripts/build-pkg.sh built it (wasm + one minified JS file).
     tether: sizeOf(shipped),
     // The same with the JS glue (+ snippets) bundled and minified by esbuild, as a bundler would.
     tetherMinGlue: sizeOf([join(pkg, "tether_ws_bg.wasm"), join(dist, "size", "tether-glue.min.js")]),

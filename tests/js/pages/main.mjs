@@ -1,4 +1,4 @@
-// Loads the npm package built by `bash scripts/build-pkg.sh` (wasm-pack --target web) and
+// Loads the npm package built by `bash scripts/build-pkg.sh` (wasm-bindgen --target web) and
 // exposes it to the tests:
 //   window.TetherSocket  the class        window.tether  the whole module
 //   window.wasm          init()'s result (the wasm exports; .memory is the wasm memory)

@@ -1,0 +1,378 @@
+//! The state machine as the JS class drives it: [`Core`], a [`Machine`] with an interface of
+//! numbers. Everything that touches the browser lives in JS (tether_socket.js); this side
+//! holds the connection rules, the outbox and the in-flight log. Messages stay in JS
+//! (slots.js): the machine holds their slot numbers, never their bytes.
+//!
+//! An action is read in two steps: [`Core::poll`] returns its kind (the `KIND_*` numbers,
+//! mirrored in tether_socket.js), then the getters give its fields.
+
+use alloc::string::String;
+
+use wasm_bindgen::prelude::*;
+
+use crate::core::{Action, CloseInfo, Config, ConnId, Event, Heartbeat, Machine, Overflow, SendOutcome};
+
+#[wasm_bindgen(module = "/src/js/slots.js")]
+extern "C" {
+    fn release(slot: f64);
+    #[wasm_bindgen(js_name = slotSize)]
+    fn slot_size(slot: f64) -> f64;
+    #[wasm_bindgen(js_name = slotSizeAtLeast)]
+    fn slot_size_at_least(slot: f64) -> f64;
+}
+
+/// A message kept in slots.js, by number. Dropping it releases the message there.
+#[derive(Debug)]
+struct Slot(f64);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        release(self.0);
+    }
+}
+
+// Action kinds returned by `poll` (0: none).
+const KIND_CONNECT: u8 = 1;
+const KIND_FLUSH: u8 = 2;
+const KIND_HEARTBEAT: u8 = 3;
+const KIND_CLOSE_SOCKET: u8 = 4;
+const KIND_OPEN: u8 = 5;
+const KIND_CLOSE: u8 = 6;
+const KIND_ERROR: u8 = 7;
+const KIND_RECONNECTING: u8 = 8;
+const KIND_STATE_CHANGE: u8 = 9;
+const KIND_DROP: u8 = 10;
+const KIND_REQUEUE: u8 = 11;
+
+/// The connection rules of one TetherSocket. Internal to the package: its JS class is the API.
+#[wasm_bindgen(skip_typescript)]
+pub struct Core {
+    machine: Machine<Slot>,
+    /// Fields of the action last polled: socket id, two numbers, a text and a message
+    /// (kept until the next poll, so that JS can read it).
+    id: f64,
+    a: f64,
+    b: f64,
+    text: String,
+    payload: Option<Slot>,
+    /// The message last taken by `next`, with its size, until it is written or put back.
+    next: Option<(Slot, u64)>,
+}
+
+fn conn(id: f64) -> ConnId {
+    ConnId(id as u64)
+}
+
+/// The options numbers in the order of options.js's list (`Parsed.n`).
+fn config(n: &[f64]) -> Config {
+    let n = |i: usize| n.get(i).copied().unwrap_or(f64::NAN);
+    let mut config = Config::default();
+    let b = &mut config.backoff;
+    b.min_delay_ms = n(0);
+    b.max_delay_ms = n(1);
+    b.grow_factor = n(2);
+    b.min_uptime_ms = n(3);
+    // (Casts saturate: Infinity becomes the type's largest value, which means no limit.)
+    b.max_retries = n(4) as u32;
+    b.jitter = n(5);
+    config.connection_timeout_ms = n(6);
+    let q = &mut config.queue;
+    q.max_messages = n(7) as usize;
+    q.max_bytes = n(8) as u64;
+    config.max_message_bytes = n(9) as u64;
+    q.overflow = [Overflow::DropOldest, Overflow::DropNewest, Overflow::Reject][n(10) as usize % 3];
+    config.start_closed = n(11) != 0.0;
+    config.reconnect_on_online = n(12) != 0.0;
+    config.pause_when_hidden = n(13) != 0.0;
+    config.heartbeat = (!n(14).is_nan()).then(|| Heartbeat {
+        interval_ms: n(14),
+        timeout_ms: n(15),
+    });
+    config
+}
+
+#[wasm_bindgen]
+impl Core {
+    /// A machine for the option numbers `n`, a random `seed` and the time `now`. The numbers
+    /// were checked by options.js, with the ranges of `Config::validate`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(n: &[f64], seed: f64, now: f64) -> Core {
+        Core {
+            machine: Machine::new(config(n), seed as u64, now),
+            id: 0.0,
+            a: 0.0,
+            b: 0.0,
+            text: String::new(),
+            payload: None,
+            next: None,
+        }
+    }
+
+    /// The next action's kind (0: none); its fields are then in `id`, `a`, `b`, `text` and
+    /// `payload`.
+    pub fn poll(&mut self) -> u8 {
+        self.payload = None;
+        let Some(action) = self.machine.poll_action() else {
+            return 0;
+        };
+        let (kind, id, a, b) = match action {
+            Action::Connect { id } => (KIND_CONNECT, id.0 as f64, 0.0, 0.0),
+            Action::Flush { id } => (KIND_FLUSH, id.0 as f64, 0.0, 0.0),
+            Action::SendHeartbeat { id } => (KIND_HEARTBEAT, id.0 as f64, 0.0, 0.0),
+            Action::Close {
+                id,
+                code,
+                reason,
+                abandon,
+            } => {
+                self.text = reason;
+                (KIND_CLOSE_SOCKET, id.0 as f64, code as f64, abandon as u8 as f64)
+            }
+            Action::Emit(event) => match event {
+                Event::Open => (KIND_OPEN, 0.0, 0.0, 0.0),
+                Event::Close(c) => {
+                    self.text = c.reason;
+                    (KIND_CLOSE, 0.0, c.code as f64, c.was_clean as u8 as f64)
+                }
+                Event::Error(_) => (KIND_ERROR, 0.0, 0.0, 0.0),
+                Event::Reconnecting {
+                    attempt,
+                    delay_ms,
+                    reason,
+                } => (KIND_RECONNECTING, reason as u8 as f64, attempt as f64, delay_ms),
+                Event::StateChange { from, to } => {
+                    (KIND_STATE_CHANGE, 0.0, from as u8 as f64, to as u8 as f64)
+                }
+                Event::Dropped { payload, reason } => {
+                    self.payload = Some(payload);
+                    (KIND_DROP, 0.0, reason as u8 as f64, 0.0)
+                }
+                Event::Requeued { count, bytes } => (KIND_REQUEUE, 0.0, count as f64, bytes as f64),
+            },
+        };
+        self.id = id;
+        self.a = a;
+        self.b = b;
+        kind
+    }
+
+    /// The polled action's socket id (for `Reconnecting`: the reason's index).
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> f64 {
+        self.id
+    }
+
+    /// The polled action's first number.
+    #[wasm_bindgen(getter)]
+    pub fn a(&self) -> f64 {
+        self.a
+    }
+
+    /// The polled action's second number.
+    #[wasm_bindgen(getter)]
+    pub fn b(&self) -> f64 {
+        self.b
+    }
+
+    /// The polled action's close reason.
+    #[wasm_bindgen(getter)]
+    pub fn text(&self) -> String {
+        self.text.clone()
+    }
+
+    /// The polled `drop` action's message slot (0 if none).
+    #[wasm_bindgen(getter)]
+    pub fn payload(&self) -> f64 {
+        self.payload.as_ref().map_or(0.0, |s| s.0)
+    }
+
+    /// When the next timer is due (ms, the caller's clock); -1 when none is.
+    pub fn deadline(&self) -> f64 {
+        self.machine.poll_timeout().unwrap_or(-1.0)
+    }
+
+    /// The socket a message may be written to at once, bypassing the outbox; -1 if none.
+    pub fn direct(&self) -> f64 {
+        self.machine.direct_target().map_or(-1.0, |id| id.0 as f64)
+    }
+
+    /// The current attempt or socket; -1 if none.
+    pub fn current(&self) -> f64 {
+        self.machine.current().map_or(-1.0, |id| id.0 as f64)
+    }
+
+    /// Sends message `slot` of `size` bytes (replacing a queued message with the same `key`).
+    /// Returns the socket to write it to (then `nextWritten` or `nextUnsent` tells what
+    /// became of it), or -1 queued, -2 dropped, -3 refused.
+    pub fn send(&mut self, slot: f64, size: f64, key: Option<String>) -> f64 {
+        match self.machine.send_keyed(Slot(slot), size as u64, key.as_deref()) {
+            SendOutcome::Transmit(id, slot) => {
+                self.next = Some((slot, size as u64));
+                id.0 as f64
+            }
+            SendOutcome::Queued => -1.0,
+            SendOutcome::Dropped => -2.0,
+            SendOutcome::Rejected(_) => -3.0,
+        }
+    }
+
+    /// `close(code, reason)`, checked by the caller.
+    pub fn close(&mut self, now: f64, code: u16, reason: &str) {
+        self.machine.close(now, code, reason);
+    }
+
+    /// `reconnect(code, reason)`, checked by the caller.
+    pub fn reconnect(&mut self, now: f64, code: u16, reason: &str) {
+        self.machine.reconnect(now, code, reason);
+    }
+
+    /// `free()`: the queued messages are reported dropped, nothing else happens.
+    pub fn dispose(&mut self) {
+        self.machine.dispose();
+    }
+
+    /// The state, as the index of `State`'s variants.
+    pub fn state(&self) -> u8 {
+        self.machine.state() as u8
+    }
+
+    /// Retries since the last stable connection.
+    #[wasm_bindgen(js_name = retryCount)]
+    pub fn retry_count(&self) -> u32 {
+        self.machine.retry_count()
+    }
+
+    /// Messages in the outbox.
+    pub fn queued(&self) -> f64 {
+        self.machine.queued_messages() as f64
+    }
+
+    /// Bytes in the outbox.
+    #[wasm_bindgen(js_name = queuedBytes)]
+    pub fn queued_bytes(&self) -> f64 {
+        self.machine.queued_bytes() as f64
+    }
+
+    /// The slot of the next queued message for socket `id`, or 0. Then `nextWritten` or
+    /// `nextUnsent` tells what became of it.
+    pub fn next(&mut self, id: f64) -> f64 {
+        self.next = self.machine.next_queued(conn(id));
+        self.next.as_ref().map_or(0.0, |(slot, _)| slot.0)
+    }
+
+    /// The message last taken by `next` (or `send`) was written to socket `id`; true: trim.
+    #[wasm_bindgen(js_name = nextWritten)]
+    pub fn next_written(&mut self, id: f64) -> bool {
+        match self.next.take() {
+            Some((slot, size)) => self.machine.handle_written(conn(id), slot, Some(size)),
+            None => false,
+        }
+    }
+
+    /// The message last taken by `next` (or `send`) could not be written: back to the outbox head.
+    #[wasm_bindgen(js_name = nextUnsent)]
+    pub fn next_unsent(&mut self, id: f64) {
+        if let Some((slot, size)) = self.next.take() {
+            self.machine.handle_unsent(conn(id), slot, size);
+        }
+    }
+
+    /// A direct write (see `direct`) of message `slot` failed: queue it after all.
+    pub fn unsent(&mut self, id: f64, slot: f64, size: f64) {
+        self.machine.handle_unsent(conn(id), Slot(slot), size as u64);
+    }
+
+    /// Message `slot` (of `size` bytes, -1 if not known) was written to socket `id`. True
+    /// means the in-flight log should be trimmed (`trim`).
+    pub fn written(&mut self, id: f64, slot: f64, size: f64) -> bool {
+        let size = (size >= 0.0).then_some(size as u64);
+        self.machine.handle_written(conn(id), Slot(slot), size)
+    }
+
+    /// The heartbeat message, kept as `slot`, was written to socket `id`; true: trim.
+    #[wasm_bindgen(js_name = heartbeatWritten)]
+    pub fn heartbeat_written(&mut self, id: f64, slot: f64) -> bool {
+        self.machine.handle_heartbeat_written(conn(id), Slot(slot))
+    }
+
+    /// Forgets the writes that have left the browser, socket `id` having `buffered` bytes.
+    pub fn trim(&mut self, id: f64, buffered: f64) {
+        self.machine
+            .trim_in_flight(conn(id), buffered as u64, |s| slot_size_at_least(s.0) as u64);
+    }
+
+    /// Socket `id` is gone with `buffered` bytes unsent: requeue the messages they hold.
+    pub fn unflushed(&mut self, id: f64, buffered: f64) {
+        self.machine
+            .handle_unflushed(conn(id), buffered as u64, |s| slot_size(s.0) as u64);
+    }
+
+    /// Socket `id` opened.
+    pub fn opened(&mut self, id: f64, now: f64) {
+        self.machine.handle_opened(conn(id), now);
+    }
+
+    /// A message arrived on socket `id` (heartbeats on); `reply`: it counts as a pong.
+    pub fn message(&mut self, id: f64, reply: bool) {
+        self.machine.handle_message(conn(id), reply);
+    }
+
+    /// A message over `maxMessageBytes` arrived on socket `id`.
+    pub fn oversized(&mut self, id: f64, now: f64) {
+        self.machine.handle_oversized(conn(id), now);
+    }
+
+    /// Socket `id` reported an error.
+    pub fn error(&mut self, id: f64) {
+        self.machine.handle_error(conn(id));
+    }
+
+    /// No socket could be created for attempt `id`.
+    #[wasm_bindgen(js_name = connectFailed)]
+    pub fn connect_failed(&mut self, id: f64, now: f64) {
+        self.machine.handle_connect_failed(conn(id), now);
+    }
+
+    /// Whether a close of socket `id` now would be unexpected (`shouldReconnect` is asked).
+    pub fn unexpected(&self, id: f64) -> bool {
+        self.machine.close_is_unexpected(conn(id))
+    }
+
+    /// Socket `id` closed. `verdict`: `shouldReconnect`'s answer, undefined when not asked.
+    pub fn closed(
+        &mut self,
+        id: f64,
+        now: f64,
+        code: u16,
+        reason: String,
+        clean: bool,
+        verdict: Option<bool>,
+    ) {
+        let info = CloseInfo {
+            code,
+            reason,
+            was_clean: clean,
+        };
+        self.machine.handle_closed(conn(id), now, info, verdict);
+    }
+
+    /// The timer fired.
+    pub fn tick(&mut self, now: f64) {
+        self.machine.handle_timeout(now);
+    }
+
+    /// The browser went offline.
+    pub fn offline(&mut self) {
+        self.machine.handle_offline();
+    }
+
+    /// The browser came back online.
+    pub fn online(&mut self, now: f64) {
+        self.machine.handle_online(now);
+    }
+
+    /// The page became visible or hidden.
+    pub fn visibility(&mut self, now: f64, visible: bool) {
+        self.machine.handle_visibility(now, visible);
+    }
+}

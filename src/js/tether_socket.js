@@ -1,0 +1,501 @@
+// The npm package's TetherSocket: a drop-in for reconnecting-websocket's class, with
+// WebSocket's surface plus our events and properties.
+//
+// The connection rules (backoff, outbox, in-flight log, close policy, heartbeat) are the
+// Rust state machine, in wasm as `Core` (src/js/core.rs). This class is its browser driver
+// for JS, the counterpart of the Rust API's driver (src/browser/driver.rs): it turns socket,
+// timer and page events into Core inputs and carries out Core's actions. Payloads never
+// enter wasm memory: Core holds slot numbers (slots.js).
+//
+// User code (listeners, hooks, providers) may call back into the socket at any time, free()
+// included: free() releases Core only in a microtask, after the code running now is done.
+
+// "tether-ws-glue" is wasm-bindgen's generated glue (pkg/tether_ws.js); scripts/build-pkg.sh
+// points it there when it bundles the package.
+import { Core } from "tether-ws-glue";
+import { isOnline, isVisible, payloadKind, payloadSize, providedProtocols, providedUrl, sizeAbove, utf8Length } from "../browser/helpers.js";
+import { callHook, Hub, redactUrl } from "./events.js";
+import { fail, parseOptions, sendKey } from "./options.js";
+import { keep, slotData } from "./slots.js";
+
+// Core's action kinds (src/js/core.rs) and enum orders (src/core/machine.rs).
+const CONNECT = 1, FLUSH = 2, HEARTBEAT = 3, CLOSE_SOCKET = 4, OPEN = 5, CLOSE = 6, ERROR = 7;
+const RECONNECTING = 8, STATE_CHANGE = 9, DROP = 10, REQUEUE = 11;
+const STATES = ["connecting", "open", "closing", "reconnecting", "closed"];
+const READY_STATES = [0, 1, 2, 0, 3];
+const RETRY_REASONS = ["closed", "connection-timeout", "heartbeat-timeout", "message-too-big"];
+const DROP_REASONS = ["overflow", "disposed", "replaced"];
+const MAX_REASON_BYTES = 123;
+// setTimeout takes at most 2^31-1 ms.
+const MAX_DELAY = 2147483647;
+
+const now = () => performance.now();
+
+// `close(code?, reason?)` checked as the browser's WebSocket.close checks them.
+function closeArgs(code, reason) {
+  if (reason === undefined) reason = "";
+  else if (typeof reason !== "string") throw fail("close() reason must be a string");
+  if (code === undefined || code === null) code = 1000;
+  if (code !== 1000 && !(Number.isInteger(code) && code >= 3000 && code <= 4999)) {
+    throw fail("close code must be 1000 or in the range 3000-4999");
+  }
+  if (utf8Length(reason) > MAX_REASON_BYTES) throw fail("close reason must be at most 123 bytes of UTF-8");
+  return [code, reason];
+}
+
+// Calls a URL or protocols provider; its result (awaited if a Promise) checked by `check`,
+// undefined if it threw, rejected or gave something unusable.
+async function provide(source, check) {
+  if (typeof source !== "function") return source;
+  try {
+    return check(await source());
+  } catch {
+    return undefined;
+  }
+}
+
+export class TetherSocket {
+  #core;
+  #hub = new Hub();
+  #freed = false;
+  #url; // a checked URL, or a provider
+  #protocols; // a checked list, or a provider
+  #lastUrl;
+  #binaryType;
+  #heartbeat; // the heartbeat message, when heartbeats are on
+  #isPong;
+  #shouldReconnect;
+  #maxMessageBytes;
+  #debugUrl;
+  // The socket of attempt #wsId, and the function that removes our listeners from it.
+  #ws = null;
+  #wsId = -1;
+  #detachWs = null;
+  // The one armed timer and the deadline it was armed for.
+  #timer;
+  #timerAt = Infinity;
+  #detachEnv;
+
+  constructor(url, protocols, options) {
+    const p = parseOptions(url, protocols, options);
+    this.#url = p.url;
+    this.#protocols = p.protocols;
+    this.#lastUrl = p.shownUrl;
+    this.#binaryType = p.binaryType;
+    this.#heartbeat = p.message;
+    this.#isPong = p.isPong;
+    this.#shouldReconnect = p.shouldReconnect;
+    this.#maxMessageBytes = p.maxMessageBytes;
+    if (p.debug) this.#debugUrl = redactUrl(p.shownUrl);
+    // A 53-bit seed from two draws.
+    const seed = Math.floor(Math.random() * 2 ** 32) * 2 ** 21 + Math.floor(Math.random() * 2 ** 21);
+    const core = (this.#core = new Core(new Float64Array(p.n), seed, now()));
+    if (!isOnline()) core.offline();
+    if (p.pauseWhenHidden && !isVisible()) core.visibility(now(), false);
+    this.#detachEnv = this.#watchEnv(p.pauseWhenHidden);
+    this.#pump();
+  }
+
+  // ---- the API ----
+
+  /**
+   * Sends a string, ArrayBuffer, ArrayBufferView or Blob. Returns true when it was written to
+   * the open socket, false when it was queued (or dropped under the overflow policy).
+   * `options.key`: if the message has to be queued, it replaces the queued message sent with
+   * the same key.
+   */
+  send(data, options) {
+    const core = this.#live();
+    if (!payloadKind(data)) {
+      throw fail("send() accepts a string, ArrayBuffer, ArrayBufferView or Blob (not resizable, shared or detached)");
+    }
+    const key = sendKey(options);
+    const slot = keep(data);
+    const direct = core.direct();
+    if (direct >= 0) {
+      // Sized only if it has to be queued after all.
+      if (this.#write(direct, data)) {
+        if (core.written(direct, slot, -1)) this.#trim(direct);
+        return true;
+      }
+      core.unsent(direct, slot, payloadSize(data));
+      return false;
+    }
+    const to = core.send(slot, payloadSize(data), key);
+    const written = to >= 0 && this.#writeNext(to, data);
+    this.#pump();
+    if (to === -3) throw fail('send() refused: the outbox is full (overflow: "reject")');
+    return written;
+  }
+
+  /** Closes the connection for good: no reconnect until `reconnect()`. */
+  close(code, reason) {
+    const core = this.#live();
+    const [c, r] = closeArgs(code, reason);
+    core.close(now(), c, r);
+    this.#pump();
+  }
+
+  /** Closes the current connection (if any) and connects again at once, backoff reset. */
+  reconnect(code, reason) {
+    const core = this.#live();
+    const [c, r] = closeArgs(code, reason);
+    core.reconnect(now(), c, r);
+    this.#pump();
+  }
+
+  /** Adds a listener, with the rules of `EventTarget.addEventListener`. */
+  addEventListener(type, listener, options) {
+    this.#live();
+    this.#hub.add(type, listener, options);
+  }
+
+  /** Removes a listener, with the rules of `EventTarget.removeEventListener`. */
+  removeEventListener(type, listener, options) {
+    this.#live();
+    this.#hub.remove(type, listener, options);
+  }
+
+  /**
+   * Stops everything: closes the socket, cancels the timer, removes every listener. Queued
+   * messages are reported in `drop` events, then nothing more happens.
+   */
+  free() {
+    const core = this.#live();
+    this.#freed = true;
+    const hub = this.#hub;
+    hub.keepOnly("drop");
+    core.dispose();
+    this.#pump();
+    this.#detach();
+    clearTimeout(this.#timer);
+    this.#detachEnv();
+    hub.dispose();
+    queueMicrotask(() => core.free());
+  }
+
+  /** 0 connecting (also while waiting to retry), 1 open, 2 closing, 3 closed. */
+  get readyState() {
+    return READY_STATES[this.#live().state()];
+  }
+
+  /** "connecting", "open", "closing", "reconnecting" or "closed". */
+  get state() {
+    return STATES[this.#live().state()];
+  }
+
+  /** The URL of the latest connection attempt. */
+  get url() {
+    this.#live();
+    return this.#lastUrl;
+  }
+
+  /** The subprotocol the server selected ("" when none or not open). */
+  get protocol() {
+    return this.#openSocket()?.protocol ?? "";
+  }
+
+  /** The extensions the server selected ("" when none or not open). */
+  get extensions() {
+    return this.#openSocket()?.extensions ?? "";
+  }
+
+  /** Bytes not yet sent: the socket's buffer plus the outbox. */
+  get bufferedAmount() {
+    return (this.#openSocket()?.bufferedAmount ?? 0) + this.#core.queuedBytes();
+  }
+
+  /** Retries since the last connection that stayed open for `minUptime`. */
+  get retryCount() {
+    return this.#live().retryCount();
+  }
+
+  /** Messages waiting in the outbox. */
+  get queuedMessages() {
+    return this.#live().queued();
+  }
+
+  /** Bytes waiting in the outbox. */
+  get queuedBytes() {
+    return this.#live().queuedBytes();
+  }
+
+  /** "blob" or "arraybuffer". */
+  get binaryType() {
+    this.#live();
+    return this.#binaryType;
+  }
+
+  set binaryType(value) {
+    this.#live();
+    if (value !== "blob" && value !== "arraybuffer") {
+      throw fail('invalid option `binaryType`: expected "blob" or "arraybuffer"');
+    }
+    this.#binaryType = value;
+    if (this.#ws) this.#ws.binaryType = value;
+  }
+
+  static {
+    // onopen, onmessage, onclose, onerror; CONNECTING..CLOSED on the class and its
+    // instances, as WebSocket has them.
+    ["onopen", "onmessage", "onclose", "onerror"].forEach((name, i) => {
+      Object.defineProperty(this.prototype, name, {
+        get() {
+          this.#live();
+          return this.#hub.getOn(i);
+        },
+        set(f) {
+          this.#live();
+          this.#hub.setOn(i, f);
+        },
+        configurable: true,
+      });
+    });
+    ["CONNECTING", "OPEN", "CLOSING", "CLOSED"].forEach((name, value) => {
+      for (const target of [this, this.prototype]) {
+        Object.defineProperty(target, name, { value, enumerable: true });
+      }
+    });
+    // `using ws = new TetherSocket(...)` frees it at the end of the block.
+    if (Symbol.dispose) this.prototype[Symbol.dispose] = this.prototype.free;
+  }
+
+  // ---- the driver ----
+
+  #live() {
+    if (this.#freed) throw fail("this socket was freed (free() was called)");
+    return this.#core;
+  }
+
+  /** The socket of the current attempt, if it has one. */
+  #openSocket() {
+    const core = this.#live();
+    return this.#ws && this.#wsId === core.current() ? this.#ws : null;
+  }
+
+  /** Carries out Core's actions until there are none, then arms the timer. */
+  #pump() {
+    const core = this.#core;
+    for (let kind; (kind = core.poll()); ) {
+      const id = core.id;
+      if (kind === CONNECT) this.#connect(id);
+      else if (kind === FLUSH) this.#flush(id);
+      else if (kind === HEARTBEAT) {
+        // A failed heartbeat write needs no retry: the socket is closing.
+        const m = this.#heartbeat;
+        if (m !== undefined && this.#write(id, m) && core.heartbeatWritten(id, keep(m))) this.#trim(id);
+      } else if (kind === CLOSE_SOCKET) this.#closeSocket(id, core.a, core.text, core.b !== 0);
+      // Once freed, only the queued messages' drop events are told.
+      else if (!this.#freed || kind === DROP) this.#emit(kind, core);
+    }
+    this.#armTimer();
+  }
+
+  #emit(kind, core) {
+    const hub = this.#hub;
+    if (kind === OPEN) hub.fireOpen();
+    else if (kind === CLOSE) hub.fireClose(core.a, core.text, core.b !== 0);
+    else if (kind === ERROR) hub.fireError();
+    else if (kind === RECONNECTING) hub.fireReconnecting(core.a, core.b, RETRY_REASONS[core.id]);
+    else if (kind === STATE_CHANGE) {
+      const from = STATES[core.a], to = STATES[core.b];
+      if (this.#debugUrl) console.debug("[tether-ws]", this.#debugUrl, from, to);
+      hub.fireStateChange(from, to);
+    } else if (kind === DROP) hub.fireDrop(slotData(core.payload), DROP_REASONS[core.a]);
+    else if (kind === REQUEUE) hub.fireRequeue(core.a, core.b);
+  }
+
+  /** Writes to socket `id` if it is ours and open. False means nothing was sent. */
+  #write(id, data) {
+    const ws = this.#ws;
+    if (this.#wsId !== id || ws.readyState !== 1) return false;
+    try {
+      ws.send(data);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Writes `data`, the message Core last handed out (`next` or `send`), to socket `id`,
+   * and tells Core whether it went. */
+  #writeNext(id, data) {
+    const core = this.#core;
+    if (!this.#write(id, data)) {
+      core.nextUnsent(id);
+      return false;
+    }
+    if (core.nextWritten(id)) this.#trim(id);
+    return true;
+  }
+
+  /** Lets Core forget the writes that have left the browser. */
+  #trim(id) {
+    if (this.#wsId === id) this.#core.trim(id, this.#ws.bufferedAmount);
+  }
+
+  /** Socket `id` is gone: messages whose bytes never left go back to the outbox. */
+  #requeue(id) {
+    // (The browser keeps bufferedAmount after the socket closes.)
+    if (this.#wsId === id) this.#core.unflushed(id, this.#ws.bufferedAmount);
+  }
+
+  #flush(id) {
+    const core = this.#core;
+    for (let slot; (slot = core.next(id)); ) {
+      if (!this.#writeNext(id, slotData(slot))) break;
+    }
+  }
+
+  #connect(id) {
+    if (this.#freed) return;
+    // Core only asks after letting go of the previous socket; make sure of it.
+    this.#detach();
+    const url = this.#url, protocols = this.#protocols;
+    if (typeof url !== "function" && typeof protocols !== "function") {
+      this.#open(id, url, protocols);
+      return;
+    }
+    // Providers run in a microtask, after the events of this step, like a resolved Promise.
+    Promise.resolve()
+      .then(async () => [await provide(url, providedUrl), await provide(protocols, providedProtocols)])
+      .then(([u, p]) => {
+        if (this.#freed) return;
+        this.#open(id, u, p);
+        this.#pump();
+      });
+  }
+
+  /** Creates the socket for attempt `id`, unless the attempt was given up meanwhile. */
+  #open(id, url, protocols) {
+    const core = this.#core;
+    if (this.#freed || core.current() !== id || core.state() !== 0) return;
+    let ws;
+    if (url !== undefined && protocols !== undefined) {
+      this.#lastUrl = url;
+      try {
+        ws = new WebSocket(url, protocols);
+      } catch {
+        /* refused by the browser: a failed attempt */
+      }
+    }
+    if (!ws) {
+      core.connectFailed(id, now());
+      return;
+    }
+    ws.binaryType = this.#binaryType;
+    const onMessage = (e) => this.#onMessage(id, e);
+    const handlers = {
+      open: () => {
+        core.opened(id, now());
+        this.#pump();
+      },
+      // Without heartbeats, messages go straight to the listeners (only those over
+      // maxMessageBytes come here); with them, every message is news for Core.
+      message: this.#heartbeat === undefined ? this.#hub.route(onMessage, this.#maxMessageBytes) : onMessage,
+      error: () => {
+        core.error(id);
+        this.#pump();
+      },
+      close: (e) => this.#onClose(id, e),
+    };
+    for (const type in handlers) ws.addEventListener(type, handlers[type]);
+    this.#ws = ws;
+    this.#wsId = id;
+    this.#detachWs = () => {
+      for (const type in handlers) ws.removeEventListener(type, handlers[type]);
+    };
+  }
+
+  /** Stops listening to the current socket and lets it go. */
+  #detach() {
+    if (this.#detachWs) this.#detachWs();
+    this.#ws = this.#detachWs = null;
+    this.#wsId = -1;
+  }
+
+  #onMessage(id, e) {
+    const core = this.#core;
+    if (core.current() !== id) return;
+    const limit = this.#maxMessageBytes;
+    if (limit !== Infinity && sizeAbove(e.data, limit)) {
+      core.oversized(id, now());
+      this.#pump();
+      return;
+    }
+    if (this.#heartbeat !== undefined) {
+      const reply = this.#isPong ? callHook(this.#isPong, e.data, false) : true;
+      if (this.#freed) return; // isPong freed the socket
+      core.message(id, reply);
+    }
+    this.#hub.message(e);
+    this.#pump();
+  }
+
+  #onClose(id, e) {
+    const core = this.#core;
+    this.#requeue(id);
+    const ask = this.#shouldReconnect && core.unexpected(id);
+    const verdict = ask ? callHook(this.#shouldReconnect, e, true) : undefined;
+    core.closed(id, now(), e.code, e.reason, e.wasClean, verdict);
+    if (this.#wsId === id) this.#detach();
+    this.#pump();
+  }
+
+  #closeSocket(id, code, reason, abandon) {
+    // Before close(): whatever is still buffered then never leaves a dead connection.
+    if (abandon) this.#requeue(id);
+    if (this.#wsId !== id) return;
+    try {
+      this.#ws.close(code, reason);
+    } catch {
+      /* already closed */
+    }
+    if (abandon) this.#detach();
+  }
+
+  /** Arms the timer for Core's next deadline. One armed for an earlier moment is kept:
+   * firing early is harmless (Core re-checks). */
+  #armTimer() {
+    if (this.#freed) return;
+    const at = this.#core.deadline();
+    if (at < 0) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      return;
+    }
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    const delay = Math.min(Math.max(Math.ceil(at - now()), 0), MAX_DELAY);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#core.tick(now());
+      this.#pump();
+    }, delay);
+  }
+
+  /** Listens for online/offline (and visibility); returns the function that stops. */
+  #watchEnv(visibility) {
+    const core = this.#core;
+    const on = [];
+    const listen = (target, type, f) => {
+      const g = () => {
+        f();
+        this.#pump();
+      };
+      target.addEventListener(type, g);
+      on.push(() => target.removeEventListener(type, g));
+    };
+    if (typeof globalThis.addEventListener === "function") {
+      listen(globalThis, "online", () => core.online(now()));
+      listen(globalThis, "offline", () => core.offline());
+    }
+    if (visibility && typeof document !== "undefined") {
+      listen(document, "visibilitychange", () => core.visibility(now(), isVisible()));
+    }
+    return () => on.forEach((off) => off());
+  }
+}
