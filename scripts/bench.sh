@@ -50,11 +50,8 @@ if [[ $build == 1 ]]; then
   rm -rf "$DIST/pkg" && mkdir -p "$DIST" && cp -r pkg "$DIST/pkg"
 
   step "JS library bundles (esbuild --minify) → $DIST"
-  mkdir -p "$DIST/size"
   node_modules/.bin/esbuild www/bench/entries/rws.mjs --bundle --minify --format=esm --target=es2020 --outfile="$DIST/rws.js" --log-level=warning
   node_modules/.bin/esbuild www/bench/entries/partysocket.mjs --bundle --minify --format=esm --target=es2020 --outfile="$DIST/partysocket.js" --log-level=warning
-  # Our JS glue as a bundler would ship it (minified, snippets inlined): for the size table only.
-  node_modules/.bin/esbuild "$DIST/pkg/tether_ws.js" --bundle --minify --format=esm --target=es2020 --outfile="$DIST/size/tether-glue.min.js" --log-level=error
 
   step "Rust API bench crate (www/bench/rust) → $DIST/rust"
   (cd www/bench/rust && cargo build --release --target wasm32-unknown-unknown)

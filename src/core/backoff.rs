@@ -16,7 +16,7 @@ pub fn base_delay(cfg: &Backoff, attempt: u32, after_stable: bool) -> f64 {
         (false, n) => n - 1,
     };
     if cfg.min_delay_ms == 0.0 {
-        return 0.0; // (0 · factor^n would turn NaN once factor^n overflows to infinity)
+        return 0.0; // nothing to grow
     }
     // Multiplied out (f64::powi is not in `core`), stopping once past the cap; beyond 1000
     // steps the result is long past any sane cap anyway.

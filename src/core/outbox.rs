@@ -1,6 +1,6 @@
 //! The outbox: messages sent while the socket is not open, bounded by count and bytes.
-//! Items are opaque to the core (JS values on the JS path, `Message`s on the Rust path);
-//! the caller tells how many bytes each one weighs.
+//! Items are opaque to the core (on the JS path, slot numbers of messages kept in JS; on
+//! the Rust path, `Message`s); the caller tells how many bytes each one weighs.
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;

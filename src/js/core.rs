@@ -4,7 +4,9 @@
 //! (slots.js): the machine holds their slot numbers, never their bytes.
 //!
 //! An action is read in two steps: [`Core::poll`] returns its kind (the `KIND_*` numbers,
-//! mirrored in tether_socket.js), then the getters give its fields.
+//! mirrored in tether_socket.js), then the getters give its fields. Enums (`State`,
+//! `RetryReason`, `DropReason`) travel as the index of their variant, which
+//! tether_socket.js maps back to names: keep their order in step.
 
 use alloc::string::String;
 
@@ -63,7 +65,7 @@ fn conn(id: f64) -> ConnId {
     ConnId(id as u64)
 }
 
-/// The options numbers in the order of options.js's list (`Parsed.n`).
+/// The options numbers, in the order of options.js's `n`.
 fn config(n: &[f64]) -> Config {
     let n = |i: usize| n.get(i).copied().unwrap_or(f64::NAN);
     let mut config = Config::default();

@@ -369,7 +369,7 @@ export class TetherSocket {
   /** Creates the socket for attempt `id`, unless the attempt was given up meanwhile. */
   #open(id, url, protocols) {
     const core = this.#core;
-    if (this.#freed || core.current() !== id || core.state() !== 0) return;
+    if (this.#freed || core.current() !== id || STATES[core.state()] !== "connecting") return;
     let ws;
     if (url !== undefined && protocols !== undefined) {
       this.#lastUrl = url;

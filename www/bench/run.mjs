@@ -12,7 +12,7 @@
 // <!-- bench:start --> and <!-- bench:end --> in README.md with the new table.
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,7 +27,7 @@ const README = process.argv.includes("--readme");
 const HTTP = process.env.BENCH_HTTP || "http://127.0.0.1:9790";
 const WS = process.env.BENCH_WS || "ws://127.0.0.1:9791";
 const OUT = resolve(ROOT, process.env.BENCH_OUT || "bench-results");
-const REPS = Number(process.env.BENCH_REPS || (QUICK ? 1 : 3));
+const REPS = Number(process.env.BENCH_REPS || (QUICK ? 1 : 5));
 const SECONDS = Number(process.env.BENCH_SECONDS || (QUICK ? 0.4 : 2.5));
 // The tests' Chromium and flags, plus one the benchmark page needs:
 const CHROMIUM_FLAGS = [
@@ -38,7 +38,7 @@ const CHROMIUM_FLAGS = [
 ];
 /** Speed phases (throughput, latency, flush, reconnect): later ones are skipped, and say so,
  * once this is spent. The memory phase then always runs, bounded per library. */
-const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS || (QUICK ? 180_000 : 400_000));
+const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS || (QUICK ? 180_000 : 600_000));
 /** Per library, for the reconnect cycles of the memory phase. */
 const CYCLE_BUDGET_MS = QUICK ? 10_000 : 35_000;
 const started = Date.now();
@@ -89,13 +89,6 @@ function gzip9(buf) {
 const brotli = (buf) =>
   brotliCompressSync(buf, { params: { [zc.BROTLI_PARAM_QUALITY]: 11, [zc.BROTLI_PARAM_SIZE_HINT]: buf.length } }).length;
 
-function filesUnder(dir) {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true })
-    .map((f) => join(dir, String(f)))
-    .filter((f) => statSync(f).isFile());
-}
-
 function sizeOf(files) {
   const parts = files.map((f) => {
     const b = readFileSync(f);
@@ -108,14 +101,11 @@ function sizeOf(files) {
 function sizes() {
   // The snapshot of pkg/ taken by scripts/bench.sh right after building it (what the page loads).
   const pkg = existsSync(join(ROOT, "www", "bench", "dist", "pkg", "tether_ws.js")) ? join(ROOT, "www", "bench", "dist", "pkg") : join(ROOT, "pkg");
-  const snippets = filesUnder(join(pkg, "snippets")).filter((f) => f.endsWith(".js"));
-  const shipped = [join(pkg, "tether_ws_bg.wasm"), join(pkg, "tether_ws.js"), ...snippets];
+  const shipped = [join(pkg, "tether_ws_bg.wasm"), join(pkg, "tether_ws.js")];
   const dist = join(ROOT, "www", "bench", "dist");
   return {
     // What a user ships: pkg/ as scripts/build-pkg.sh built it (wasm + one minified JS file).
     tether: sizeOf(shipped),
-    // The same with the JS glue (+ snippets) bundled and minified by esbuild, as a bundler would.
-    tetherMinGlue: sizeOf([join(pkg, "tether_ws_bg.wasm"), join(dist, "size", "tether-glue.min.js")]),
     wasmOnly: sizeOf([join(pkg, "tether_ws_bg.wasm")]),
     rws: sizeOf([join(dist, "rws.js")]),
     partysocket: sizeOf([join(dist, "partysocket.js")]),
@@ -180,8 +170,18 @@ async function control(path) {
 
 // ------------------------------------------------------------------------------ phases
 
+/** The page's main-thread task time so far, ms (CDP Performance metrics). */
+async function mainThreadMs(cdp) {
+  const { metrics } = await cdp.send("Performance.getMetrics");
+  return metrics.find((m) => m.name === "TaskDuration").value * 1000;
+}
+
 async function phaseThroughput(page, results) {
   const out = (results.throughput = {});
+  // Throughput is bounded by the whole loopback path, so on a loaded machine it varies a lot
+  // between runs; the main thread's time per message shows each library's own cost.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Performance.enable");
   for (const c of CASES) {
     if (overBudget()) {
       out[c.id] = { skipped: "time budget spent" };
@@ -197,6 +197,7 @@ async function phaseThroughput(page, results) {
     const n = Math.max(floor, Math.min(3_000_000, Math.ceil(((probeN / probeMs) * 1000 * SECONDS) / 1000) * 1000));
     const runs = Object.fromEntries(LIBS.map((l) => [l, []]));
     const runMs = Object.fromEntries(LIBS.map((l) => [l, []]));
+    const cpuUs = Object.fromEntries(LIBS.map((l) => [l, []]));
     const errors = {};
     for (let rep = 0; rep < REPS; rep++) {
       // Rotate the order so that no library always runs first or last.
@@ -204,7 +205,9 @@ async function phaseThroughput(page, results) {
       for (const lib of order) {
         if (errors[lib] || overBudget()) continue;
         try {
+          const cpuBefore = await mainThreadMs(cdp);
           const ms = await call(page, "throughput", { lib, n, size: c.size, binary: c.binary, window: windowSize, timeoutMs: 60_000 }, 70_000);
+          cpuUs[lib].push(((await mainThreadMs(cdp)) - cpuBefore) * 1000 / n);
           runs[lib].push((n / ms) * 1000);
           runMs[lib].push(Math.round(ms));
         } catch (e) {
@@ -213,11 +216,15 @@ async function phaseThroughput(page, results) {
         }
       }
     }
-    const row = { n, window: windowSize, size: c.size, binary: c.binary, msgsPerSec: {}, runs, runMs, errors };
-    for (const lib of LIBS) row.msgsPerSec[lib] = median(runs[lib]);
+    const row = { n, window: windowSize, size: c.size, binary: c.binary, msgsPerSec: {}, mainThreadUsPerMsg: {}, runs, runMs, cpuUs, errors };
+    for (const lib of LIBS) {
+      row.msgsPerSec[lib] = median(runs[lib]);
+      row.mainThreadUsPerMsg[lib] = median(cpuUs[lib]);
+    }
     out[c.id] = row;
-    log(`throughput ${c.label} (N=${n}): ` + LIBS.map((l) => `${l} ${Math.round(row.msgsPerSec[l] ?? NaN)}`).join(", "));
+    log(`throughput ${c.label} (N=${n}): ` + LIBS.map((l) => `${l} ${Math.round(row.msgsPerSec[l] ?? NaN)} (${row.mainThreadUsPerMsg[l]?.toFixed(1)} µs/msg)`).join(", "));
   }
+  await cdp.detach().catch(() => {});
 }
 
 async function phaseLatency(page, results) {
@@ -294,7 +301,12 @@ async function phaseMemory(context, results) {
       await call(page, "memOpen", { lib, timeoutMs: 10_000 }, 15_000);
       await call(page, "memMessages", { lib, n: messages, size: 64, window: windowFor(64), timeoutMs: 60_000 }, 70_000);
       r.afterMessages = await measureMemory(page, lib);
-      r.cyclesDone = await call(page, "memReconnects", { lib, cycles, budgetMs: CYCLE_BUDGET_MS }, CYCLE_BUDGET_MS + 30_000);
+      // A first quarter warms up (JIT code, one-time allocations); the growth over the rest
+      // is the per-cycle cost, what a leak would show in.
+      const reconnects = (n) => call(page, "memReconnects", { lib, cycles: n, budgetMs: CYCLE_BUDGET_MS }, CYCLE_BUDGET_MS + 30_000);
+      r.warmCycles = await reconnects(cycles / 4);
+      r.afterWarmReconnects = await measureMemory(page, lib);
+      r.cyclesDone = r.warmCycles + (await reconnects(cycles - r.warmCycles));
       r.afterReconnects = await measureMemory(page, lib);
       await call(page, "memClose", { lib }, 10_000);
     } catch (e) {
@@ -324,6 +336,11 @@ function markdown(r) {
     const base = t.msgsPerSec.raw;
     row(`Throughput ${c.label}, msg/s`, LIBS.map((l) => (t.msgsPerSec[l] == null ? (t.errors?.[l] ? "error" : "–") : fmtInt(t.msgsPerSec[l]) + ratio(t.msgsPerSec[l], base))));
   }
+  for (const c of CASES) {
+    const u = r.throughput?.[c.id]?.mainThreadUsPerMsg;
+    if (!u) continue;
+    row(`Main-thread time per message, ${c.label}, µs`, LIBS.map((l) => (u[l] == null ? "–" : u[l].toFixed(1) + ratio(u[l], u.raw))));
+  }
   if (r.latency) {
     const m = r.latency.ms;
     row("Round trip p50, ms", LIBS.map((l) => fmtMs(m[l]?.p50) + ratio(m[l]?.p50, m.raw?.p50)));
@@ -339,8 +356,8 @@ function markdown(r) {
   }
   const s = r.sizes;
   if (s) {
-    row("Shipped, gzip -9", [ "–", `${fmtKB(s.tether.gzip)} (min. glue: ${fmtKB(s.tetherMinGlue.gzip)})`, "(in the app's wasm)", fmtKB(s.rws.gzip), fmtKB(s.partysocket.gzip)]);
-    row("Shipped, brotli", [ "–", `${fmtKB(s.tether.brotli)} (min. glue: ${fmtKB(s.tetherMinGlue.brotli)})`, "(in the app's wasm)", fmtKB(s.rws.brotli), fmtKB(s.partysocket.brotli)]);
+    row("Shipped, gzip -9", [ "–", `${fmtKB(s.tether.gzip)} (wasm ${fmtKB(s.wasmOnly.gzip)})`, "(in the app's wasm)", fmtKB(s.rws.gzip), fmtKB(s.partysocket.gzip)]);
+    row("Shipped, brotli", [ "–", `${fmtKB(s.tether.brotli)} (wasm ${fmtKB(s.wasmOnly.brotli)})`, "(in the app's wasm)", fmtKB(s.rws.brotli), fmtKB(s.partysocket.brotli)]);
   }
   const mem = r.memory?.byLib;
   if (mem) {
@@ -348,6 +365,14 @@ function markdown(r) {
     const kb = (x) => (x == null ? "–" : `${x >= 0 ? "+" : ""}${(x / 1024).toFixed(0)} KiB`);
     row("JS heap after 10,000 messages (Δ)", LIBS.map((l) => (mem[l]?.error ? "error" : kb(heapDelta(l, "afterMessages")))));
     row(`JS heap after ${r.memory.cycles.toLocaleString("en-US")} reconnects (Δ)`, LIBS.map((l) => (mem[l]?.error ? "error" : kb(heapDelta(l, "afterReconnects")) + (mem[l]?.cyclesDone != null && mem[l].cyclesDone < r.memory.cycles ? ` (${mem[l].cyclesDone} cycles)` : ""))));
+    const perCycle = (l) => {
+      const x = mem[l];
+      if (x?.error) return "error";
+      if (!x?.afterWarmReconnects || !x?.afterReconnects || x.cyclesDone <= x.warmCycles) return "–";
+      const b = (x.afterReconnects.jsHeap - x.afterWarmReconnects.jsHeap) / (x.cyclesDone - x.warmCycles);
+      return `${b >= 0 ? "+" : ""}${b.toFixed(0)} B`;
+    };
+    row(`JS heap per reconnect, cycles ${r.memory.cycles / 4}–${r.memory.cycles}`, LIBS.map(perCycle));
     const w = (l, k) => (l === "tether" || l === "rust" ? fmtMB(mem[l]?.[k]?.wasm) : "n/a");
     row("wasm memory after 10,000 messages", LIBS.map((l) => w(l, "afterMessages")));
     row(`wasm memory after ${r.memory.cycles.toLocaleString("en-US")} reconnects`, LIBS.map((l) => w(l, "afterReconnects")));
@@ -439,7 +464,7 @@ async function main() {
     labels: LABEL,
   };
   results.sizes = sizes();
-  log(`sizes (gzip): tether ${results.sizes.tether.gzip} (min glue ${results.sizes.tetherMinGlue.gzip}), rws ${results.sizes.rws.gzip}, partysocket ${results.sizes.partysocket.gzip}`);
+  log(`sizes (gzip): tether ${results.sizes.tether.gzip} (wasm ${results.sizes.wasmOnly.gzip}), rws ${results.sizes.rws.gzip}, partysocket ${results.sizes.partysocket.gzip}`);
 
   const userDataDir = mkdtempSync(join(tmpdir(), "tether-bench-"));
   const context = await chromium.launchPersistentContext(userDataDir, {
