@@ -123,16 +123,17 @@ export class Hub {
     this.on[ON[i]] = typeof f === "function" ? f : null;
   }
 
-  // The `message` listener for a socket: delivers here, and hands to `core` (the driver)
+  // The `message` listener for socket `ws`: delivers here, and hands to `core` (the driver)
   // the messages it must see, those larger than `limit` bytes (the driver then closes).
-  route(core, limit) {
+  route(ws, core, limit) {
     return limit === Infinity
-      ? (e) => this.run("message", e, e.currentTarget)
-      : (e) => (sizeAbove(e.data, limit) ? core(e) : this.run("message", e, e.currentTarget));
+      ? (e) => this.run("message", e, ws)
+      : (e) => (sizeAbove(e.data, limit) ? core(e) : this.run("message", e, ws));
   }
 
-  message(event) {
-    this.run("message", event, event.currentTarget);
+  // A message event from socket `ws` (its currentTarget, known without asking the event).
+  message(event, ws) {
+    this.run("message", event, ws);
   }
 
   fire(event) {

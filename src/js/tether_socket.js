@@ -384,7 +384,7 @@ export class TetherSocket {
       return;
     }
     ws.binaryType = this.#binaryType;
-    const onMessage = (e) => this.#onMessage(id, e);
+    const onMessage = (e) => this.#onMessage(id, ws, e);
     const handlers = {
       open: () => {
         core.opened(id, now());
@@ -392,7 +392,7 @@ export class TetherSocket {
       },
       // Without heartbeats, messages go straight to the listeners (only those over
       // maxMessageBytes come here); with them, every message is news for Core.
-      message: this.#heartbeat === undefined ? this.#hub.route(onMessage, this.#maxMessageBytes) : onMessage,
+      message: this.#heartbeat === undefined ? this.#hub.route(ws, onMessage, this.#maxMessageBytes) : onMessage,
       error: () => {
         core.error(id);
         this.#pump();
@@ -414,7 +414,7 @@ export class TetherSocket {
     this.#wsId = -1;
   }
 
-  #onMessage(id, e) {
+  #onMessage(id, ws, e) {
     const core = this.#core;
     if (core.current() !== id) return;
     const limit = this.#maxMessageBytes;
@@ -428,7 +428,7 @@ export class TetherSocket {
       if (this.#freed) return; // isPong freed the socket
       core.message(id, reply);
     }
-    this.#hub.message(e);
+    this.#hub.message(e, ws);
     this.#pump();
   }
 
