@@ -12,7 +12,9 @@ use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
 
-use crate::core::{Action, CloseInfo, Config, ConnId, Event, Heartbeat, Machine, Overflow, SendOutcome};
+use crate::core::{
+    check_close_args, Action, CloseInfo, Config, ConnId, Event, Heartbeat, Machine, Overflow, SendOutcome,
+};
 
 #[wasm_bindgen(module = "/src/js/slots.js")]
 extern "C" {
@@ -59,6 +61,16 @@ pub struct Core {
     payload: Option<Slot>,
     /// The message last taken by `next`, with its size, until it is written or put back.
     next: Option<(Slot, u64)>,
+}
+
+/// A close code as a number from JS (any value: a fraction or NaN is refused like 0).
+fn close_code_from_js(code: f64) -> u16 {
+    let c = code as u16;
+    if c as f64 == code {
+        c
+    } else {
+        0
+    }
 }
 
 fn conn(id: f64) -> ConnId {
@@ -218,14 +230,23 @@ impl Core {
         }
     }
 
-    /// `close(code, reason)`, checked by the caller.
-    pub fn close(&mut self, now: f64, code: u16, reason: &str) {
+    /// `close(code, reason)`. False, with the problem in `text`, for a code or reason the
+    /// browser's WebSocket would refuse.
+    pub fn close(&mut self, now: f64, code: f64, reason: &str) -> bool {
+        let Some(code) = self.close_code(code, reason) else {
+            return false;
+        };
         self.machine.close(now, code, reason);
+        true
     }
 
-    /// `reconnect(code, reason)`, checked by the caller.
-    pub fn reconnect(&mut self, now: f64, code: u16, reason: &str) {
+    /// `reconnect(code, reason)`, checked as `close`'s.
+    pub fn reconnect(&mut self, now: f64, code: f64, reason: &str) -> bool {
+        let Some(code) = self.close_code(code, reason) else {
+            return false;
+        };
         self.machine.reconnect(now, code, reason);
+        true
     }
 
     /// `free()`: the queued messages are reported dropped, nothing else happens.
@@ -376,5 +397,20 @@ impl Core {
     /// The page became visible or hidden.
     pub fn visibility(&mut self, now: f64, visible: bool) {
         self.machine.handle_visibility(now, visible);
+    }
+}
+
+impl Core {
+    /// The close code, if `code` and `reason` pass the browser's rules; else the problem,
+    /// in `text`.
+    fn close_code(&mut self, code: f64, reason: &str) -> Option<u16> {
+        let code = close_code_from_js(code);
+        match check_close_args(code, reason) {
+            Ok(()) => Some(code),
+            Err(e) => {
+                self.text = e.message().into();
+                None
+            }
+        }
     }
 }

@@ -195,10 +195,6 @@ export function callHook(hook, arg, fallback) {
   try { return Boolean(hook(arg)); } catch (e) { report(e); return fallback; }
 }
 
-export function isFunction(v) {
-  return typeof v === "function";
-}
-
 // Hides query strings and credentials in debug logs: they often carry tokens.
 export function redactUrl(url) {
   if (url === "") return "(URL from a provider)";

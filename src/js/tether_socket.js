@@ -13,7 +13,7 @@
 // "tether-ws-glue" is wasm-bindgen's generated glue (pkg/tether_ws.js); scripts/build-pkg.sh
 // points it there when it bundles the package.
 import { Core } from "tether-ws-glue";
-import { isOnline, isVisible, payloadKind, payloadSize, providedProtocols, providedUrl, sizeAbove, utf8Length } from "../browser/helpers.js";
+import { isOnline, isVisible, payloadKind, payloadSize, providedProtocols, providedUrl, sizeAbove } from "../browser/helpers.js";
 import { callHook, Hub, redactUrl } from "./events.js";
 import { fail, parseOptions, sendKey } from "./options.js";
 import { keep, slotData } from "./slots.js";
@@ -25,22 +25,18 @@ const STATES = ["connecting", "open", "closing", "reconnecting", "closed"];
 const READY_STATES = [0, 1, 2, 0, 3];
 const RETRY_REASONS = ["closed", "connection-timeout", "heartbeat-timeout", "message-too-big"];
 const DROP_REASONS = ["overflow", "disposed", "replaced"];
-const MAX_REASON_BYTES = 123;
 // setTimeout takes at most 2^31-1 ms.
 const MAX_DELAY = 2147483647;
 
 const now = () => performance.now();
 
-// `close(code?, reason?)` checked as the browser's WebSocket.close checks them.
+// `close(code?, reason?)` with their defaults; Core checks the values (code range, reason
+// length) as the browser's WebSocket.close does.
 function closeArgs(code, reason) {
   if (reason === undefined) reason = "";
   else if (typeof reason !== "string") throw fail("close() reason must be a string");
   if (code === undefined || code === null) code = 1000;
-  if (code !== 1000 && !(Number.isInteger(code) && code >= 3000 && code <= 4999)) {
-    throw fail("close code must be 1000 or in the range 3000-4999");
-  }
-  if (utf8Length(reason) > MAX_REASON_BYTES) throw fail("close reason must be at most 123 bytes of UTF-8");
-  return [code, reason];
+  return [typeof code === "number" ? code : NaN, reason];
 }
 
 // Calls a URL or protocols provider; its result (awaited if a Promise) checked by `check`,
@@ -131,16 +127,14 @@ export class TetherSocket {
   /** Closes the connection for good: no reconnect until `reconnect()`. */
   close(code, reason) {
     const core = this.#live();
-    const [c, r] = closeArgs(code, reason);
-    core.close(now(), c, r);
+    if (!core.close(now(), ...closeArgs(code, reason))) throw fail(core.text);
     this.#pump();
   }
 
   /** Closes the current connection (if any) and connects again at once, backoff reset. */
   reconnect(code, reason) {
     const core = this.#live();
-    const [c, r] = closeArgs(code, reason);
-    core.reconnect(now(), c, r);
+    if (!core.reconnect(now(), ...closeArgs(code, reason))) throw fail(core.text);
     this.#pump();
   }
 
