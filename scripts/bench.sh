@@ -62,7 +62,7 @@ if [[ $build == 1 ]]; then
   cargo build --release -p tether-test-server
 fi
 
-for f in "$DIST/pkg/tether_ws.js" "$DIST/rws.js" "$DIST/partysocket.js" "$DIST/rust/tether_bench.js" target/release/tether-test-server; do
+for f in "$DIST/pkg/index.js" "$DIST/rws.js" "$DIST/partysocket.js" "$DIST/rust/tether_bench.js" target/release/tether-test-server; do
   [[ -f "$f" ]] || { echo "bench: $f missing (run without --no-build)" >&2; exit 1; }
 done
 

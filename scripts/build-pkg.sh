@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the npm package into pkg/ and prints the sizes of what a browser downloads: raw,
-# gzip -9 and brotli (quality 11).
+# Builds the npm package into pkg/ and prints the sizes of its entries: raw, gzip -9 and
+# brotli (quality 11).
 #
 #   bash scripts/build-pkg.sh
 #
@@ -8,10 +8,15 @@
 #    no_std: src/js/core.rs), release, built as a cdylib alone. (This is why the steps are
 #    wasm-pack's, run by hand: wasm-pack builds every crate type in Cargo.toml, and with the
 #    rlib alongside rustc does no LTO, which made the wasm 2.5 KB gzip larger.)
-# 2. wasm-bindgen --target web, then wasm-opt -Oz.
-# 3. One minified JS file (esbuild): the class (src/js/index.js and what it imports) with
-#    wasm-bindgen's glue.
-# 4. package.json from Cargo.toml's metadata, README.md and LICENSE.
+# 2. wasm-bindgen --target web, then wasm-opt -Oz, into target/pkg-build/; the glue is made
+#    free of side effects at import, and the wasm is also written as a JS string module
+#    (scripts/pkg-files.mjs).
+# 3. The entries, each one minified file per format (esbuild; ESM .js and CommonJS .cjs):
+#      index  "tether-ws"        the class with the wasm inside (src/js/wasm_inline.js)
+#      slim   "tether-ws/slim"   the class, the wasm as tether_ws_bg.wasm (src/js/wasm_slim.js)
+#      react  "tether-ws/react"  the hook (src/js/react.js; react and tether-ws external)
+#    and their declarations (src/js/*.d.ts, as .d.ts and .d.cts).
+# 4. package.json (exports map) from Cargo.toml's metadata, README.md and LICENSE.
 #
 # wasm-opt and esbuild come from node_modules/.bin (npm packages `binaryen`, `esbuild`),
 # wasm-bindgen from ~/.cargo/bin (run scripts/setup.sh).
@@ -27,44 +32,58 @@ for tool in wasm-bindgen wasm-opt esbuild; do
 done
 
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+BUILD="$TARGET_DIR/pkg-build"
 cargo rustc --lib --release --target wasm32-unknown-unknown --no-default-features --features js \
   --crate-type cdylib
-rm -rf pkg
-wasm-bindgen --target web --out-dir pkg --out-name tether_ws \
+rm -rf pkg "$BUILD"
+wasm-bindgen --target web --out-dir "$BUILD" --out-name tether_ws \
   "$TARGET_DIR/wasm32-unknown-unknown/release/tether_ws.wasm"
 wasm-opt -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
-  --enable-sign-ext --enable-mutable-globals pkg/tether_ws_bg.wasm -o pkg/tether_ws_bg.wasm
+  --enable-sign-ext --enable-mutable-globals "$BUILD/tether_ws_bg.wasm" -o "$BUILD/tether_ws_bg.wasm"
 
 # The glue's imports of its copies of our JS snippets are pointed back at src/ so that each
-# module is bundled once (the wasm's import names stay); the class imports the glue as
-# "tether-ws-glue".
-mv pkg/tether_ws.js pkg/glue.js
-sed -i -E "/^import /s#(['\"])\./snippets/tether-ws-[^/'\"]+/src/#\1../src/#g" pkg/glue.js
-esbuild src/js/index.js --bundle --minify --format=esm --target=es2022 \
-  --alias:tether-ws-glue=./pkg/glue.js --outfile=pkg/tether_ws.js --log-level=error
-rm -rf pkg/glue.js pkg/snippets pkg/tether_ws_bg.wasm.d.ts
+# module is bundled once (the wasm's import names stay).
+mv "$BUILD/tether_ws.js" "$BUILD/glue.js"
+src_rel="$(realpath --relative-to="$BUILD" "$ROOT/src")"
+sed -i -E "/^import /s#(['\"])\./snippets/tether-ws-[^/'\"]+/src/#\1$src_rel/#g" "$BUILD/glue.js"
+node scripts/pkg-files.mjs glue "$BUILD/glue.js"
+node scripts/pkg-files.mjs bytes "$BUILD/tether_ws_bg.wasm" "$BUILD/wasm_bytes.js"
+
+mkdir -p pkg
+bundle() {  # bundle ENTRY OUT WASM_MODULE [esbuild args...]
+  local entry=$1 out=$2 wasm=$3
+  shift 3
+  for format in esm cjs; do
+    local ext=js
+    [[ $format == cjs ]] && ext=cjs
+    esbuild "$entry" --bundle --minify --format=$format --target=es2022 --platform=neutral \
+      --alias:tether-ws-glue="./${BUILD#"$ROOT"/}/glue.js" --alias:tether-ws-wasm="$wasm" \
+      --alias:tether-ws-wasm-bytes="./${BUILD#"$ROOT"/}/wasm_bytes.js" \
+      --log-override:empty-import-meta=silent "$@" --outfile="pkg/$out.$ext" --log-level=error
+  done
+}
+bundle src/js/index.js index ./src/js/wasm_inline.js
+bundle src/js/slim.js slim ./src/js/wasm_slim.js
+[[ -f src/js/react.js ]] && bundle src/js/react.js react ./src/js/wasm_slim.js --external:react --external:tether-ws # PARTIAL
+cp "$BUILD/tether_ws_bg.wasm" pkg/
+for name in index slim react; do
+  [[ -f "src/js/$name.d.ts" ]] || continue # PARTIAL
+  cp "src/js/$name.d.ts" "pkg/$name.d.ts"
+  cp "src/js/$name.d.ts" "pkg/$name.d.cts"
+done
+
+# The default entry carries its wasm: no .wasm URL, no import.meta, no fetch may be left.
+for f in pkg/index.js pkg/index.cjs; do
+  if grep -qE 'tether_ws_bg\.wasm|import\.meta|fetch\(' "$f"; then
+    echo "build-pkg: $f still refers to a .wasm file, import.meta or fetch" >&2
+    exit 1
+  fi
+done
 
 cp README.md LICENSE pkg/
-cargo metadata --no-deps --format-version 1 | node -e '
-  const fs = require("fs");
-  const meta = JSON.parse(fs.readFileSync(0, "utf8")).packages.find((p) => p.name === "tether-ws");
-  const pkg = {
-    name: meta.name,
-    type: "module",
-    description: meta.description,
-    version: meta.version,
-    license: meta.license,
-    repository: { type: "git", url: meta.repository },
-    files: ["tether_ws_bg.wasm", "tether_ws.js", "tether_ws.d.ts"],
-    main: "tether_ws.js",
-    types: "tether_ws.d.ts",
-    sideEffects: false,
-    keywords: meta.keywords,
-  };
-  fs.writeFileSync("pkg/package.json", JSON.stringify(pkg, null, 2) + "\n");
-'
+cargo metadata --no-deps --format-version 1 | node scripts/pkg-files.mjs manifest pkg
 
-files=(pkg/tether_ws_bg.wasm pkg/tether_ws.js)
+files=(pkg/index.js pkg/index.cjs pkg/slim.js pkg/tether_ws_bg.wasm)
 if command -v brotli >/dev/null 2>&1; then
   brotli_size() { brotli -c -q 11 -- "$1" | wc -c; }
 else
@@ -76,12 +95,9 @@ fi
 echo
 echo "pkg sizes (bytes):"
 printf '  %-22s %10s %10s %10s\n' file raw gzip-9 brotli
-tr=0 tg=0 tb=0
 for f in "${files[@]}"; do
-  r=$(stat -c %s "$f")
-  g=$(gzip -9 -c -- "$f" | wc -c)
-  b=$(brotli_size "$f")
-  tr=$((tr + r)) tg=$((tg + g)) tb=$((tb + b))
-  printf '  %-22s %10d %10d %10d\n' "${f#pkg/}" "$r" "$g" "$b"
+  printf '  %-22s %10d %10d %10d\n' "${f#pkg/}" "$(stat -c %s "$f")" "$(gzip -9 -c -- "$f" | wc -c)" "$(brotli_size "$f")"
 done
-printf '  %-22s %10d %10d %10d\n' total "$tr" "$tg" "$tb"
+gz() { gzip -9 -c -- "$1" | wc -c; }
+echo "  default entry (index.js, wasm inside): $(gz pkg/index.js) B gzip"
+echo "  slim entry (slim.js + tether_ws_bg.wasm): $(($(gz pkg/slim.js) + $(gz pkg/tether_ws_bg.wasm))) B gzip"

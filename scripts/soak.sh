@@ -32,7 +32,7 @@ esac
   exit 2
 }
 
-if [[ ! -f pkg/tether_ws.js || ! -f pkg/tether_ws_bg.wasm ]]; then
+if [[ ! -f pkg/index.js ]]; then
   printf '\n== pkg/ missing: building it\n'
   bash scripts/build-pkg.sh
 fi

@@ -10,7 +10,7 @@
 // only the latest cursor position in that queue, so a reconnect sends one message, not
 // every mouse move made while offline.
 
-import init, { TetherSocket } from "/pkg/tether_ws.js";
+import { TetherSocket } from "/pkg/index.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -296,12 +296,11 @@ function fatal(message) {
 
 async function main() {
   try {
-    await init();
+    connect(); // (the first TetherSocket compiles the package's wasm)
   } catch (e) {
-    fatal(`could not load /pkg/tether_ws.js (build it with: bash scripts/build-pkg.sh): ${e}`);
+    fatal(`could not start the socket from /pkg/index.js (build it with: bash scripts/build-pkg.sh): ${e}`);
     return;
   }
-  connect();
   ui.board.addEventListener("pointermove", onPointerMove);
   window.addEventListener("online", () => log("browser online") || render());
   window.addEventListener("offline", () => log("browser offline") || render());

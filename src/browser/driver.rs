@@ -409,7 +409,10 @@ impl Inner {
             Conn::open(id, &t.url, &protocols, self.binary_type.get(), on_event).ok()
         });
         match opened {
-            Some(conn) => *self.conn.borrow_mut() = Some(conn),
+            Some(conn) => {
+                *self.conn.borrow_mut() = Some(conn);
+                self.machine.borrow_mut().handle_socket_created(id);
+            }
             None => self.machine.borrow_mut().handle_connect_failed(id, now()),
         }
     }

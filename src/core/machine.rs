@@ -241,6 +241,9 @@ pub struct Machine<P> {
     opened_at: f64,
     /// A write to the open socket failed (it is closing under us): queue until the next open.
     socket_unwritable: bool,
+    /// `reconnect()` let go of a socket that was open or closing, and the next one does not
+    /// exist yet: `readyState` reads CLOSING meanwhile, as that socket's would.
+    replacing: bool,
     offline: bool,
     hidden: bool,
     timers: Timers,
@@ -321,6 +324,7 @@ impl<P> Machine<P> {
             after_stable: false,
             opened_at: 0.0,
             socket_unwritable: false,
+            replacing: false,
             offline: false,
             hidden: false,
             timers: Timers::default(),
@@ -344,6 +348,18 @@ impl<P> Machine<P> {
     /// The attempt or socket the machine currently owns.
     pub fn current(&self) -> Option<ConnId> {
         self.current
+    }
+
+    /// The `WebSocket.readyState` number: the state's (CONNECTING also while waiting to
+    /// retry), except CLOSING from a `reconnect()` that let go of an open or closing socket
+    /// until the driver has created the next one. (reconnecting-websocket and partysocket
+    /// report the old socket's state until then.)
+    pub fn ready_state(&self) -> u16 {
+        if self.replacing {
+            State::Closing.ready_state()
+        } else {
+            self.state.ready_state()
+        }
     }
 
     /// Retries since the last connection that stayed open for `minUptime`.
@@ -467,6 +483,7 @@ impl<P> Machine<P> {
     pub fn reconnect(&mut self, now: f64, code: u16, reason: &str) {
         // The browser still sends what it buffered before our close frame: not ours to resend.
         self.in_flight.reset(None);
+        let replacing = self.replacing || matches!(self.state, State::Open | State::Closing);
         if let Some(id) = self.current {
             self.abandon(id, code, reason);
             // Every socket that ends gets its close event, one closing after close() included.
@@ -482,7 +499,14 @@ impl<P> Machine<P> {
         self.after_stable = false;
         self.timers = Timers::default();
         self.set_state(State::Connecting);
+        self.replacing = replacing;
         self.start_attempt(now);
+    }
+
+    /// Takes the oldest queued message out of the outbox without reporting it (for the
+    /// user's own handling, as partysocket's `drainQueuedMessages()`).
+    pub fn take_queued(&mut self) -> Option<P> {
+        self.outbox.pop()
     }
 
     /// Disposes of the machine's work: abandons the socket, cancels every timer and reports
@@ -503,6 +527,14 @@ impl<P> Machine<P> {
     }
 
     // ---- inputs ----
+
+    /// The driver created the socket of attempt `id` (after [`Action::Connect`], once the URL
+    /// is known).
+    pub fn handle_socket_created(&mut self, id: ConnId) {
+        if self.current == Some(id) {
+            self.replacing = false;
+        }
+    }
 
     /// Socket `id` opened.
     pub fn handle_opened(&mut self, id: ConnId, now: f64) {
@@ -767,6 +799,7 @@ impl<P> Machine<P> {
         let from = self.state;
         if from != to {
             self.state = to;
+            self.replacing = false;
             self.emit(Event::StateChange { from, to });
         }
     }

@@ -148,7 +148,7 @@ impl Core {
                     self.text = c.reason;
                     (KIND_CLOSE, 0.0, c.code as f64, c.was_clean as u8 as f64)
                 }
-                Event::Error(_) => (KIND_ERROR, 0.0, 0.0, 0.0),
+                Event::Error(kind) => (KIND_ERROR, 0.0, kind as u8 as f64, 0.0),
                 Event::Reconnecting {
                     attempt,
                     delay_ms,
@@ -259,6 +259,20 @@ impl Core {
         self.machine.state() as u8
     }
 
+    /// The `WebSocket.readyState` number.
+    #[wasm_bindgen(js_name = readyState)]
+    pub fn ready_state(&self) -> u16 {
+        self.machine.ready_state()
+    }
+
+    /// Takes the oldest queued message out of the outbox, unreported: its slot (kept until
+    /// the next call or poll, so that JS can read it), or 0 when the outbox is empty.
+    #[wasm_bindgen(js_name = takeQueued)]
+    pub fn take_queued(&mut self) -> f64 {
+        self.payload = self.machine.take_queued();
+        self.payload.as_ref().map_or(0.0, |s| s.0)
+    }
+
     /// Retries since the last stable connection.
     #[wasm_bindgen(js_name = retryCount)]
     pub fn retry_count(&self) -> u32 {
@@ -328,6 +342,11 @@ impl Core {
     pub fn unflushed(&mut self, id: f64, buffered: f64) {
         self.machine
             .handle_unflushed(conn(id), buffered as u64, |s| slot_size(s.0) as u64);
+    }
+
+    /// The socket of attempt `id` was created.
+    pub fn created(&mut self, id: f64) {
+        self.machine.handle_socket_created(conn(id));
     }
 
     /// Socket `id` opened.

@@ -15,6 +15,27 @@ function report(error) {
   else setTimeout(() => { throw error; });
 }
 
+// The event classes partysocket exports, with its constructor signatures. They are used for
+// close events where the platform has no CloseEvent (Node 22 has a global WebSocket but no
+// CloseEvent), and for every error event the socket fires (`message` says what failed:
+// "TIMEOUT" for a connection timeout, as in reconnecting-websocket and partysocket).
+export class CloseEvent extends Event {
+  constructor(code = 1000, reason = "") {
+    super("close");
+    this.code = code;
+    this.reason = reason;
+    this.wasClean = true;
+  }
+}
+
+export class ErrorEvent extends Event {
+  constructor(error) {
+    super("error");
+    this.message = error instanceof Error ? error.message : "";
+    this.error = error;
+  }
+}
+
 // The on* handler properties, by the index the class uses.
 const ON = ["open", "message", "close", "error"];
 
@@ -161,12 +182,15 @@ export class Hub {
     this.fire(new Event("open"));
   }
 
-  fireError() {
-    this.fire(new Event("error"));
+  fireError(error) {
+    this.fire(new ErrorEvent(error));
   }
 
   fireClose(code, reason, wasClean) {
-    this.fire(new CloseEvent("close", { code, reason, wasClean }));
+    const Platform = globalThis.CloseEvent;
+    const event = typeof Platform === "function" ? new Platform("close", { code, reason, wasClean }) : new CloseEvent(code, reason);
+    if (event.wasClean !== wasClean) event.wasClean = wasClean;
+    this.fire(event);
   }
 
   fireWith(type, props) {

@@ -23,6 +23,23 @@ const OVERFLOW = ["drop-oldest", "drop-newest", "reject"];
 const MS = "a number of milliseconds >= 0";
 const HEARTBEAT_MS = "a finite number of milliseconds > 0";
 
+// binaryType values: the browser's, and the `ws` package's own.
+export const BINARY_TYPES = ["blob", "arraybuffer", "nodebuffer", "fragments"];
+export const BINARY_TYPES_TEXT = '"blob" or "arraybuffer" (or, with the `ws` package, "nodebuffer" or "fragments")';
+
+// The WebSocket class to use for the next attempt: the `WebSocket` option, else the global
+// one; undefined when neither is a WebSocket class (a function with CLOSING = 2, the test
+// reconnecting-websocket and partysocket use).
+export function webSocketClass(options) {
+  let W;
+  try {
+    W = options?.WebSocket ?? globalThis.WebSocket;
+    return typeof W === "function" && W.CLOSING === 2 ? W : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function fail(message) {
   return new Error(`TetherSocket: ${message}`);
 }
@@ -79,8 +96,8 @@ function check(ok, name, expected) {
 }
 
 // `new TetherSocket(url, protocols, options)`: { url, shownUrl, protocols, n, debug,
-// binaryType, pauseWhenHidden, maxMessageBytes, shouldReconnect, message, isPong }, or a
-// thrown Error. `url` and `protocols`
+// debugLogger, binaryType, options, pauseWhenHidden, maxMessageBytes, shouldReconnect,
+// message, isPong }, or a thrown Error. `url` and `protocols`
 // are checked values or provider functions; `message` and `isPong` are set only with a
 // heartbeat.
 export function parseOptions(url, protocols, options) {
@@ -111,12 +128,22 @@ export function parseOptions(url, protocols, options) {
     (out.pauseWhenHidden = r.boolean("pauseWhenHidden", false)),
   );
   out.debug = r.boolean("debug", false);
-  out.shouldReconnect = r.func("shouldReconnect");
+  out.debugLogger = r.func("debugLogger");
+  // partysocket calls it shouldReconnectOnClose.
+  out.shouldReconnect = r.func("shouldReconnect") ?? r.func("shouldReconnectOnClose");
   const binaryType = r.get("binaryType");
-  if (typeof binaryType === "string" && binaryType !== "blob" && binaryType !== "arraybuffer") {
-    throw optionError("binaryType", '"blob" or "arraybuffer"');
+  if (typeof binaryType === "string" && !BINARY_TYPES.includes(binaryType)) {
+    throw optionError("binaryType", BINARY_TYPES_TEXT);
   }
-  out.binaryType = binaryType === "arraybuffer" ? "arraybuffer" : "blob";
+  out.binaryType = typeof binaryType === "string" ? binaryType : "blob";
+  // The WebSocket class is read again before every attempt (as reconnecting-websocket
+  // does); here it only has to exist.
+  out.options = options;
+  if (!webSocketClass(options)) {
+    throw r.get("WebSocket") === undefined
+      ? fail("no WebSocket class: this environment has no global WebSocket; pass one as the `WebSocket` option (in Node 20, the `ws` package: { WebSocket: require(\"ws\") })")
+      : optionError("WebSocket", "a WebSocket class (a constructor with CLOSING = 2, like the browser's or the `ws` package's)");
+  }
   const heartbeat = r.get("heartbeat");
   if (heartbeat === undefined) n.push(NaN, NaN);
   else {

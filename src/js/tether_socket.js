@@ -10,20 +10,23 @@
 // User code (listeners, hooks, providers) may call back into the socket at any time, free()
 // included: free() releases Core only in a microtask, after the code running now is done.
 
-// "tether-ws-glue" is wasm-bindgen's generated glue (pkg/tether_ws.js); scripts/build-pkg.sh
-// points it there when it bundles the package.
-import { Core } from "tether-ws-glue";
+// "tether-ws-wasm" is how this entry gets its wasm (wasm_inline.js: the bytes inside the
+// module; wasm_slim.js: a separate file loaded by init()); scripts/build-pkg.sh points it
+// there when it bundles each entry. `load()` instantiates it (once) or throws.
+import { Core, load } from "tether-ws-wasm";
 import { isOnline, isVisible, payloadKind, payloadSize, providedProtocols, providedUrl, sizeAbove } from "../browser/helpers.js";
 import { callHook, Hub, redactUrl } from "./events.js";
-import { fail, parseOptions, sendKey } from "./options.js";
+import { BINARY_TYPES, BINARY_TYPES_TEXT, fail, parseOptions, sendKey, webSocketClass } from "./options.js";
 import { keep, slotData } from "./slots.js";
 
 // Core's action kinds (src/js/core.rs) and enum orders (src/core/machine.rs).
 const CONNECT = 1, FLUSH = 2, HEARTBEAT = 3, CLOSE_SOCKET = 4, OPEN = 5, CLOSE = 6, ERROR = 7;
 const RECONNECTING = 8, STATE_CHANGE = 9, DROP = 10, REQUEUE = 11;
 const STATES = ["connecting", "open", "closing", "reconnecting", "closed"];
-const READY_STATES = [0, 1, 2, 0, 3];
 const RETRY_REASONS = ["closed", "connection-timeout", "heartbeat-timeout", "message-too-big"];
+// The `message` of error events, by ErrorKind (src/core/machine.rs); a socket's own error
+// carries the socket's message, if any.
+const ERROR_MESSAGES = [undefined, "TIMEOUT", "message too big"];
 const DROP_REASONS = ["overflow", "disposed", "replaced"];
 // setTimeout takes at most 2^31-1 ms.
 const MAX_DELAY = 2147483647;
@@ -37,6 +40,20 @@ function closeArgs(code, reason) {
   else if (typeof reason !== "string") throw fail("close() reason must be a string");
   if (code === undefined || code === null) code = 1000;
   return [typeof code === "number" ? code : NaN, reason];
+}
+
+// Kept on every socket we create, and never removed: the `ws` package throws an 'error' event
+// that nobody listens to (e.g. "closed before the connection was established" after we let
+// go of a connecting socket).
+function ignore() {}
+
+// Closes `ws`, whatever its state and implementation.
+function closeQuietly(ws, code, reason) {
+  try {
+    ws.close(code, reason);
+  } catch {
+    /* already closed, or a WebSocket class that throws */
+  }
 }
 
 // Calls a URL or protocols provider; its result (awaited if a Promise) checked by `check`,
@@ -62,11 +79,14 @@ export class TetherSocket {
   #isPong;
   #shouldReconnect;
   #maxMessageBytes;
-  #debugUrl;
+  #options; // the user's options object: its WebSocket class is read before every attempt
+  #log; // the debug logger, when `debug` is on
+  #closeCalled = false; // for the warning on send() after close()
   // The socket of attempt #wsId, and the function that removes our listeners from it.
   #ws = null;
   #wsId = -1;
   #detachWs = null;
+  #lastError; // the socket's error event, for the error event we fire
   // The one armed timer and the deadline it was armed for.
   #timer;
   #timerAt = Infinity;
@@ -82,7 +102,14 @@ export class TetherSocket {
     this.#isPong = p.isPong;
     this.#shouldReconnect = p.shouldReconnect;
     this.#maxMessageBytes = p.maxMessageBytes;
-    if (p.debug) this.#debugUrl = redactUrl(p.shownUrl);
+    this.#options = p.options;
+    if (p.debug) {
+      const logger = p.debugLogger ?? ((...args) => console.log(...args));
+      // (The logger's throws are its own business: reported, never let into the socket.)
+      this.#log = (...args) => callHook(() => logger("RWS>", ...args), undefined, undefined);
+    }
+    // The wasm is compiled on the first construction, not at import.
+    load();
     // A 53-bit seed from two draws.
     const seed = Math.floor(Math.random() * 2 ** 32) * 2 ** 21 + Math.floor(Math.random() * 2 ** 21);
     const core = (this.#core = new Core(new Float64Array(p.n), seed, now()));
@@ -108,6 +135,7 @@ export class TetherSocket {
     const key = sendKey(options);
     const slot = keep(data);
     const direct = core.direct();
+    if (this.#log) this.#log(direct >= 0 ? "send" : "enqueue", data);
     if (direct >= 0) {
       // Sized only if it has to be queued after all.
       if (this.#write(direct, data)) {
@@ -116,6 +144,10 @@ export class TetherSocket {
       }
       core.unsent(direct, slot, payloadSize(data));
       return false;
+    }
+    if (this.#closeCalled) {
+      this.#closeCalled = false; // once per close()
+      console.warn("TetherSocket: send() was called after close(). The message is queued and goes out only if reconnect() is called on this socket.");
     }
     const to = core.send(slot, payloadSize(data), key);
     const written = to >= 0 && this.#writeNext(to, data);
@@ -128,6 +160,7 @@ export class TetherSocket {
   close(code, reason) {
     const core = this.#live();
     if (!core.close(now(), ...closeArgs(code, reason))) throw fail(core.text);
+    this.#closeCalled = true;
     this.#pump();
   }
 
@@ -135,7 +168,19 @@ export class TetherSocket {
   reconnect(code, reason) {
     const core = this.#live();
     if (!core.reconnect(now(), ...closeArgs(code, reason))) throw fail(core.text);
+    this.#closeCalled = false;
     this.#pump();
+  }
+
+  /**
+   * Takes every queued message out of the outbox and returns them, oldest first, without
+   * `drop` events (partysocket's method, e.g. to hand them to a replacement socket).
+   */
+  drainQueuedMessages() {
+    const core = this.#live();
+    const out = [];
+    for (let slot; (slot = core.takeQueued()); ) out.push(slotData(slot));
+    return out;
   }
 
   /** Adds a listener, with the rules of `EventTarget.addEventListener`. */
@@ -170,7 +215,7 @@ export class TetherSocket {
 
   /** 0 connecting (also while waiting to retry), 1 open, 2 closing, 3 closed. */
   get readyState() {
-    return READY_STATES[this.#live().state()];
+    return this.#live().readyState();
   }
 
   /** "connecting", "open", "closing", "reconnecting" or "closed". */
@@ -178,10 +223,10 @@ export class TetherSocket {
     return STATES[this.#live().state()];
   }
 
-  /** The URL of the latest connection attempt. */
+  /** The URL of the current socket, else of the latest connection attempt. */
   get url() {
     this.#live();
-    return this.#lastUrl;
+    return this.#ws?.url ?? this.#lastUrl;
   }
 
   /** The subprotocol the server selected ("" when none or not open). */
@@ -214,17 +259,16 @@ export class TetherSocket {
     return this.#live().queuedBytes();
   }
 
-  /** "blob" or "arraybuffer". */
+  /** "blob" or "arraybuffer" (with the `ws` package also "nodebuffer" or "fragments"): the
+   * current socket's, else the one set. */
   get binaryType() {
     this.#live();
-    return this.#binaryType;
+    return this.#ws?.binaryType ?? this.#binaryType;
   }
 
   set binaryType(value) {
     this.#live();
-    if (value !== "blob" && value !== "arraybuffer") {
-      throw fail('invalid option `binaryType`: expected "blob" or "arraybuffer"');
-    }
+    if (!BINARY_TYPES.includes(value)) throw fail(`invalid option \`binaryType\`: expected ${BINARY_TYPES_TEXT}`);
     this.#binaryType = value;
     if (this.#ws) this.#ws.binaryType = value;
   }
@@ -289,14 +333,25 @@ export class TetherSocket {
     const hub = this.#hub;
     if (kind === OPEN) hub.fireOpen();
     else if (kind === CLOSE) hub.fireClose(core.a, core.text, core.b !== 0);
-    else if (kind === ERROR) hub.fireError();
-    else if (kind === RECONNECTING) hub.fireReconnecting(core.a, core.b, RETRY_REASONS[core.id]);
-    else if (kind === STATE_CHANGE) {
+    else if (kind === ERROR) hub.fireError(this.#errorOf(core.a));
+    else if (kind === RECONNECTING) {
+      if (this.#log) this.#log("next delay", core.b, RETRY_REASONS[core.id]);
+      hub.fireReconnecting(core.a, core.b, RETRY_REASONS[core.id]);
+    } else if (kind === STATE_CHANGE) {
       const from = STATES[core.a], to = STATES[core.b];
-      if (this.#debugUrl) console.debug("[tether-ws]", this.#debugUrl, from, to);
+      if (this.#log) this.#log("state", from, "->", to);
       hub.fireStateChange(from, to);
     } else if (kind === DROP) hub.fireDrop(slotData(core.payload), DROP_REASONS[core.a]);
     else if (kind === REQUEUE) hub.fireRequeue(core.a, core.b);
+  }
+
+  /** The Error an error event of kind `kind` (ErrorKind's index) carries. */
+  #errorOf(kind) {
+    const native = this.#lastError;
+    this.#lastError = undefined;
+    if (kind === 0 && native?.error instanceof Error) return native.error;
+    const message = ERROR_MESSAGES[kind] ?? native?.message;
+    return new Error(typeof message === "string" ? message : "");
   }
 
   /** Writes to socket `id` if it is ours and open. False means nothing was sent. */
@@ -346,18 +401,21 @@ export class TetherSocket {
     // Core only asks after letting go of the previous socket; make sure of it.
     this.#detach();
     const url = this.#url, protocols = this.#protocols;
+    const opened = ([u, p]) => {
+      if (this.#freed) return;
+      this.#open(id, u, p);
+      this.#pump();
+    };
+    // The socket is made in a microtask, after the events of this step (providers run there
+    // too, like a resolved Promise): attempts given up before then (say, a hundred
+    // reconnect() calls in a row) cost no socket.
     if (typeof url !== "function" && typeof protocols !== "function") {
-      this.#open(id, url, protocols);
+      queueMicrotask(() => opened([url, protocols]));
       return;
     }
-    // Providers run in a microtask, after the events of this step, like a resolved Promise.
     Promise.resolve()
       .then(async () => [await provide(url, providedUrl), await provide(protocols, providedProtocols)])
-      .then(([u, p]) => {
-        if (this.#freed) return;
-        this.#open(id, u, p);
-        this.#pump();
-      });
+      .then(opened);
   }
 
   /** Creates the socket for attempt `id`, unless the attempt was given up meanwhile. */
@@ -365,29 +423,39 @@ export class TetherSocket {
     const core = this.#core;
     if (this.#freed || core.current() !== id || STATES[core.state()] !== "connecting") return;
     let ws;
-    if (url !== undefined && protocols !== undefined) {
+    const WebSocketClass = webSocketClass(this.#options);
+    if (url !== undefined && protocols !== undefined && WebSocketClass) {
       this.#lastUrl = url;
+      if (this.#log) this.#log("connect", { url: redactUrl(url), protocols });
       try {
-        ws = new WebSocket(url, protocols);
-      } catch {
-        /* refused by the browser: a failed attempt */
+        ws = new WebSocketClass(url, protocols);
+        ws.addEventListener("error", ignore);
+        ws.binaryType = this.#binaryType;
+      } catch (e) {
+        // Refused (a bad URL for the browser, a broken WebSocket class): a failed attempt.
+        if (ws) closeQuietly(ws);
+        ws = undefined;
+        this.#lastError = { error: e instanceof Error ? e : undefined };
       }
     }
     if (!ws) {
       core.connectFailed(id, now());
       return;
     }
-    ws.binaryType = this.#binaryType;
+    core.created(id);
     const onMessage = (e) => this.#onMessage(id, ws, e);
     const handlers = {
       open: () => {
+        if (this.#log) this.#log("open event");
         core.opened(id, now());
         this.#pump();
       },
       // Without heartbeats, messages go straight to the listeners (only those over
       // maxMessageBytes come here); with them, every message is news for Core.
       message: this.#heartbeat === undefined ? this.#hub.route(ws, onMessage, this.#maxMessageBytes) : onMessage,
-      error: () => {
+      error: (e) => {
+        if (this.#log) this.#log("error event", e?.message);
+        this.#lastError = e;
         core.error(id);
         this.#pump();
       },
@@ -428,6 +496,7 @@ export class TetherSocket {
 
   #onClose(id, e) {
     const core = this.#core;
+    if (this.#log) this.#log("close event", e.code, e.reason);
     this.#requeue(id);
     const ask = this.#shouldReconnect && core.unexpected(id);
     const verdict = ask ? callHook(this.#shouldReconnect, e, true) : undefined;
@@ -440,11 +509,7 @@ export class TetherSocket {
     // Before close(): whatever is still buffered then never leaves a dead connection.
     if (abandon) this.#requeue(id);
     if (this.#wsId !== id) return;
-    try {
-      this.#ws.close(code, reason);
-    } catch {
-      /* already closed */
-    }
+    closeQuietly(this.#ws, code, reason);
     if (abandon) this.#detach();
   }
 

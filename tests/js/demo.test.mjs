@@ -154,7 +154,7 @@ async function waitCursorAt(page, id, x, y, what) {
 // ------------------------------------------------------------------------------ the test
 
 test("demo: cursors are shared live and survive a relay restart", { timeout: 150_000 }, async () => {
-  assert.ok(existsSync(join(ROOT, "pkg", "tether_ws.js")), "pkg/ is built (bash scripts/build-pkg.sh)");
+  assert.ok(existsSync(join(ROOT, "pkg", "index.js")), "pkg/ is built (bash scripts/build-pkg.sh)");
   await startRelay();
   const browser = await chromium.launch({
     executablePath: CHROMIUM,

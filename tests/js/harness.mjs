@@ -123,8 +123,8 @@ export function useBrowser() {
   before(
     async () => {
       await httpGet("/health", 3000);
-      if (!existsSync(join(ROOT, "pkg", "tether_ws.js"))) {
-        throw new Error("pkg/tether_ws.js not found: build the package first (bash scripts/build-pkg.sh)");
+      if (!existsSync(join(ROOT, "pkg", "index.js"))) {
+        throw new Error("pkg/index.js not found: build the package first (bash scripts/build-pkg.sh)");
       }
       if (!existsSync(CHROMIUM)) {
         throw new Error(`${CHROMIUM} not found: run bash scripts/setup.sh (apt chromium)`);
@@ -190,7 +190,7 @@ export async function openPage({ query = "" } = {}) {
       throw new Error(`the test page did not load the package within 20 s (${PAGE_URL}${query})`);
     });
   const loadError = await page.evaluate(() => window.loadError);
-  if (loadError) throw new Error(`the test page could not load /pkg/tether_ws.js: ${loadError}`);
+  if (loadError) throw new Error(`the test page could not load /pkg/index.js: ${loadError}`);
   currentPage = page;
   return page;
 }

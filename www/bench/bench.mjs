@@ -6,7 +6,7 @@
 // Libraries ("lib" below):
 //   raw          the browser WebSocket, nothing else (the limit); for the queue, reconnect
 //                and memory scenarios a minimal hand-written reconnect + queue around it
-//   tether       TetherSocket from JS (pkg/tether_ws.js)
+//   tether       TetherSocket from JS (pkg/index.js, the default entry)
 //   rust         tether_ws::Socket driven from Rust (everything inside the wasm bench crate)
 //   rws          reconnecting-websocket 4.4
 //   partysocket  partysocket 1.x (partysocket/ws, its generic ReconnectingWebSocket)
@@ -332,12 +332,12 @@ try {
   const [tether, RWS, PS, rust] = await Promise.all([
     // The copy of pkg/ that scripts/bench.sh took right after building it (so that a
     // concurrent rebuild of pkg/ cannot change the package under a running benchmark).
-    import(params.get("pkg") || "./dist/pkg/tether_ws.js"),
+    import(params.get("pkg") || "./dist/pkg/index.js"),
     import("./dist/rws.js").then((m) => m.default),
     import("./dist/partysocket.js").then((m) => m.default),
     import("./dist/rust/tether_bench.js"),
   ]);
-  tetherWasm = await tether.default();
+  tetherWasm = await tether.init();
   rustWasm = await rust.default();
   mods = { TetherSocket: tether.TetherSocket, RWS, PS, rust };
   window.bench = {

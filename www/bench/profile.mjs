@@ -2,7 +2,7 @@
 // self time by function. Needs the bench server (scripts/bench.sh starts one; or start
 // target/release/tether-test-server on 9790/9791/9792 by hand) and www/bench/dist built.
 //
-//   node www/bench/profile.mjs [lib=tether] [size=64] [binary=0] [n=20000] [pkg=/www/bench/dist/pkg/tether_ws.js]
+//   node www/bench/profile.mjs [lib=tether] [size=64] [binary=0] [n=20000] [pkg=/www/bench/dist/pkg/index.js]
 //
 // For wasm function names, point pkg= at a build that kept its name section, e.g.
 //   CARGO_TARGET_DIR=/tmp/tprof cargo build --release --target wasm32-unknown-unknown --lib

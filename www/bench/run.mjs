@@ -100,11 +100,12 @@ function sizeOf(files) {
 
 function sizes() {
   // The snapshot of pkg/ taken by scripts/bench.sh right after building it (what the page loads).
-  const pkg = existsSync(join(ROOT, "www", "bench", "dist", "pkg", "tether_ws.js")) ? join(ROOT, "www", "bench", "dist", "pkg") : join(ROOT, "pkg");
-  const shipped = [join(pkg, "tether_ws_bg.wasm"), join(pkg, "tether_ws.js")];
+  const pkg = existsSync(join(ROOT, "www", "bench", "dist", "pkg", "index.js")) ? join(ROOT, "www", "bench", "dist", "pkg") : join(ROOT, "pkg");
+  // The default entry: one JS file with the wasm inside.
+  const shipped = [join(pkg, "index.js")];
   const dist = join(ROOT, "www", "bench", "dist");
   return {
-    // What a user ships: pkg/ as scripts/build-pkg.sh built it (wasm + one minified JS file).
+    // What a user ships: the default entry as scripts/build-pkg.sh built it.
     tether: sizeOf(shipped),
     wasmOnly: sizeOf([join(pkg, "tether_ws_bg.wasm")]),
     rws: sizeOf([join(dist, "rws.js")]),

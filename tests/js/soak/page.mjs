@@ -294,11 +294,11 @@ window.soak = {
 };
 
 try {
-  const mod = await import("/pkg/tether_ws.js");
-  window.wasm = await mod.default();
+  const mod = await import("/pkg/index.js");
+  window.wasm = await mod.init();
   window.TetherSocket = mod.TetherSocket;
   window.ready = true;
 } catch (e) {
   window.loadError = String((e && e.stack) || e);
-  console.error("soak page: loading /pkg/tether_ws.js failed:", window.loadError);
+  console.error("soak page: loading /pkg/index.js failed:", window.loadError);
 }

@@ -161,7 +161,7 @@ export async function runSoak(opts = {}) {
       timeout: 30_000,
     });
     const loadError = await page.evaluate(() => window.loadError);
-    if (loadError) throw new Error(`the soak page could not load /pkg/tether_ws.js: ${loadError}`);
+    if (loadError) throw new Error(`the soak page could not load /pkg/index.js: ${loadError}`);
 
     const key = `soak-${process.pid}-${Date.now().toString(36)}`;
     const cfg = {

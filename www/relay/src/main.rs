@@ -50,9 +50,9 @@ async fn run(args: Args) -> io::Result<()> {
             ),
         ));
     }
-    if !args.root.join("pkg").join("tether_ws.js").is_file() {
+    if !args.root.join("pkg").join("index.js").is_file() {
         eprintln!(
-            "tether-relay: warning: pkg/tether_ws.js is missing; build it with `bash scripts/build-pkg.sh`"
+            "tether-relay: warning: pkg/index.js is missing; build it with `bash scripts/build-pkg.sh`"
         );
     }
     let listener = TcpListener::bind(args.addr)

@@ -62,8 +62,8 @@ mod tests {
         assert_eq!(resolve(r, "/"), Some(PathBuf::from("/r/www")));
         assert_eq!(resolve(r, "/app.js"), Some(PathBuf::from("/r/www/app.js")));
         assert_eq!(
-            resolve(r, "/pkg/tether_ws.js"),
-            Some(PathBuf::from("/r/pkg/tether_ws.js"))
+            resolve(r, "/pkg/index.js"),
+            Some(PathBuf::from("/r/pkg/index.js"))
         );
         assert_eq!(resolve(r, "/./a//b/"), Some(PathBuf::from("/r/www/a/b")));
         assert_eq!(resolve(r, "/../etc/passwd"), None);
