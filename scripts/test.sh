@@ -17,7 +17,9 @@
 #   6. package:     scripts/build-pkg.sh (pkg/, sizes), npm pack --dry-run, the size budget
 #   7. examples:    examples/build.sh (the Leptos and Yew apps, built to wasm32)
 #   8. JS:          node --test tests/js/ (playwright-core + Debian Chromium: pkg/ in a page,
-#                   the examples, the demo with its relay)
+#                   the examples, the demo with its relay) and tests/pkg/*.test.mjs (the
+#                   packaging suite: the `npm pack` tarball installed into fixture apps for
+#                   each bundler, runtime, test runner, React and the TypeScript matrix)
 # Node's test summary is printed last so CI can read the pass/fail counts.
 #
 # Environment knobs: SKIP_SETUP=1 (do not run setup.sh), WASM_BINDGEN_TEST_TIMEOUT (120),
@@ -187,10 +189,10 @@ step "examples: examples/build.sh (Leptos chat, Yew feed → wasm32)"
 EXAMPLES_PROFILE=dev bash examples/build.sh || fail "building the example apps failed"
 
 # ------------------------------------------------------------------------------- JS tests
-step "JS tests: node --test tests/js/ (playwright-core, Debian Chromium)"
+step "JS tests: node --test tests/js/ tests/pkg/ (playwright-core, Debian Chromium; the packed package in fixture apps)"
 kill -0 "$SERVER_PID" 2>/dev/null || fail "the test server is not running (log: $SERVER_LOG)"
 set +e
-node --test --test-concurrency=1 --test-reporter=spec tests/js/ 2>&1 | tee "$JS_LOG"
+node --test --test-concurrency=1 --test-reporter=spec tests/js/ tests/pkg/*.test.mjs 2>&1 | tee "$JS_LOG"
 js_rc=${PIPESTATUS[0]}
 set -e
 stop_server

@@ -18,9 +18,9 @@ export async function init(input) {
   if (exports) return exports;
   if (input === undefined) {
     // (In the CommonJS build there is no import.meta: the file must be named.)
-    const here = import.meta.url;
-    if (!here) throw fail("tether-ws/slim: in CommonJS, pass the wasm to init(), e.g. init(fs.readFileSync(require.resolve(\"tether-ws/tether_ws_bg.wasm\")))");
-    input = new URL("tether_ws_bg.wasm", here);
+    if (!import.meta.url) throw fail("tether-ws/slim: in CommonJS, pass the wasm to init(), e.g. init(fs.readFileSync(require.resolve(\"tether-ws/tether_ws_bg.wasm\")))");
+    // Written out in full: bundlers emit the file only for this exact pattern.
+    input = new URL("tether_ws_bg.wasm", import.meta.url);
   }
   exports = await initGlue({ module_or_path: input });
   return exports;
