@@ -177,6 +177,8 @@ kill -0 "$SERVER_PID" 2>/dev/null || fail "the test server died during the brows
 step "package: scripts/build-pkg.sh (pkg/)"
 bash scripts/build-pkg.sh || fail "building pkg/ failed"
 (cd pkg && npm pack --dry-run) || fail "npm pack --dry-run in pkg/ failed"
+# The crate as crates.io would get it: packaged and built from the package alone.
+cargo package -p tether-ws --allow-dirty || fail "cargo package of the tether-ws crate failed"
 # The size budget (issues #6, #12): the default entry, one JS file with the wasm inside, at
 # most 20,000 B gzip -9.
 shipped=$(gzip -9 -c pkg/index.js | wc -c)
