@@ -57,8 +57,8 @@ bundle() {  # bundle ENTRY OUT WASM_MODULE [esbuild args...]
     local ext=js
     [[ $format == cjs ]] && ext=cjs
     esbuild "$entry" --bundle --minify --format=$format --target=es2022 --platform=neutral \
-      --alias:tether-ws-glue="./${BUILD#"$ROOT"/}/glue.js" --alias:tether-ws-wasm="$wasm" \
-      --alias:tether-ws-wasm-bytes="./${BUILD#"$ROOT"/}/wasm_bytes.js" \
+      --alias:tether-ws-glue="$BUILD/glue.js" --alias:tether-ws-wasm="$wasm" \
+      --alias:tether-ws-wasm-bytes="$BUILD/wasm_bytes.js" \
       --log-override:empty-import-meta=silent "$@" --outfile="pkg/$out.$ext" --log-level=error
   done
 }

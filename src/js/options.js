@@ -141,7 +141,7 @@ export function parseOptions(url, protocols, options) {
   out.options = options;
   if (!webSocketClass(options)) {
     throw r.get("WebSocket") === undefined
-      ? fail("no WebSocket class: this environment has no global WebSocket; pass one as the `WebSocket` option (in Node 20, the `ws` package: { WebSocket: require(\"ws\") })")
+      ? fail("no WebSocket class: this environment has no global WebSocket; pass one as the `WebSocket` option (in Node 20, the `ws` package's class)")
       : optionError("WebSocket", "a WebSocket class (a constructor with CLOSING = 2, like the browser's or the `ws` package's)");
   }
   const heartbeat = r.get("heartbeat");
