@@ -64,12 +64,12 @@ bundle() {  # bundle ENTRY OUT WASM_MODULE [esbuild args...]
 }
 bundle src/js/index.js index ./src/js/wasm_inline.js
 bundle src/js/slim.js slim ./src/js/wasm_slim.js
-[[ -f src/js/react.js ]] && bundle src/js/react.js react ./src/js/wasm_slim.js --external:react --external:tether-ws # PARTIAL
+bundle src/js/react.js react ./src/js/wasm_slim.js --external:react --external:tether-ws
 cp "$BUILD/tether_ws_bg.wasm" pkg/
 for name in index slim react; do
-  [[ -f "src/js/$name.d.ts" ]] || continue # PARTIAL
   cp "src/js/$name.d.ts" "pkg/$name.d.ts"
-  cp "src/js/$name.d.ts" "pkg/$name.d.cts"
+  # (A .d.cts may only re-export CommonJS declarations.)
+  sed 's#"\./index\.js"#"./index.cjs"#g' "src/js/$name.d.ts" >"pkg/$name.d.cts"
 done
 
 # The default entry carries its wasm: no .wasm URL, no import.meta, no fetch may be left.
@@ -83,7 +83,7 @@ done
 cp README.md LICENSE pkg/
 cargo metadata --no-deps --format-version 1 | node scripts/pkg-files.mjs manifest pkg
 
-files=(pkg/index.js pkg/index.cjs pkg/slim.js pkg/tether_ws_bg.wasm)
+files=(pkg/index.js pkg/index.cjs pkg/slim.js pkg/tether_ws_bg.wasm pkg/react.js)
 if command -v brotli >/dev/null 2>&1; then
   brotli_size() { brotli -c -q 11 -- "$1" | wc -c; }
 else

@@ -188,9 +188,11 @@ export class Hub {
 
   fireClose(code, reason, wasClean) {
     const Platform = globalThis.CloseEvent;
-    const event = typeof Platform === "function" ? new Platform("close", { code, reason, wasClean }) : new CloseEvent(code, reason);
-    if (event.wasClean !== wasClean) event.wasClean = wasClean;
-    this.fire(event);
+    this.fire(
+      typeof Platform === "function"
+        ? new Platform("close", { code, reason, wasClean })
+        : Object.assign(new CloseEvent(code, reason), { wasClean }),
+    );
   }
 
   fireWith(type, props) {

@@ -2,7 +2,9 @@
 //! written in JS (tether_socket.js, with events.js and options.js) and drives the state
 //! machine through [`Core`], so that the wasm binary holds only the connection rules and
 //! the browser is driven from JS without wasm-bindgen closures or glue per browser API.
-//! scripts/build-pkg.sh bundles the class with wasm-bindgen's glue into the package.
+//! scripts/build-pkg.sh bundles the class with wasm-bindgen's glue into the package's
+//! entries; their TypeScript declarations are written by hand (index.d.ts, slim.d.ts,
+//! react.d.ts), as the class is JS.
 
 mod core;
 
@@ -16,10 +18,6 @@ use wasm_bindgen::prelude::*;
 #[global_allocator]
 static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
     lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
-
-/// TypeScript declarations of the class, written by hand (the class is JS).
-#[wasm_bindgen(typescript_custom_section)]
-const TS: &str = include_str!("tether_socket.d.ts");
 
 /// Without std (the npm build) a panic traps. Nothing in the core panics on any input; this
 /// replaces std's handler, whose message formatting would be most of the binary's size.

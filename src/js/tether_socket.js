@@ -22,7 +22,7 @@ import { keep, slotData } from "./slots.js";
 // Core's action kinds (src/js/core.rs) and enum orders (src/core/machine.rs).
 const CONNECT = 1, FLUSH = 2, HEARTBEAT = 3, CLOSE_SOCKET = 4, OPEN = 5, CLOSE = 6, ERROR = 7;
 const RECONNECTING = 8, STATE_CHANGE = 9, DROP = 10, REQUEUE = 11;
-const STATES = ["connecting", "open", "closing", "reconnecting", "closed"];
+const STATES = /** @type {const} */ (["connecting", "open", "closing", "reconnecting", "closed"]);
 const RETRY_REASONS = ["closed", "connection-timeout", "heartbeat-timeout", "message-too-big"];
 // The `message` of error events, by ErrorKind (src/core/machine.rs); a socket's own error
 // carries the socket's message, if any.
