@@ -187,12 +187,12 @@ export class Hub {
   }
 
   fireClose(code, reason, wasClean) {
+    // The platform's CloseEvent, unless there is none or it is not this realm's Event (a
+    // test setup that copies jsdom's CloseEvent onto Node's globals).
     const Platform = globalThis.CloseEvent;
-    this.fire(
-      typeof Platform === "function"
-        ? new Platform("close", { code, reason, wasClean })
-        : Object.assign(new CloseEvent(code, reason), { wasClean }),
-    );
+    let event = typeof Platform === "function" ? new Platform("close", { code, reason, wasClean }) : null;
+    if (!(event instanceof Event)) event = Object.assign(new CloseEvent(code, reason), { wasClean });
+    this.fire(event);
   }
 
   fireWith(type, props) {

@@ -40,6 +40,15 @@ export function webSocketClass(options) {
   }
 }
 
+// The Error for a missing or invalid WebSocket class.
+export function noWebSocket(options) {
+  let given;
+  try { given = options?.WebSocket; } catch { /* a throwing getter: invalid */ }
+  return given === undefined || given === null
+    ? fail("no WebSocket class: this environment has no global WebSocket; pass one as the `WebSocket` option (in Node 20, the `ws` package's class)")
+    : optionError("WebSocket", "a WebSocket class (a constructor with CLOSING = 2, like the browser's or the `ws` package's)");
+}
+
 export function fail(message) {
   return new Error(`TetherSocket: ${message}`);
 }
@@ -137,12 +146,11 @@ export function parseOptions(url, protocols, options) {
   }
   out.binaryType = typeof binaryType === "string" ? binaryType : "blob";
   // The WebSocket class is read again before every attempt (as reconnecting-websocket
-  // does); here it only has to exist.
+  // does); here it only has to exist, except that a socket made with startClosed and no
+  // `WebSocket` option (server-side rendering in Node 20, say) is checked at reconnect().
   out.options = options;
-  if (!webSocketClass(options)) {
-    throw r.get("WebSocket") === undefined
-      ? fail("no WebSocket class: this environment has no global WebSocket; pass one as the `WebSocket` option (in Node 20, the `ws` package's class)")
-      : optionError("WebSocket", "a WebSocket class (a constructor with CLOSING = 2, like the browser's or the `ws` package's)");
+  if (!webSocketClass(options) && (r.get("WebSocket") !== undefined || !r.boolean("startClosed", false))) {
+    throw noWebSocket(options);
   }
   const heartbeat = r.get("heartbeat");
   if (heartbeat === undefined) n.push(NaN, NaN);

@@ -16,7 +16,7 @@
 import { Core, load } from "tether-ws-wasm";
 import { isOnline, isVisible, payloadKind, payloadSize, providedProtocols, providedUrl, sizeAbove } from "../browser/helpers.js";
 import { callHook, Hub, redactUrl } from "./events.js";
-import { BINARY_TYPES, BINARY_TYPES_TEXT, fail, parseOptions, sendKey, webSocketClass } from "./options.js";
+import { BINARY_TYPES, BINARY_TYPES_TEXT, fail, noWebSocket, parseOptions, sendKey, webSocketClass } from "./options.js";
 import { keep, slotData } from "./slots.js";
 
 // Core's action kinds (src/js/core.rs) and enum orders (src/core/machine.rs).
@@ -46,6 +46,14 @@ function closeArgs(code, reason) {
 // that nobody listens to (e.g. "closed before the connection was established" after we let
 // go of a connecting socket).
 function ignore() {}
+
+// Removes the page listeners of sockets collected without free() (made on first use: the
+// module creates nothing at import).
+let envRegistry;
+const envCleanup = () =>
+  (envRegistry ??= typeof FinalizationRegistry === "function" ? new FinalizationRegistry((stop) => stop()) : null);
+
+const weakRef = (target) => (typeof WeakRef === "function" ? new WeakRef(target) : { deref: () => target });
 
 // Closes `ws`, whatever its state and implementation.
 function closeQuietly(ws, code, reason) {
@@ -167,6 +175,8 @@ export class TetherSocket {
   /** Closes the current connection (if any) and connects again at once, backoff reset. */
   reconnect(code, reason) {
     const core = this.#live();
+    // (Unchecked at construction under startClosed, for server-side rendering.)
+    if (!webSocketClass(this.#options)) throw noWebSocket(this.#options);
     if (!core.reconnect(now(), ...closeArgs(code, reason))) throw fail(core.text);
     this.#closeCalled = false;
     this.#pump();
@@ -536,25 +546,41 @@ export class TetherSocket {
     }, delay);
   }
 
-  /** Listens for online/offline (and visibility); returns the function that stops. */
+  /** Listens for online/offline (and visibility); returns the function that stops. The
+   * listeners hold the socket weakly, so that one dropped without free() can still be
+   * garbage-collected (its listeners are then removed, and wasm-bindgen frees its Core). */
   #watchEnv(visibility) {
-    const core = this.#core;
+    // (No closure made here may mention `this`: V8 would then keep it for all of them.)
+    const self = weakRef(this);
+    const token = {};
     const on = [];
-    const listen = (target, type, f) => {
+    const listen = (target, type) => {
       const g = () => {
-        f();
-        this.#pump();
+        const socket = self.deref();
+        if (socket) socket.#onEnv(type);
       };
       target.addEventListener(type, g);
       on.push(() => target.removeEventListener(type, g));
     };
     if (typeof globalThis.addEventListener === "function") {
-      listen(globalThis, "online", () => core.online(now()));
-      listen(globalThis, "offline", () => core.offline());
+      listen(globalThis, "online");
+      listen(globalThis, "offline");
     }
-    if (visibility && typeof document !== "undefined") {
-      listen(document, "visibilitychange", () => core.visibility(now(), isVisible()));
-    }
-    return () => on.forEach((off) => off());
+    if (visibility && typeof document !== "undefined") listen(document, "visibilitychange");
+    const stop = () => on.forEach((off) => off());
+    envCleanup()?.register(this, stop, token);
+    return () => {
+      envCleanup()?.unregister(token);
+      stop();
+    };
   }
+
+  #onEnv(type) {
+    const core = this.#core;
+    if (type === "online") core.online(now());
+    else if (type === "offline") core.offline();
+    else core.visibility(now(), isVisible());
+    this.#pump();
+  }
+
 }

@@ -5,7 +5,7 @@
 // properties before the first connection.
 import assert from "node:assert/strict";
 
-import { BLACKHOLE, browserTest, evalInPage, serverStats, uniqueKey, useBrowser, waitFor, wsUrl } from "./harness.mjs";
+import { BLACKHOLE, browserTest, evalInPage, liveObjectCount, serverStats, uniqueKey, useBrowser, waitFor, wsUrl } from "./harness.mjs";
 
 useBrowser();
 
@@ -193,4 +193,25 @@ browserTest("before the first connection: url is the given URL, protocol is empt
     return out;
   });
   assert.deepEqual(r, { url: "ws://127.0.0.1:1/x?y=1", protocol: "", binaryType: "arraybuffer", readyState: 3 });
+});
+
+browserTest("sockets closed and dropped without free() are garbage-collected (as the peers' are)", async (page) => {
+  const key = uniqueKey("collected");
+  await evalInPage(
+    page,
+    async ({ url }) => {
+      const all = [];
+      for (let i = 0; i < 50; i++) all.push(new TetherSocket(url));
+      await Promise.all(all.map((ws) => (ws.readyState === 1 ? null : T.nextEvent(ws, "open", 10000))));
+      await Promise.all(all.map((ws) => (ws.close(), T.nextEvent(ws, "close", 10000))));
+      // Never opened at all, and left in the closed state from the start.
+      for (let i = 0; i < 50; i++) new TetherSocket(url, [], { startClosed: true });
+    },
+    { url: wsUrl("/echo", { key }) },
+  );
+  const live = await waitFor(async () => {
+    const n = await liveObjectCount(page, "window.TetherSocket.prototype");
+    return n <= 2 ? { n } : null;
+  }, 10000, "closed sockets collected");
+  assert.ok(live.n <= 2, `${live.n} of 100 closed TetherSockets are still alive`);
 });

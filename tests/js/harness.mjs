@@ -228,7 +228,15 @@ export async function wasmMemoryBytes(page) {
  * Number of live WebSocket objects in the page after a full garbage collection,
  * counted with the DevTools protocol (HeapProfiler.collectGarbage + Runtime.queryObjects).
  */
-export async function liveWebSocketCount(page) {
+export function liveWebSocketCount(page) {
+  return liveObjectCount(page, "(window.__NativeWebSocket || WebSocket).prototype");
+}
+
+/**
+ * After garbage collection, the number of live objects whose prototype chain holds the
+ * object `prototypeExpression` evaluates to (in the page), not counting prototypes.
+ */
+export async function liveObjectCount(page, prototypeExpression) {
   const cdp = await page.context().newCDPSession(page);
   try {
     await cdp.send("HeapProfiler.enable");
@@ -236,7 +244,7 @@ export async function liveWebSocketCount(page) {
     await sleep(50);
     await cdp.send("HeapProfiler.collectGarbage");
     const { result: proto } = await cdp.send("Runtime.evaluate", {
-      expression: "(window.__NativeWebSocket || WebSocket).prototype",
+      expression: prototypeExpression,
       objectGroup: "tether-count",
     });
     const { objects } = await cdp.send("Runtime.queryObjects", {
