@@ -32,7 +32,11 @@ fn ready_state_is_closing_from_reconnect_until_the_next_socket_exists() {
 
     m.reconnect(10.0, 1000, "");
     assert_eq!(m.state(), State::Connecting);
-    assert_eq!(m.ready_state(), 2, "the old socket is closing and no new one exists yet");
+    assert_eq!(
+        m.ready_state(),
+        2,
+        "the old socket is closing and no new one exists yet"
+    );
     // Calls in a row: still the old socket's state, and still one attempt wanted.
     m.reconnect(11.0, 1000, "");
     m.reconnect(12.0, 1000, "");
