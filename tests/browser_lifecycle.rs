@@ -148,10 +148,11 @@ async fn memory_stays_flat_over_500_socket_create_drop_cycles() {
     assert_eq!(s.connections, CYCLES as u64);
 }
 
+/// README: "2,000 reconnect cycles leave memory flat" — on this face too.
 #[wasm_bindgen_test]
-async fn memory_stays_flat_over_1500_reconnect_cycles() {
+async fn memory_stays_flat_over_2000_reconnect_cycles() {
     const WARM_UP: u32 = 50;
-    const CYCLES: u32 = 1_500;
+    const CYCLES: u32 = 2_000;
     let key = unique_key("mem-reconnect");
     // The server drops each connection right after the handshake; retry at once.
     let backoff = ReconnectOptions {
@@ -178,9 +179,11 @@ async fn memory_stays_flat_over_1500_reconnect_cycles() {
         })
     };
     let started = now_ms();
-    let deadline = started + 60_000.0;
+    // 2,000 cycles took 31 s here (loaded 2-core machine; the whole binary 47 s of
+    // WASM_BINDGEN_TEST_TIMEOUT's 120).
+    let deadline = started + 90_000.0;
     while opens.get() < CYCLES {
-        assert!(now_ms() < deadline, "only {} reconnects in 60 s", opens.get());
+        assert!(now_ms() < deadline, "only {} reconnects in 90 s", opens.get());
         sleep(20).await;
     }
     let after = wasm_memory_bytes();

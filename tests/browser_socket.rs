@@ -245,8 +245,9 @@ async fn connection_timeout_abandons_a_handshake_that_never_completes() {
     let (error, _) = wait_for(&mut events, 3_000, "Error", |e| matches!(e, Event::Error(_))).await;
     let elapsed = now_ms() - started;
     assert_eq!(error, Event::Error(Error::ConnectionTimeout));
+    // Within +50 % plus 100 ms: the JS face measured 505-537 ms over 10 runs on a loaded box.
     assert!(
-        (400.0..2_500.0).contains(&elapsed),
+        (490.0..850.0).contains(&elapsed),
         "timed out after {elapsed} ms, want ~500"
     );
     let (close, _) = wait_for(&mut events, 1_000, "Close", is_close).await;
@@ -302,8 +303,12 @@ async fn heartbeat_timeout_closes_a_connection_whose_server_went_silent() {
         was_clean: false,
     };
     assert_eq!(close, Event::Close(expected));
-    // Ping at 200 ms answered, ping at 400 ms not, dead at 800 ms.
-    assert!(elapsed >= 500.0, "declared dead after only {elapsed} ms");
+    // Ping at 200 ms answered, ping at 400 ms not, dead at 800 ms (600 ms if the answered
+    // ping were ignored, which the lower bound catches).
+    assert!(
+        (750.0..1_100.0).contains(&elapsed),
+        "declared dead after {elapsed} ms, want ~800"
+    );
     let (retry, _) = wait_for(&mut events, 1_000, "Reconnecting", is_reconnecting).await;
     assert!(
         matches!(

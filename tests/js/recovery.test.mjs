@@ -13,7 +13,7 @@ browserTest("a drop with a full send buffer: the unsent messages go again, in or
   const total = 300;
   const r = await evalInPage(
     page,
-    async ({ stall, echo, total }) => {
+    async ({ stall, stallKey, echo, total }) => {
       // First connection: a server that never reads. Later ones: an echo server that records.
       let attempts = 0;
       const ws = new TetherSocket(() => (attempts++ === 0 ? stall : echo), undefined, {
@@ -38,13 +38,14 @@ browserTest("a drop with a full send buffer: the unsent messages go again, in or
       }
       const bufferedBeforeDrop = ws.bufferedAmount;
       const closed = T.nextEvent(ws, "close", 10_000);
-      await T.control("/drop-all");
+      // Only this test's connection (a bare /drop-all would cut every test's connections).
+      await T.control(`/drop-all?key=${encodeURIComponent(stallKey)}`);
       const closeEvent = await closed;
       await T.nextEvent(ws, "open", 15_000);
       await T.waitFor(() => ws.queuedMessages === 0, 20_000, "the requeued messages to be flushed");
       return { written, bufferedBeforeDrop, requeues, order, closeCode: closeEvent.code };
     },
-    { stall: wsUrl("/stall", { key: `${key}-stall` }), echo: wsUrl("/echo", { key }), total },
+    { stall: wsUrl("/stall", { key: `${key}-stall` }), stallKey: `${key}-stall`, echo: wsUrl("/echo", { key }), total },
     80_000,
   );
   console.log(

@@ -130,7 +130,9 @@ browserTest("10 abrupt drops during a continuous numbered stream: nothing queued
     async ({ url, key }) => {
       const ws = new TetherSocket(url, undefined, { minReconnectionDelay: 50, maxReconnectionDelay: 200 });
       const closes = [];
+      const opens = [];
       ws.addEventListener("close", (e) => closes.push({ t: performance.now(), code: e.code }));
+      ws.addEventListener("open", () => opens.push(performance.now()));
       await T.nextEvent(ws, "open", 5000);
       const sends = [];
       let i = 0;
@@ -151,7 +153,7 @@ browserTest("10 abrupt drops during a continuous numbered stream: nothing queued
       }
       const last = `end-${i}`;
       sends.push({ id: last, direct: ws.send(last), t: performance.now() });
-      return { sends, closes, last };
+      return { sends, closes, last, reopenGaps: closes.map((c) => opens.find((t) => t > c.t) - c.t) };
     },
     { url: wsUrl("/echo", { key }), key },
     60_000,
@@ -185,6 +187,13 @@ browserTest("10 abrupt drops during a continuous numbered stream: nothing queued
   );
   assert.deepEqual(inexcusable.map((m) => m.id), [], "these messages were lost although queued or not in flight at a drop");
   assert.equal(r.closes.length, 10, "one close event per drop");
+  // Each drop is followed by an open within maxReconnectionDelay (200) · 1.5 + 300 ms (was:
+  // no upper bound). Measured over 10 runs, close → open: 37.7–422.9 ms (99 of 100 ≤ 258;
+  // the main thread is busy with a send every 5 ms, and a 400 ms limit failed once).
+  console.log(`drops: close → open ${JSON.stringify(r.reopenGaps.map((g) => +g.toFixed(1)))} ms`);
+  for (const [i, g] of r.reopenGaps.entries()) {
+    assert.ok(g <= 200 * 1.5 + 300, `drop ${i + 1}: open ${g} ms after the close, more than maxReconnectionDelay 200 · 1.5 + 300`);
+  }
   assert.ok(queued > 0, "some sends must have happened while reconnecting (test precondition)");
   assert.equal(s.maxConcurrent, 1, "never two connections at once");
   assert.equal(s.connections, 11, "1 + one reconnect per drop");
@@ -225,8 +234,14 @@ browserTest("backoff: delays follow min·factor^(n−1) capped at max, jittered 
   console.log(`backoff: server gaps between connections ${JSON.stringify(gaps.map(Math.round))} ms`);
   assert.ok(s.connectTimes.length >= 6, `server connections: ${s.connectTimes.length}`);
   // The k-th gap is the wait before attempt k+1 ... the (k)th reconnecting event's delay.
+  // Above: the delay plus the close handshake, the new socket's TCP and WebSocket handshakes
+  // and the server's clock: within +50 % of delayMs plus 100 ms (was: no upper bound).
+  // Measured over 10 runs, gap − delayMs: 4.8–57.4 ms.
+  const slack = gaps.slice(0, rec.length).map((g, k) => g - rec[k].delayMs);
+  console.log(`backoff: gap − delayMs ${JSON.stringify(slack.map((x) => +x.toFixed(1)))} ms`);
   for (let k = 0; k < Math.min(gaps.length, rec.length); k++) {
     assert.ok(gaps[k] >= rec[k].delayMs - 50, `gap ${k + 1}: ${gaps[k]} ms between connections < delayMs ${rec[k].delayMs} − 50`);
+    assert.ok(gaps[k] <= rec[k].delayMs * 1.5 + 100, `gap ${k + 1}: ${gaps[k]} ms between connections > delayMs ${rec[k].delayMs} · 1.5 + 100`);
   }
 });
 
@@ -361,6 +376,7 @@ browserTest("connectionTimeout 500 against a port that never answers: close/erro
         log: log.map((e) => ({ ...e, t: e.t - t0 })),
         retryCount: ws.retryCount,
         created: T.createdCount(),
+        createdAt: T.created.map((c) => c.t - t0),
       };
       ws.close();
       return out;
@@ -369,10 +385,25 @@ browserTest("connectionTimeout 500 against a port that never answers: close/erro
     15_000,
   );
   const first = r.log.find((e) => e.type === "close" || e.type === "error");
-  console.log(`timeout: first close/error at ${first && Math.round(first.t)} ms, retryCount ${r.retryCount}, sockets ${r.created}`);
+  // Each attempt's life: from its socket's construction to its close event.
+  const closes = r.log.filter((e) => e.type === "close");
+  const lives = closes.map((c, i) => c.t - r.createdAt[i]);
+  console.log(
+    `timeout: first close/error at ${first && first.t.toFixed(1)} ms, attempts lived ${JSON.stringify(lives.map((l) => +l.toFixed(1)))} ms, ` +
+      `retryCount ${r.retryCount}, sockets ${r.created}`,
+  );
   assert.ok(first, "a close or error event must report the timed-out attempt");
-  assert.ok(first.t >= 450, `the attempt must not be abandoned before connectionTimeout (at ${first.t} ms)`);
-  assert.ok(first.t <= 2500, `the attempt must be abandoned soon after connectionTimeout 500 (at ${first.t} ms)`);
+  assert.ok(first.t >= 495, `the attempt must not be abandoned before connectionTimeout (at ${first.t} ms)`);
+  // Within +50 % of connectionTimeout plus 100 ms (was: up to 5×). Measured over 10 runs:
+  // first close/error 504.7–536.5 ms after construction, each attempt 491.7–578.5 ms from its
+  // socket's construction to its close (the deadline is set when the attempt starts, the
+  // socket is made a microtask later: a GC pause in between shortens the measured life).
+  const upper = 500 * 1.5 + 100;
+  assert.ok(first.t <= upper, `the attempt must be abandoned soon after connectionTimeout 500 (at ${first.t} ms, limit ${upper})`);
+  assert.ok(lives.length >= 3, `a close event per timed-out attempt (${lives.length})`);
+  for (const [i, life] of lives.entries()) {
+    assert.ok(life >= 450 && life <= upper, `attempt ${i + 1} lived ${life} ms; expected within [450, ${upper}]`);
+  }
   assert.ok(r.log.some((e) => e.type === "close"), "a close event must be emitted for a timed-out attempt");
   assert.ok(r.retryCount >= 2, `retryCount must grow (got ${r.retryCount})`);
   assert.ok(r.created >= 3, `a new WebSocket per attempt (got ${r.created})`);
@@ -426,7 +457,10 @@ browserTest("reconnect(code, reason) closes the connection and opens a fresh one
     { url: wsUrl("/echo", { key }) },
   );
   assert.equal(r.echo, "fresh");
-  assert.ok(r.reopenMs < 2000, `reconnect() must not wait for backoff (reopened after ${Math.round(r.reopenMs)} ms)`);
+  // minReconnectionDelay is 3000: reconnect() must not wait for it. Measured over 10 runs:
+  // 10.3–91.7 ms from reconnect() to the new open (was: < 2000).
+  console.log(`reconnect(): reopened after ${r.reopenMs.toFixed(1)} ms`);
+  assert.ok(r.reopenMs <= 300, `reconnect() must not wait for backoff (reopened after ${Math.round(r.reopenMs)} ms)`);
   assert.equal(r.retryCount, 0, "reconnect() resets the retry count");
   const s = await waitFor(async () => {
     const s = await serverStats(key);
@@ -463,7 +497,7 @@ browserTest("startClosed: no connection until reconnect()", async (page) => {
 
 // ---------------------------------------------------------------------------- heartbeat
 
-browserTest("heartbeat: a server that stops answering is judged dead within ~2 s and reconnected", { timeout: 30_000 }, async (page) => {
+browserTest("heartbeat: a server that stops answering after 2 pings is judged dead when the third ping times out (~1 s), then reconnected", { timeout: 30_000 }, async (page) => {
   const key = uniqueKey("hb-mute");
   const r = await evalInPage(
     page,
@@ -486,8 +520,13 @@ browserTest("heartbeat: a server that stops answering is judged dead within ~2 s
     20_000,
   );
   console.log(`heartbeat: dead connection closed ${Math.round(r.closedAfter)} ms after open (code ${r.code})`);
-  assert.ok(r.closedAfter >= 500, `closed too early (${r.closedAfter} ms): the first 2 pings were answered`);
-  assert.ok(r.closedAfter <= 2500, `closed after ${r.closedAfter} ms; expected within ~2 s`);
+  // Pings at 200, 400, 600 ms after open; the first two are answered, so the third one's
+  // timeout (600 + 400) is the first that can pass: dead at 1000 ms. Ignoring the answers
+  // would close at 600 (the first ping's timeout), ignoring only the first at 800. Upper
+  // bound: + 50 % of timeoutMs + 100 ms (was: ≥ 500, ≤ 2500). Measured over 10 runs:
+  // 1005–1069 ms.
+  assert.ok(r.closedAfter >= 950, `closed too early (${r.closedAfter} ms): the first 2 pings were answered, death is due at 1000 ms`);
+  assert.ok(r.closedAfter <= 1000 + 400 * 0.5 + 100, `closed after ${r.closedAfter} ms; expected at ~1000 ms`);
   const iClose = r.types.indexOf("close");
   assert.ok(r.types.indexOf("reconnecting", iClose) > iClose, "a reconnecting event follows the close");
   const s = await serverStats(key);
@@ -616,9 +655,42 @@ browserTest("maxEnqueuedBytes 10 (drop-oldest): queuedBytes, bufferedAmount and 
 
 // ---------------------------------------------------------------------------- leaks
 
-browserTest("2,000 connect/drop cycles: wasm memory does not grow, WebSockets are collected", { timeout: 200_000 }, async (page) => {
+/**
+ * The page's heap in use after full garbage collections (DevTools protocol), in bytes: V8's
+ * (`usedSize`) and Blink's garbage-collected heap (`embedderHeapUsedSize`), where the native
+ * half of every WebSocket, EventTarget and event listener a script holds lives. (A leaked
+ * socket is ~50 B of V8 heap but ~600 B of Blink heap.)
+ */
+async function jsHeapAfterGc(page) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    await cdp.send("HeapProfiler.enable");
+    for (let i = 0; i < 3; i++) {
+      await cdp.send("HeapProfiler.collectGarbage");
+      await sleep(50);
+    }
+    const { usedSize, embedderHeapUsedSize } = await cdp.send("Runtime.getHeapUsage");
+    if (typeof embedderHeapUsedSize !== "number") throw new Error("Runtime.getHeapUsage gave no embedderHeapUsedSize");
+    return { v8: usedSize, blink: embedderHeapUsedSize, total: usedSize + embedderHeapUsedSize };
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+}
+
+// JS heap (V8 + Blink) growth allowed per reconnect cycle after the warm-up, in bytes.
+// Measured over 10 runs (cycles 500 → 2,000, loaded 2-core machine): −23.6 to +92.4 B per
+// cycle (V8 +23 to +31: optimised code compiled as the loop warms up, not objects; Blink −50
+// to +63: its collections' backing stores shrinking and growing). Planted leaks (scratch
+// builds) measured: every socket kept in an array +617 to +660 B per cycle (V8 +47, Blink
+// +570 to +614), a listener never removed (added to window, holding its socket) +931 B per
+// cycle. 250 sits between (2.7× the worst clean run, 2.5× under the smallest leak). A leak
+// much smaller than 250 B per cycle (a bare JS object) is beyond what 1,500 cycles resolve.
+const JS_HEAP_BYTES_PER_CYCLE = 250;
+
+browserTest("2,000 connect/drop cycles: wasm memory and the JS heap do not grow, WebSockets are collected", { timeout: 200_000 }, async (page) => {
   const key = uniqueKey("cycles");
   const TARGET = 2000;
+  const WARM_UP = 500;
   const setup = await evalInPage(
     page,
     ({ url }) => {
@@ -647,25 +719,46 @@ browserTest("2,000 connect/drop cycles: wasm memory does not grow, WebSockets ar
   );
   const t0 = Date.now();
   const cycles = () => evalInPage(page, () => window.__cycles);
-  await waitFor(async () => (await cycles()).closes >= 200, 60_000, "200 connect/drop cycles");
-  const mem200 = await wasmMemoryBytes(page);
-  const t200 = Date.now() - t0;
-  const deadline = t0 + 120_000;
+  // Stops the cycling (close(): no socket, no timer) and measures; T.created (the page's
+  // construction log, one entry per socket) is emptied so that only the library counts.
+  const pauseAndMeasure = async () => {
+    await evalInPage(page, async () => {
+      window.__ws.close();
+      await T.waitFor(() => window.__ws.state === "closed", 10_000, "closed");
+      T.created = [];
+    });
+    await sleep(100);
+    return { heap: await jsHeapAfterGc(page), wasm: await wasmMemoryBytes(page), at: (await cycles()).closes };
+  };
+  await waitFor(async () => (await cycles()).closes >= WARM_UP, 60_000, `${WARM_UP} connect/drop cycles`);
+  const warm = await pauseAndMeasure();
+  const tWarm = Date.now() - t0;
+  await evalInPage(page, () => window.__ws.reconnect());
+  const deadline = Date.now() + 120_000;
   let c;
   while ((c = await cycles()).closes < TARGET && Date.now() < deadline) await sleep(250);
+  const end = await pauseAndMeasure();
   const elapsed = Date.now() - t0;
-  await evalInPage(page, () => window.__ws.close());
-  await sleep(300);
-  const memEnd = await wasmMemoryBytes(page);
   const live = await liveWebSocketCount(page);
   const s = await serverStats(key);
+  const measured = end.at - warm.at;
+  const per = (k) => (end.heap[k] - warm.heap[k]) / measured;
+  const perCycle = per("total");
   console.log(
     `cycles: options ${JSON.stringify(setup)}; ${c.closes} cycles (${c.opens} opens, ${s.connections} server connections) ` +
-      `in ${elapsed} ms (200 in ${t200} ms); wasm memory after 200: ${mem200} B, at end: ${memEnd} B ` +
-      `(+${memEnd - mem200} B); live WebSocket objects after GC: ${live}`,
+      `in ${elapsed} ms (${WARM_UP} in ${tWarm} ms); wasm memory after ${warm.at}: ${warm.wasm} B, at end: ${end.wasm} B ` +
+      `(+${end.wasm - warm.wasm} B); JS heap (V8 + Blink) after ${warm.at}: ${warm.heap.total} B, after ${end.at}: ` +
+      `${end.heap.total} B: ${perCycle.toFixed(1)} B per cycle (V8 ${per("v8").toFixed(1)}, Blink ${per("blink").toFixed(1)}); ` +
+      `live WebSocket objects after GC: ${live}`,
   );
   assert.ok(c.closes >= TARGET, `only ${c.closes} cycles in 120 s`);
   assert.ok(c.opens >= TARGET * 0.9, `most cycles must reach open (opens ${c.opens})`);
-  assert.ok(memEnd <= mem200 + 64 * 1024, `wasm memory grew from ${mem200} to ${memEnd} bytes`);
+  assert.ok(end.wasm <= warm.wasm + 64 * 1024, `wasm memory grew from ${warm.wasm} to ${end.wasm} bytes`);
+  assert.ok(
+    perCycle <= JS_HEAP_BYTES_PER_CYCLE,
+    `the JS heap (V8 + Blink) grew by ${perCycle.toFixed(1)} B per cycle over ${measured} cycles after the warm-up ` +
+      `(${warm.heap.total} → ${end.heap.total} B; V8 ${per("v8").toFixed(1)}, Blink ${per("blink").toFixed(1)} B per cycle); ` +
+      `allowed ${JS_HEAP_BYTES_PER_CYCLE}`,
+  );
   assert.ok(live <= 2, `${live} WebSocket objects still alive after GC`);
 });

@@ -201,3 +201,19 @@
     }
   };
 })();
+
+// ---- page visibility (headless Chromium has no hidden tabs) ------------------------------
+// Headless Chromium keeps every page visible and the DevTools protocol has no command to
+// hide one, so the tests override `document.visibilityState` / `document.hidden` (own
+// properties shadowing Document.prototype's getters) and fire `visibilitychange` as the
+// browser does when a tab goes to the background or comes back.
+(() => {
+  const T = window.T;
+  /** Makes the page look hidden (true) or visible (false) and fires visibilitychange. */
+  T.setHidden = (hidden) => {
+    const state = hidden ? "hidden" : "visible";
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => state });
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+    document.dispatchEvent(new Event("visibilitychange"));
+  };
+})();
