@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::subscribers::{EventStream, Subscribers};
 use super::types::{
-    ms, CloseInfo, Error, Event, HeartbeatOptions, Message, QueueOptions, ReconnectOptions, State,
+    duration, limit, ms, CloseInfo, Error, Event, HeartbeatOptions, Message, QueueOptions, ReconnectOptions,
+    State,
 };
 use crate::core::{check_close_args, Config, Heartbeat};
 
@@ -183,20 +184,30 @@ impl std::fmt::Debug for Socket {
 }
 
 impl Socket {
-    /// Starts configuring a socket for `url` (ws:, wss:, or http(s): which maps to ws(s):).
+    /// Starts configuring a socket for `url` (ws:, wss:, or http(s): which maps to ws(s):),
+    /// with the core's defaults ([`Config::default`]).
     pub fn builder(url: impl Into<String>) -> SocketBuilder {
+        let d = Config::default();
         SocketBuilder {
             url: url.into(),
             protocols: Vec::new(),
             reconnect: ReconnectOptions::default(),
             queue: QueueOptions::default(),
-            heartbeat: None,
-            connection_timeout: Some(Duration::from_secs(4)),
-            start_closed: false,
-            reconnect_on_online: true,
-            pause_when_hidden: false,
+            heartbeat: d.heartbeat.map(|h| HeartbeatOptions {
+                interval: duration(h.interval_ms),
+                timeout: duration(h.timeout_ms),
+                ..HeartbeatOptions::default()
+            }),
+            connection_timeout: d
+                .connection_timeout_ms
+                .is_finite()
+                .then(|| duration(d.connection_timeout_ms)),
+            start_closed: d.start_closed,
+            reconnect_on_online: d.reconnect_on_online,
+            pause_when_hidden: d.pause_when_hidden,
             should_reconnect: None,
-            max_message_bytes: None,
+            max_message_bytes: limit(d.max_message_bytes, u64::MAX)
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         }
     }
 

@@ -148,7 +148,8 @@ pub enum Jitter {
     Proportional(f64),
 }
 
-/// Reconnect timing. The defaults are reconnecting-websocket's, plus 50 % jitter.
+/// Reconnect timing. The defaults are the core's ([`Backoff`](crate::core::Backoff)):
+/// reconnecting-websocket's, plus 50 % jitter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReconnectOptions {
     /// Delay before the first retry (1 s).
@@ -167,19 +168,21 @@ pub struct ReconnectOptions {
 
 impl Default for ReconnectOptions {
     fn default() -> Self {
+        let b = crate::core::Backoff::default();
         ReconnectOptions {
-            min_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(10),
-            grow_factor: 1.3,
-            min_uptime: Duration::from_secs(5),
-            max_retries: None,
-            jitter: Jitter::Proportional(0.5),
+            min_delay: duration(b.min_delay_ms),
+            max_delay: duration(b.max_delay_ms),
+            grow_factor: b.grow_factor,
+            min_uptime: duration(b.min_uptime_ms),
+            max_retries: limit(b.max_retries, u32::MAX),
+            jitter: Jitter::Proportional(b.jitter),
         }
     }
 }
 
-/// Bounds of the outbox (messages sent while not connected).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Bounds of the outbox (messages sent while not connected). The defaults are the core's
+/// ([`QueueLimits`](crate::core::QueueLimits)): unbounded, drop-oldest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueOptions {
     /// Most messages held (`None`: unbounded).
     pub max_messages: Option<usize>,
@@ -189,7 +192,8 @@ pub struct QueueOptions {
     pub overflow: Overflow,
 }
 
-/// Keep-alive settings.
+/// Keep-alive settings. The default timing is the core's
+/// ([`Heartbeat`](crate::core::Heartbeat)), the default message `"ping"`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeartbeatOptions {
     /// Time between heartbeats.
@@ -200,11 +204,23 @@ pub struct HeartbeatOptions {
     pub message: Message,
 }
 
+impl Default for QueueOptions {
+    fn default() -> Self {
+        let q = crate::core::QueueLimits::default();
+        QueueOptions {
+            max_messages: limit(q.max_messages, usize::MAX),
+            max_bytes: limit(q.max_bytes, u64::MAX),
+            overflow: q.overflow,
+        }
+    }
+}
+
 impl Default for HeartbeatOptions {
     fn default() -> Self {
+        let h = crate::core::Heartbeat::default();
         HeartbeatOptions {
-            interval: Duration::from_secs(30),
-            timeout: Duration::from_secs(10),
+            interval: duration(h.interval_ms),
+            timeout: duration(h.timeout_ms),
             message: Message::Text("ping".into()),
         }
     }
@@ -212,6 +228,16 @@ impl Default for HeartbeatOptions {
 
 pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// A core duration in ms as a `Duration` (Infinity, or too long: `Duration::MAX`).
+pub(crate) fn duration(ms: f64) -> Duration {
+    Duration::try_from_secs_f64(ms / 1000.0).unwrap_or(Duration::MAX)
+}
+
+/// A core limit as an option: `None` when it is `unlimited`, the type's largest value.
+pub(crate) fn limit<T: PartialEq>(value: T, unlimited: T) -> Option<T> {
+    (value != unlimited).then_some(value)
 }
 
 impl ReconnectOptions {

@@ -16,13 +16,21 @@ pub enum Overflow {
 }
 
 impl Overflow {
+    /// The variants in the order of their index, which is how the JS class passes the option
+    /// (src/js/options.js lists the names in this order; tests/js_contract.rs checks it).
+    const BY_INDEX: [Overflow; 3] = [Overflow::DropOldest, Overflow::DropNewest, Overflow::Reject];
+
     /// Parses the JS option value: `"drop-oldest"`, `"drop-newest"` or `"reject"`.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "drop-oldest" => Some(Overflow::DropOldest),
-            "drop-newest" => Some(Overflow::DropNewest),
-            "reject" => Some(Overflow::Reject),
-            _ => None,
+        Self::BY_INDEX.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// The JS option value: `"drop-oldest"`, `"drop-newest"` or `"reject"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overflow::DropOldest => "drop-oldest",
+            Overflow::DropNewest => "drop-newest",
+            Overflow::Reject => "reject",
         }
     }
 }
@@ -82,10 +90,19 @@ impl Default for QueueLimits {
 /// arrives within `timeout_ms` of a heartbeat, the connection is treated as dead.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Heartbeat {
-    /// Time between two heartbeats, ms.
+    /// Time between two heartbeats, ms (`heartbeat.intervalMs`, default 30000).
     pub interval_ms: f64,
-    /// Time allowed for a reply after a heartbeat, ms.
+    /// Time allowed for a reply after a heartbeat, ms (`heartbeat.timeoutMs`, default 10000).
     pub timeout_ms: f64,
+}
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Heartbeat {
+            interval_ms: 30_000.0,
+            timeout_ms: 10_000.0,
+        }
+    }
 }
 
 /// Everything the state machine needs to know up front.
@@ -205,6 +222,164 @@ impl Config {
         }
         Ok(())
     }
+}
+
+// ---- The options as the JS class passes them (src/js/options.js → `Core`, src/js/core.rs)
+
+// options.js checks only each option's JS type (a number, not NaN; a boolean; one of
+// `Overflow`'s names; an object); `Config::from_js` checks the rest.
+
+/// Whether `v` is a whole number >= 0 or Infinity (every f64 from 2^52 up is whole).
+fn is_count(v: f64) -> bool {
+    v >= 4_503_599_627_370_496.0 || (v >= 0.0 && v as u64 as f64 == v)
+}
+
+/// A count limit as a JS number: Infinity for `unlimited`, the type's largest value.
+fn count(n: u64, unlimited: u64) -> f64 {
+    if n == unlimited {
+        f64::INFINITY
+    } else {
+        n as f64
+    }
+}
+
+impl Overflow {
+    /// The variant of index `i`, if `i` is one.
+    fn from_index(i: f64) -> Option<Self> {
+        Self::BY_INDEX
+            .get(i as usize)
+            .copied()
+            .filter(|o| *o as u8 as f64 == i)
+    }
+}
+
+/// The options of the JS class that the core owns, in the order of the numbers `Core::new`
+/// takes: `"jsName" => type field`, the type one of `number`, `count` (a whole number >= 0
+/// or Infinity, stored saturating: what the field cannot hold means no limit, as its largest
+/// value does), `boolean`, `overflow` (passed as the index of an [`Overflow`]), `object`
+/// (an `Option` of it, passed as 1 when given); `"object.key" => number object / key` for
+/// a field of an object option, read only when the object is given. Generates
+/// [`Config::from_js`], [`Config::to_js`] and [`Config::js_options`] as straight-line code
+/// (small in wasm).
+macro_rules! js_options {
+    ($($name:literal => $ty:ident $($field:ident).+ $(/ $sub:ident)?;)*) => {
+        /// How many options [`Config::from_js`] reads.
+        const JS_OPTION_COUNT: usize = [$($name),*].len();
+
+        impl Config {
+            /// The config for the options of the JS class, given as one number each in the
+            /// order of [`Config::js_options`], `NaN` for an option not given (which keeps its
+            /// default): the defaults, the given values, checked (the JS checked only their JS
+            /// types). Missing numbers count as not given, extra ones are ignored.
+            ///
+            /// ```
+            /// use tether_ws::core::Config;
+            /// let c = Config::from_js(&[f64::NAN, 500.0]).unwrap(); // maxReconnectionDelay: 500
+            /// assert_eq!((c.backoff.min_delay_ms, c.backoff.max_delay_ms), (1000.0, 500.0));
+            /// let e = Config::from_js(&[f64::NAN, f64::NAN, f64::NAN, f64::NAN, -1.0]).unwrap_err();
+            /// assert_eq!(e.to_string(), "invalid option `maxRetries`: expected a whole number >= 0 or Infinity");
+            /// ```
+            pub fn from_js(numbers: &[f64]) -> Result<Config, ConfigError> {
+                let mut c = Config::default();
+                let mut i = 0;
+                $(
+                    if let Some(&v) = numbers.get(i).filter(|v| !v.is_nan()) {
+                        js_options!(@set $ty, c, v, $name, $($field).+ $(/ $sub)?);
+                    }
+                    i += 1;
+                )*
+                let _ = i;
+                c.validate()?;
+                Ok(c)
+            }
+
+            /// The options' values as [`Config::from_js`] reads them (Infinity for no limit,
+            /// 1 or 0 for a boolean, the index of an `Overflow`; an object's fields with their
+            /// defaults when it is not given).
+            pub fn to_js(&self) -> [f64; JS_OPTION_COUNT] {
+                let c = self;
+                [$(js_options!(@get $ty, c, $($field).+ $(/ $sub)?)),*]
+            }
+
+            /// The options of the JS class, in the order of [`Config::from_js`]'s numbers: JS
+            /// name (`heartbeat.intervalMs` for a field of `heartbeat`), JS type (`"number"`,
+            /// `"count"`, `"boolean"`, `"overflow"` or `"object"`) and value in `self` as
+            /// [`Config::to_js`] gives it.
+            pub fn js_options(&self) -> impl Iterator<Item = (&'static str, &'static str, f64)> {
+                let names = [$(($name, stringify!($ty))),*];
+                names.into_iter().zip(self.to_js()).map(|((n, t), v)| (n, t, v))
+            }
+        }
+    };
+    (@set number, $c:ident, $v:ident, $name:literal, $($field:ident).+ / $sub:ident) => {
+        if let Some(object) = &mut $c.$($field).+ {
+            object.$sub = $v;
+        }
+    };
+    (@set number, $c:ident, $v:ident, $name:literal, $($field:ident).+) => { $c.$($field).+ = $v };
+    (@set count, $c:ident, $v:ident, $name:literal, $($field:ident).+) => {{
+        check(is_count($v), $name, "a whole number >= 0 or Infinity")?;
+        $c.$($field).+ = $v as _;
+    }};
+    (@set boolean, $c:ident, $v:ident, $name:literal, $($field:ident).+) => { $c.$($field).+ = $v != 0.0 };
+    (@set overflow, $c:ident, $v:ident, $name:literal, $($field:ident).+) => {{
+        let o = Overflow::from_index($v);
+        check(o.is_some(), $name, "\"drop-oldest\", \"drop-newest\" or \"reject\"")?;
+        $c.$($field).+ = o.unwrap_or_default();
+    }};
+    (@set object, $c:ident, $v:ident, $name:literal, $($field:ident).+) => {
+        $c.$($field).+ = ($v != 0.0).then(Default::default)
+    };
+    (@get number, $c:ident, $($field:ident).+ / $sub:ident) => { $c.$($field).+.unwrap_or_default().$sub };
+    (@get number, $c:ident, $($field:ident).+) => { $c.$($field).+ };
+    (@get count, $c:ident, $($field:ident).+) => {{
+        #[allow(clippy::unnecessary_cast)]
+        let (n, unlimited) = ($c.$($field).+ as u64, max_of(&$c.$($field).+));
+        count(n, unlimited)
+    }};
+    (@get boolean, $c:ident, $($field:ident).+) => { $c.$($field).+ as u8 as f64 };
+    (@get overflow, $c:ident, $($field:ident).+) => { $c.$($field).+ as u8 as f64 };
+    (@get object, $c:ident, $($field:ident).+) => { $c.$($field).+.is_some() as u8 as f64 };
+}
+
+/// The largest value of a count field's type, which means no limit.
+trait Unlimited {
+    const MAX: u64;
+}
+impl Unlimited for u32 {
+    const MAX: u64 = u32::MAX as u64;
+}
+impl Unlimited for u64 {
+    const MAX: u64 = u64::MAX;
+}
+impl Unlimited for usize {
+    const MAX: u64 = usize::MAX as u64;
+}
+fn max_of<T: Unlimited>(_: &T) -> u64 {
+    T::MAX
+}
+
+// Adding an option: a field of `Config` with its default, a line here, its rule in
+// `Config::validate`, then its docs (src/js/index.d.ts, README's options table), which
+// tests/js_contract.rs checks against this table, as it checks options.js's copy of it.
+js_options! {
+    "minReconnectionDelay" => number backoff.min_delay_ms;
+    "maxReconnectionDelay" => number backoff.max_delay_ms;
+    "reconnectionDelayGrowFactor" => number backoff.grow_factor;
+    "minUptime" => number backoff.min_uptime_ms;
+    "maxRetries" => count backoff.max_retries;
+    "jitter" => number backoff.jitter;
+    "connectionTimeout" => number connection_timeout_ms;
+    "maxEnqueuedMessages" => count queue.max_messages;
+    "maxEnqueuedBytes" => count queue.max_bytes;
+    "maxMessageBytes" => count max_message_bytes;
+    "overflow" => overflow queue.overflow;
+    "startClosed" => boolean start_closed;
+    "reconnectOnOnline" => boolean reconnect_on_online;
+    "pauseWhenHidden" => boolean pause_when_hidden;
+    "heartbeat" => object heartbeat;
+    "heartbeat.intervalMs" => number heartbeat / interval_ms;
+    "heartbeat.timeoutMs" => number heartbeat / timeout_ms;
 }
 
 #[cfg(test)]

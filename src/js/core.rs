@@ -5,15 +5,17 @@
 //!
 //! An action is read in two steps: [`Core::poll`] returns its kind (the `KIND_*` numbers,
 //! mirrored in tether_socket.js), then the getters give its fields. Enums (`State`,
-//! `RetryReason`, `DropReason`) travel as the index of their variant, which
-//! tether_socket.js maps back to names: keep their order in step.
+//! `RetryReason`, `DropReason`, `ErrorKind`) travel as the index of their variant, which
+//! tether_socket.js maps back to names. The options travel as numbers in the order of
+//! `Config::js_options` (options.js's `CORE_OPTIONS`). tests/js_contract.rs checks each of
+//! these JS copies against the Rust definitions.
 
 use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
 
 use crate::core::{
-    check_close_args, Action, CloseInfo, Config, ConnId, Event, Heartbeat, Machine, Overflow, SendOutcome,
+    check_close_args, Action, CloseInfo, Config, ConfigError, ConnId, Event, Machine, SendOutcome,
 };
 
 #[wasm_bindgen(module = "/src/js/slots.js")]
@@ -77,46 +79,40 @@ fn conn(id: f64) -> ConnId {
     ConnId(id as u64)
 }
 
-/// The options numbers, in the order of options.js's `n`.
-fn config(n: &[f64]) -> Config {
-    let n = |i: usize| n.get(i).copied().unwrap_or(f64::NAN);
-    let mut config = Config::default();
-    let b = &mut config.backoff;
-    b.min_delay_ms = n(0);
-    b.max_delay_ms = n(1);
-    b.grow_factor = n(2);
-    b.min_uptime_ms = n(3);
-    // (Casts saturate: Infinity becomes the type's largest value, which means no limit.)
-    b.max_retries = n(4) as u32;
-    b.jitter = n(5);
-    config.connection_timeout_ms = n(6);
-    let q = &mut config.queue;
-    q.max_messages = n(7) as usize;
-    q.max_bytes = n(8) as u64;
-    config.max_message_bytes = n(9) as u64;
-    q.overflow = [Overflow::DropOldest, Overflow::DropNewest, Overflow::Reject][n(10) as usize % 3];
-    config.start_closed = n(11) != 0.0;
-    config.reconnect_on_online = n(12) != 0.0;
-    config.pause_when_hidden = n(13) != 0.0;
-    config.heartbeat = (!n(14).is_nan()).then(|| Heartbeat {
-        interval_ms: n(14),
-        timeout_ms: n(15),
-    });
-    config
+/// "invalid option `x`: expected ...", without the formatting machinery.
+fn config_message(e: &ConfigError) -> String {
+    let mut s = String::from("invalid option `");
+    s.push_str(e.option);
+    s.push_str("`: expected ");
+    s.push_str(e.expected);
+    s
 }
 
 #[wasm_bindgen]
 impl Core {
-    /// A machine for the option numbers `n`, a random `seed` and the time `now`. The numbers
-    /// were checked by options.js, with the ranges of `Config::validate`.
+    /// A machine for the options `n` (one number each, in the order of
+    /// `Config::js_options`, NaN for an option not given: see `Config::from_js`), a random
+    /// `seed` and the time `now`. For a value out of range, `text` is then the problem
+    /// ("invalid option `x`: expected ...") and the machine unusable: JS frees it and
+    /// throws. Else `a` is `maxMessageBytes` (Infinity: no limit) and `b` is
+    /// `pauseWhenHidden` (1 or 0), defaults filled in, for the JS to act on.
     #[wasm_bindgen(constructor)]
     pub fn new(n: &[f64], seed: f64, now: f64) -> Core {
+        let (config, text) = match Config::from_js(n) {
+            Ok(config) => (config, String::new()),
+            Err(e) => (Config::default(), config_message(&e)),
+        };
+        let limit = config.max_message_bytes;
         Core {
-            machine: Machine::new(config(n), seed as u64, now),
             id: 0.0,
-            a: 0.0,
-            b: 0.0,
-            text: String::new(),
+            a: if limit == u64::MAX {
+                f64::INFINITY
+            } else {
+                limit as f64
+            },
+            b: config.pause_when_hidden as u8 as f64,
+            machine: Machine::new(config, seed as u64, now),
+            text,
             payload: None,
             next: None,
         }

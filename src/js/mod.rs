@@ -10,8 +10,6 @@ mod core;
 
 pub use self::core::Core;
 
-use wasm_bindgen::prelude::*;
-
 /// The allocator of the npm build: smaller than the default dlmalloc, and enough for the few,
 /// small allocations the socket makes. No `unsafe`: the locked variant needs none (wasm
 /// without threads makes its lock free).

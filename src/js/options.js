@@ -1,27 +1,33 @@
 // Reads the TetherSocket constructor's arguments: URL, protocols and the options object,
-// with a clear error for every value of the wrong type or out of range. Done in JS so that
-// none of it has to be in the wasm binary; the ranges are those of Config::validate
-// (src/core/config.rs), which the Rust API applies and Core checks again.
+// with a clear error for every value of the wrong JS type. The options the core owns travel
+// to Core as numbers; Core fills in their defaults and checks their ranges (Config::from_js,
+// src/core/config.rs), so that each is written once, there.
 
 import { checkProtocols, checkUrl, payloadKind } from "../browser/helpers.js";
 
-// The order in which Core (src/js/core.rs) reads the numbers of `n`.
-const NUMBERS = [
-  // name, default, kind: "n" number, "c" whole number >= 0 or Infinity, "b" boolean
-  ["minReconnectionDelay", 1000, "n"],
-  ["maxReconnectionDelay", 10000, "n"],
-  ["reconnectionDelayGrowFactor", 1.3, "n"],
-  ["minUptime", 5000, "n"],
-  ["maxRetries", Infinity, "c"],
-  ["jitter", 0.5, "n"],
-  ["connectionTimeout", 4000, "n"],
-  ["maxEnqueuedMessages", Infinity, "c"],
-  ["maxEnqueuedBytes", Infinity, "c"],
-  ["maxMessageBytes", Infinity, "c"],
+// The core's options (Config::js_options), in the order of the numbers Core takes (NaN: not
+// given): name and type. tests/js_contract.rs checks this copy against the core's table.
+const CORE_OPTIONS = [
+  ["minReconnectionDelay", "number"],
+  ["maxReconnectionDelay", "number"],
+  ["reconnectionDelayGrowFactor", "number"],
+  ["minUptime", "number"],
+  ["maxRetries", "count"],
+  ["jitter", "number"],
+  ["connectionTimeout", "number"],
+  ["maxEnqueuedMessages", "count"],
+  ["maxEnqueuedBytes", "count"],
+  ["maxMessageBytes", "count"],
+  ["overflow", "overflow"],
+  ["startClosed", "boolean"],
+  ["reconnectOnOnline", "boolean"],
+  ["pauseWhenHidden", "boolean"],
+  ["heartbeat", "object"],
+  ["heartbeat.intervalMs", "number"],
+  ["heartbeat.timeoutMs", "number"],
 ];
+// Overflow's variants, by index (src/core/config.rs).
 const OVERFLOW = ["drop-oldest", "drop-newest", "reject"];
-const MS = "a number of milliseconds >= 0";
-const HEARTBEAT_MS = "a finite number of milliseconds > 0";
 
 // binaryType values: the browser's, and the `ws` package's own.
 export const BINARY_TYPES = ["blob", "arraybuffer", "nodebuffer", "fragments"];
@@ -65,27 +71,32 @@ function reader(obj, prefix) {
     try { v = obj[key]; } catch { throw optionError(prefix + key, "a readable property"); }
     return v === null ? undefined : v;
   };
-  const number = (key, fallback) => {
+  const number = (key) => {
     const v = get(key);
-    if (v === undefined) return fallback;
-    if (typeof v !== "number" || Number.isNaN(v)) throw optionError(prefix + key, "a number");
+    if (v !== undefined && (typeof v !== "number" || Number.isNaN(v))) throw optionError(prefix + key, "a number");
+    return v;
+  };
+  const boolean = (key) => {
+    const v = get(key);
+    if (v !== undefined && typeof v !== "boolean") throw optionError(prefix + key, "true or false");
     return v;
   };
   return {
     get,
-    number,
-    count(key) {
-      const n = number(key, Infinity);
-      if (n < 0 || (Number.isFinite(n) && !Number.isInteger(n))) {
-        throw optionError(prefix + key, "a whole number >= 0 or Infinity");
-      }
-      return n;
-    },
-    boolean(key, fallback) {
-      const v = get(key);
-      if (v === undefined) return fallback;
-      if (typeof v !== "boolean") throw optionError(prefix + key, "true or false");
-      return v;
+    boolean,
+    // The core's options named `prefix` + key, objects aside, into `n` (absent: left NaN).
+    core(n) {
+      CORE_OPTIONS.forEach(([name, type], i) => {
+        const key = name.slice(prefix.length);
+        if (!name.startsWith(prefix) || key.includes(".") || type === "object") return;
+        let v;
+        if (type === "boolean") v = boolean(key);
+        else if (type !== "overflow") v = number(key);
+        else if ((v = get(key)) !== undefined && (v = OVERFLOW.indexOf(v)) < 0) {
+          throw optionError(prefix + key, '"drop-oldest", "drop-newest" or "reject"');
+        }
+        if (v !== undefined) n[i] = Number(v);
+      });
     },
     func(key) {
       const v = get(key);
@@ -100,15 +111,10 @@ function isObject(v) {
   return v !== null && (typeof v === "object" || typeof v === "function");
 }
 
-function check(ok, name, expected) {
-  if (!ok) throw optionError(name, expected);
-}
-
 // `new TetherSocket(url, protocols, options)`: { url, shownUrl, protocols, n, debug,
-// debugLogger, binaryType, options, pauseWhenHidden, maxMessageBytes, shouldReconnect,
-// message, isPong }, or a thrown Error. `url` and `protocols`
-// are checked values or provider functions; `message` and `isPong` are set only with a
-// heartbeat.
+// debugLogger, binaryType, options, shouldReconnect, message, isPong }, or a thrown Error.
+// `url` and `protocols` are checked values or provider functions; `n` is the core's options
+// for `makeCore`; `message` and `isPong` are set only with a heartbeat.
 export function parseOptions(url, protocols, options) {
   const out = {};
   if (typeof url === "function") {
@@ -126,17 +132,9 @@ export function parseOptions(url, protocols, options) {
     throw fail("options must be an object");
   }
   const r = reader(options, "");
-  const n = NUMBERS.map(([key, fallback, kind]) => (kind === "c" ? r.count(key) : r.number(key, fallback)));
-  const overflow = r.get("overflow");
-  const overflowIndex = overflow === undefined ? 0 : OVERFLOW.indexOf(overflow);
-  if (overflowIndex < 0) throw optionError("overflow", '"drop-oldest", "drop-newest" or "reject"');
-  n.push(
-    overflowIndex,
-    r.boolean("startClosed", false),
-    r.boolean("reconnectOnOnline", true),
-    (out.pauseWhenHidden = r.boolean("pauseWhenHidden", false)),
-  );
-  out.debug = r.boolean("debug", false);
+  const n = (out.n = new Float64Array(CORE_OPTIONS.length).fill(NaN));
+  r.core(n);
+  out.debug = r.boolean("debug") ?? false;
   out.debugLogger = r.func("debugLogger");
   // partysocket calls it shouldReconnectOnClose.
   out.shouldReconnect = r.func("shouldReconnect") ?? r.func("shouldReconnectOnClose");
@@ -146,18 +144,19 @@ export function parseOptions(url, protocols, options) {
   }
   out.binaryType = typeof binaryType === "string" ? binaryType : "blob";
   // The WebSocket class is read again before every attempt (as reconnecting-websocket
-  // does); here it only has to exist, except that a socket made with startClosed and no
-  // `WebSocket` option (server-side rendering in Node 20, say) is checked at reconnect().
+  // does); here it only has to exist, except that a socket made with startClosed (absent:
+  // false) and no `WebSocket` option (server-side rendering in Node 20, say) is checked at
+  // reconnect().
   out.options = options;
-  if (!webSocketClass(options) && (r.get("WebSocket") !== undefined || !r.boolean("startClosed", false))) {
+  if (!webSocketClass(options) && (r.get("WebSocket") !== undefined || !r.boolean("startClosed"))) {
     throw noWebSocket(options);
   }
   const heartbeat = r.get("heartbeat");
-  if (heartbeat === undefined) n.push(NaN, NaN);
-  else {
+  if (heartbeat !== undefined) {
     if (!isObject(heartbeat)) throw optionError("heartbeat", "an object");
+    n[CORE_OPTIONS.findIndex(([key]) => key === "heartbeat")] = 1;
     const h = reader(heartbeat, "heartbeat.");
-    n.push(h.number("intervalMs", 30000), h.number("timeoutMs", 10000));
+    h.core(n);
     const message = h.get("message");
     if (message !== undefined && !payloadKind(message)) {
       throw optionError("heartbeat.message", "a string, ArrayBuffer, ArrayBufferView or Blob");
@@ -165,22 +164,22 @@ export function parseOptions(url, protocols, options) {
     out.message = message === undefined ? "ping" : message;
     out.isPong = h.func("isPong");
   }
-  // The ranges (Config::validate), in its order.
-  const [min, max, factor, uptime, , jitter, timeout, , , maxMessageBytes] = n;
-  out.maxMessageBytes = maxMessageBytes;
-  check(min >= 0 && Number.isFinite(min), "minReconnectionDelay", "a finite number of milliseconds >= 0");
-  check(max >= 0, "maxReconnectionDelay", MS);
-  check(factor >= 1 && Number.isFinite(factor), "reconnectionDelayGrowFactor", "a finite number >= 1");
-  check(uptime >= 0, "minUptime", MS);
-  check(jitter >= 0 && jitter <= 1, "jitter", "a number from 0 to 1");
-  check(timeout > 0, "connectionTimeout", "a number of milliseconds > 0");
-  if (heartbeat !== undefined) {
-    const [interval, dead] = n.slice(-2);
-    check(interval > 0 && Number.isFinite(interval), "heartbeat.intervalMs", HEARTBEAT_MS);
-    check(dead > 0 && Number.isFinite(dead), "heartbeat.timeoutMs", HEARTBEAT_MS);
-  }
-  out.n = n.map(Number);
   return out;
+}
+
+// The Core for parsed options `p`: it fills in the defaults and checks the ranges (the
+// problem in `text`, then thrown). Sets `p.maxMessageBytes` (Infinity: no limit) and
+// `p.pauseWhenHidden` to the values in force.
+export function makeCore(Core, p, seed, now) {
+  const core = new Core(p.n, seed, now);
+  const problem = core.text;
+  if (problem) {
+    core.free();
+    throw fail(problem);
+  }
+  p.maxMessageBytes = core.a;
+  p.pauseWhenHidden = core.b === 1;
+  return core;
 }
 
 // `send(data, { key })`: the replace key, or undefined.

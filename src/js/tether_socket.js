@@ -16,10 +16,11 @@
 import { Core, load } from "tether-ws-wasm";
 import { isOnline, isVisible, payloadKind, payloadSize, providedProtocols, providedUrl, sizeAbove } from "../browser/helpers.js";
 import { callHook, Hub, redactUrl } from "./events.js";
-import { BINARY_TYPES, BINARY_TYPES_TEXT, fail, noWebSocket, parseOptions, sendKey, webSocketClass } from "./options.js";
+import { BINARY_TYPES, BINARY_TYPES_TEXT, fail, makeCore, noWebSocket, parseOptions, sendKey, webSocketClass } from "./options.js";
 import { keep, slotData } from "./slots.js";
 
-// Core's action kinds (src/js/core.rs) and enum orders (src/core/machine.rs).
+// Core's action kinds (KIND_* in src/js/core.rs) and the enums by variant index (src/core/
+// machine.rs): tests/js_contract.rs checks these against the Rust definitions.
 const CONNECT = 1, FLUSH = 2, HEARTBEAT = 3, CLOSE_SOCKET = 4, OPEN = 5, CLOSE = 6, ERROR = 7;
 const RECONNECTING = 8, STATE_CHANGE = 9, DROP = 10, REQUEUE = 11;
 const STATES = /** @type {const} */ (["connecting", "open", "closing", "reconnecting", "closed"]);
@@ -109,7 +110,6 @@ export class TetherSocket {
     this.#heartbeat = p.message;
     this.#isPong = p.isPong;
     this.#shouldReconnect = p.shouldReconnect;
-    this.#maxMessageBytes = p.maxMessageBytes;
     this.#options = p.options;
     if (p.debug) {
       const logger = p.debugLogger ?? ((...args) => console.log(...args));
@@ -120,7 +120,8 @@ export class TetherSocket {
     load();
     // A 53-bit seed from two draws.
     const seed = Math.floor(Math.random() * 2 ** 32) * 2 ** 21 + Math.floor(Math.random() * 2 ** 21);
-    const core = (this.#core = new Core(new Float64Array(p.n), seed, now()));
+    const core = (this.#core = makeCore(Core, p, seed, now()));
+    this.#maxMessageBytes = p.maxMessageBytes;
     if (!isOnline()) core.offline();
     if (p.pauseWhenHidden && !isVisible()) core.visibility(now(), false);
     this.#detachEnv = this.#watchEnv(p.pauseWhenHidden);
@@ -516,8 +517,6 @@ export class TetherSocket {
   }
 
   #closeSocket(id, code, reason, abandon) {
-    // Before close(): whatever is still buffered then never leaves a dead connection.
-    if (abandon) this.#requeue(id);
     if (this.#wsId !== id) return;
     closeQuietly(this.#ws, code, reason);
     if (abandon) this.#detach();
