@@ -1448,25 +1448,29 @@ fn a_healthy_socket_let_go_keeps_its_buffer_on_the_wire() {
 }
 
 #[test]
-fn a_dead_heartbeat_requeues_the_buffer_of_the_abandoned_socket() {
+fn a_dead_heartbeat_abandons_the_socket_without_requeuing_its_buffer() {
     let mut d = Driver::new(with_heartbeat(1000.0, 500.0));
     d.open();
-    let sent = send_logged(&mut d, &[8, 8]);
+    send_logged(&mut d, &[8, 8]);
     let id = d.id();
     d.advance(1000.0);
     d.m.handle_heartbeat_written(id, u32::MAX);
     d.take();
-    // The driver reports the buffer when it carries out the abandon: 8 + 4 (heartbeat) left.
+    // Even if a driver reports the buffer of the socket it let go: after our close() the
+    // browser may still send it (a stalled, not dead, connection did), so requeueing it
+    // could duplicate. Without acknowledgements it is at-most-once.
     d.m.handle_timeout(d.now + 500.0);
     d.m.handle_unflushed(id, 12, |seq| if *seq == u32::MAX { 4 } else { 8 });
     d.drain();
     let events = d.events();
-    assert_eq!(requeued(&events), [(1, 8)]);
+    assert_eq!(requeued(&events), []);
     assert_eq!(close_events(&events)[0].reason, "heartbeat timeout");
-    assert_eq!(d.m.queued_messages(), 1);
-    d.fire_next_timer();
-    d.open();
-    assert_eq!(d.written().last(), Some(&sent[1]));
+    assert_eq!(d.m.queued_messages(), 0);
+    assert_eq!(
+        d.m.in_flight_len(),
+        0,
+        "the abandoned socket's writes are forgotten"
+    );
 }
 
 #[test]

@@ -418,10 +418,6 @@ impl Inner {
     }
 
     fn close_socket(&self, id: ConnId, code: u16, reason: &str, abandon: bool) {
-        if abandon {
-            // Before close(): whatever is still buffered then never leaves a dead connection.
-            self.requeue_unflushed(id);
-        }
         let mut slot = self.conn.borrow_mut();
         if slot.as_ref().map(|c| c.id) != Some(id) {
             return;

@@ -481,8 +481,6 @@ impl<P> Machine<P> {
 
     /// Drops the current connection (if any) and connects again at once, with backoff reset.
     pub fn reconnect(&mut self, now: f64, code: u16, reason: &str) {
-        // The browser still sends what it buffered before our close frame: not ours to resend.
-        self.in_flight.reset(None);
         let replacing = self.replacing || matches!(self.state, State::Open | State::Closing);
         if let Some(id) = self.current {
             self.abandon(id, code, reason);
@@ -512,7 +510,6 @@ impl<P> Machine<P> {
     /// Disposes of the machine's work: abandons the socket, cancels every timer and reports
     /// each queued message as dropped. Used when the user frees the socket.
     pub fn dispose(&mut self) {
-        self.in_flight.reset(None);
         if let Some(id) = self.current {
             self.abandon(id, 1000, "");
         }
@@ -619,13 +616,12 @@ impl<P> Machine<P> {
         self.in_flight.len()
     }
 
-    /// Socket `id` is gone (its close event came, or the machine abandoned it) with `buffered`
-    /// bytes still in the browser's send buffer (`bufferedAmount`, which the browser keeps
-    /// after the close). The messages those bytes belong to never left: they go back to the
-    /// head of the outbox, in order, and a [`Event::Requeued`] is emitted before anything
-    /// else pending. Call it before [`Machine::handle_closed`] for that socket. Nothing is
-    /// requeued after `reconnect()`, `dispose()` or a too-big message: the browser still
-    /// sends its buffer before the close frame of a healthy connection.
+    /// Socket `id` is gone (its close event came) with `buffered` bytes still in the browser's
+    /// send buffer (`bufferedAmount`, which the browser keeps after the close). The messages
+    /// those bytes belong to never left: they go back to the head of the outbox, in order,
+    /// and a [`Event::Requeued`] is emitted before anything else pending. Call it before
+    /// [`Machine::handle_closed`] for that socket. Nothing is requeued for a socket the
+    /// machine abandoned (see `abandon`).
     pub fn handle_unflushed(&mut self, id: ConnId, buffered: u64, size_of: impl FnMut(&P) -> u64) {
         let unsent = self.in_flight.take_unsent(id, buffered, size_of);
         if unsent.is_empty() {
@@ -653,8 +649,6 @@ impl<P> Machine<P> {
             return;
         }
         let stable = now - self.opened_at >= self.cfg.backoff.min_uptime_ms;
-        // A healthy connection: the browser still sends its buffer before our close frame.
-        self.in_flight.reset(None);
         self.abandon(id, ABANDON_CODE, "message too big");
         self.emit(Event::Error(ErrorKind::MessageTooBig));
         let info = CloseInfo {
@@ -821,8 +815,14 @@ impl<P> Machine<P> {
         self.actions.push_back(Action::Connect { id });
     }
 
-    /// Lets go of socket `id` without waiting for its close event.
+    /// Lets go of socket `id` without waiting for its close event. Its writes are forgotten,
+    /// never requeued: after our close() the browser still sends what it buffered, before
+    /// the close frame, so whether those bytes arrive depends on a connection we no longer
+    /// watch (a slow one delivers them; the chaos soak saw a heartbeat timeout during a
+    /// stalled read whose requeued messages then arrived twice). Without acknowledgements
+    /// they are at-most-once, like every write that left the browser.
     fn abandon(&mut self, id: ConnId, code: u16, reason: &str) {
+        self.in_flight.reset(None);
         self.current = None;
         self.actions.push_back(Action::Close {
             id,

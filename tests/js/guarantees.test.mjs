@@ -1,6 +1,6 @@
 // Behaviour tests for the guarantees README documents on the JS face that no other test
 // pins down (issue 13): `shouldReconnect → false`, `pauseWhenHidden`, `minUptime`,
-// reconnecting when the browser is back online, and the requeue after a closing-handshake
+// reconnecting when the browser is back online, and no requeue after a closing-handshake
 // timeout. Real Chromium, the real test server on 127.0.0.1, the npm package from pkg/.
 //
 // Timing margins come from 10 runs on the project's loaded 2-core machine (other test
@@ -306,7 +306,7 @@ browserTest("offline: no retry; back online: a retry at once, with backoff reset
 
 // ---------------------------------------------------------------------------- closing-handshake timeout
 
-browserTest("close() on a server that never answers: after the 5 s closing timeout the unsent messages are requeued (before close) and go out after reconnect()", { timeout: 90_000 }, async (page) => {
+browserTest("close() on a server that never answers: after the 5 s closing timeout the socket is let go, and what it still buffered is not requeued (the browser may still send it)", { timeout: 90_000 }, async (page) => {
   const key = uniqueKey("closing-requeue");
   const stallKey = `${key}-stall`;
   const total = 300;
@@ -349,7 +349,7 @@ browserTest("close() on a server that never answers: after the 5 s closing timeo
       const later = { state: ws.state, created: T.createdCount() };
       ws.reconnect();
       await T.nextEvent(ws, "open", 10_000);
-      await T.waitFor(() => ws.queuedMessages === 0, 20_000, "the requeued messages to be flushed");
+      ws.send("after reconnect");
       return {
         written,
         bufferedAtClose,
@@ -376,28 +376,18 @@ browserTest("close() on a server that never answers: after the 5 s closing timeo
   // after close().
   assert.ok(r.closedAfterMs >= 4990 && r.closedAfterMs <= 5000 + 1000, `close event ${r.closedAfterMs} ms after close(), expected ~5000`);
   assert.deepEqual(r.close, { code: 1006, wasClean: false }, "an abandoned closing handshake is reported as 1006");
-  assert.equal(r.requeues.length, 1, "one requeue event");
-  const { count, bytes, queued } = r.requeues[0];
-  assert.ok(count > 0 && count < total, `requeued ${count} of ${total}`);
-  assert.equal(queued, count, "the requeued messages are in the queue when the event fires");
-  assert.ok(bytes >= r.bufferedAtClose, `requeued bytes ${bytes} cover the ${r.bufferedAtClose} never sent`);
-  assert.deepEqual(r.order.slice(0, 3), ["open", "requeue", "close"], "requeue comes just before the close event");
-  assert.deepEqual(r.afterTimeout, { state: "closed", queued: count, created: 1 }, "closed, messages kept, no retry");
+  // Requeueing here would duplicate whenever the connection was only slow: after close() the
+  // browser still sends its buffer, before the close frame (the chaos soak saw it happen).
+  assert.deepEqual(r.requeues, [], "nothing is requeued for a socket the library let go");
+  assert.deepEqual(r.order.slice(0, 2), ["open", "close"]);
+  assert.deepEqual(r.afterTimeout, { state: "closed", queued: 0, created: 1 }, "closed, nothing queued, no retry");
   assert.deepEqual(r.later, { state: "closed", created: 1 }, "close() stays final");
 
-  // The echo server got exactly the last `count` messages, in order, each once.
-  const stats = await waitFor(
-    async () => {
-      const s = await serverStats(key);
-      return s.messages.length >= count && s;
-    },
-    10_000,
-    "the requeued messages at the echo server",
-  );
-  await sleep(300); // time for a duplicate to show up
-  const seqs = (await serverStats(key)).messages.map((m) => Number(m.slice(0, m.indexOf("|"))));
-  const expected = Array.from({ length: count }, (_, i) => total - count + i);
-  assert.deepEqual(seqs, expected, "the requeued messages arrive in order, once each");
+  // After reconnect() the echo server gets only what was sent then: nothing is sent twice.
+  await waitFor(async () => (await serverStats(key)).messages.length >= 1, 10_000, "the message sent after reconnect()");
+  await sleep(300); // time for a resent message to show up
+  const stats = await serverStats(key);
+  assert.deepEqual(stats.messages, ["after reconnect"]);
   assert.equal(stats.connections, 1, "one connection to the echo server");
   const stall = await serverStats(stallKey);
   assert.equal(stall.messages.length, 0, "the stall server never read a message");
