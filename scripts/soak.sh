@@ -6,13 +6,19 @@
 # Builds pkg/ if it is missing and the test server (debug), then runs tests/js/soak/run.mjs:
 # a test server of its own on free 127.0.0.1 ports, in chaos mode for `seconds` (it drops,
 # closes with random codes, delays, refuses and restarts, at random, from a seed), while a
-# page in headless Chromium sends a numbered stream through a TetherSocket. Afterwards the
-# chaos stops, the socket reconnects and flushes, and every message is accounted for:
-# delivered, re-sent, dropped by policy, duplicated, lost in flight with a connection that
-# died, or lost silently. Prints the report and writes bench-results/soak-latest.{json,md}.
+# page in headless Chromium sends a numbered stream through a TetherSocket whose WebSocket
+# class logs every native write and each socket's bufferedAmount at its close. Afterwards the
+# chaos stops and fixed phases run (a forced requeue: the server stalls, a big burst, a cut;
+# writes while the socket is CLOSING; reconnect(), a too-big message and free() with a burst
+# buffered). Every message is then accounted for from those logs and the server's arrivals
+# (tests/js/soak/accounting.mjs): delivered, never left a dead socket and requeued, dropped
+# by policy, lost in flight (its bytes had left, the connection was cut or closed by the
+# server), or lost silently; the library's requeue must equal what never left, arrival
+# order must equal write order. Prints the report, writes bench-results/soak-latest.{json,md}.
 #
-# Exit status: 0 if there was no silent loss and wasm memory stayed flat (and the accounting
-# found nothing else wrong), 1 otherwise, 2 if the run could not be carried out. Stops by
+# Exit status: 0 if every check passed (no silent loss, no duplicate, requeue = what never
+# left, order kept, outbox model, wasm memory flat, the forced fault requeued), 1 otherwise,
+# 2 if the run could not be carried out. Stops by
 # itself: the runner is bounded by `timeout` (seconds + 300 s), the server by its
 # --max-lifetime-secs, and both are stopped when the script exits.
 # Environment: SOAK_SEED (seed of the fault schedule), TETHER_CHROMIUM.
@@ -25,7 +31,7 @@ source "$ROOT/scripts/env.sh"
 
 seconds="${1:-120}"
 case "$seconds" in
-  -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+  -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
 esac
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -ge 1 && "$seconds" -le 1800 ]] || {
   echo "soak: seconds must be a whole number from 1 to 1800 (got $seconds)" >&2

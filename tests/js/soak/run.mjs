@@ -4,7 +4,8 @@
 //
 // Runs `seconds` of chaos (default 120), prints the report, writes DIR/soak-latest.json
 // and DIR/soak-latest.md (DIR defaults to bench-results), and exits 1 on silent losses,
-// wasm memory growth beyond the margin, or any other accounting failure (2 if the run
+// wasm memory growth beyond the margin, or any other accounting failure (requeue ≠ what
+// never left, duplicates, order, the outbox model; see soak-lib.mjs) (2 if the run
 // itself could not be carried out).
 
 import { mkdirSync, writeFileSync } from "node:fs";

@@ -5,7 +5,9 @@
 // WebSocket port, so it must not share one), opens tests/js/soak/page.html in headless
 // Chromium, lets the page send a numbered stream through a TetherSocket to /soak while the
 // server's chaos mode drops, closes, delays, refuses and restarts, then stops the chaos,
-// lets the socket flush, and accounts for every message (see `analyze`).
+// lets the socket flush, runs the deterministic phases (a forced requeue, writes while the
+// socket is closing, reconnect() / a too-big message / free() with a burst still buffered),
+// and accounts for every message (see `analyze` and accounting.mjs).
 
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -14,6 +16,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 import { CHROMIUM, CHROMIUM_FLAGS, ROOT } from "../harness.mjs";
+import { accountStream } from "./accounting.mjs";
 
 export const SERVER_BIN = join(ROOT, "target", "debug", "tether-test-server");
 
@@ -28,6 +31,19 @@ export const SOCKET_OPTIONS = {
   maxEnqueuedMessages: 1000,
   overflow: "drop-oldest",
   heartbeat: { intervalMs: 1000, timeoutMs: 2000, message: "ping" },
+  // The too-big phase has the server answer with a bigger message.
+  maxMessageBytes: 64 * 1024,
+};
+
+/** The deterministic phases after the chaos (see page.mjs). */
+export const PHASES = {
+  forcedRequeue: { stallMs: 3000, burstCount: 1500, burstBytes: 4096, maxBursts: 6, minBuffered: 512 * 1024 },
+  closingTimeout: { stallMs: 9000, burstCount: 1500, burstBytes: 4096, maxBursts: 6, minBuffered: 24 * 1024 * 1024, queued: 20 },
+  heartbeatAbandon: { stallMs: 4000, burstCount: 1500, burstBytes: 4096 },
+  closingWrites: { holdMs: 600, code: 4000 },
+  reconnect: { count: 1500, bytes: 4096 },
+  tooBig: { count: 300, bytes: 4096, bigBytes: 100_000 },
+  free: { count: 1500, bytes: 4096 },
 };
 
 /** Wasm memory may grow by at most this much over a run (it holds no payloads). */
@@ -111,7 +127,9 @@ async function inPage(page, fn, arg, timeoutMs) {
  * burstBytes, burstEveryMs (a burst every 0.5–1.5× that), bigBurstEvery/bigBurstSize/
  * bigBurstBytes (every n-th burst is a big one), minGap/maxGap (ms between faults), faults
  * (kinds), log (progress lines), serverLog (the server's stderr lines), progressEveryMs,
- * command (for the report). Resolves with the analysis (see `analyze`); throws only when the run
+ * command (for the report), pkg (the package entry the page imports, default /pkg/index.js:
+ * a scratch copy with a planted bug, for instance), extraPhases ({name: config} of page
+ * phases run after the usual ones, e.g. heartbeatAbandon). Resolves with the analysis (see `analyze`); throws only when the run
  * itself could not be carried out.
  */
 export async function runSoak(opts = {}) {
@@ -156,7 +174,8 @@ export async function runSoak(opts = {}) {
         fatal.push(`console.${m.type()}: ${text}`);
       }
     });
-    await page.goto(`${server.http}/tests/js/soak/page.html`, { timeout: 30_000 });
+    const query = o.pkg ? `?pkg=${encodeURIComponent(o.pkg)}` : "";
+    await page.goto(`${server.http}/tests/js/soak/page.html${query}`, { timeout: 30_000 });
     await page.waitForFunction(() => window.ready === true || typeof window.loadError === "string", null, {
       timeout: 30_000,
     });
@@ -208,8 +227,32 @@ export async function runSoak(opts = {}) {
     log("chaos stopped; waiting for the socket to reconnect and flush");
     await inPage(page, (ms) => window.soak.settle(ms), 60_000, 70_000);
 
-    // The server has caught up once everything written to the open connection has arrived.
-    const writes = await inPage(page, () => window.soak.currentWrites(), null, 20_000);
+    // The deterministic phases, each on a settled socket.
+    const phases = {};
+    phases.forcedRequeue = await inPage(page, (c) => window.soak.forceRequeue(c), { http: server.http, ...PHASES.forcedRequeue }, 120_000);
+    log(`forced requeue: ${JSON.stringify(phases.forcedRequeue)}`);
+    phases.closingTimeout = await inPage(page, (c) => window.soak.closingTimeout(c), { http: server.http, ...PHASES.closingTimeout }, 120_000);
+    log(`closing-handshake timeout with a burst buffered: ${JSON.stringify(phases.closingTimeout)}`);
+    phases.closingWrites = await inPage(page, (c) => window.soak.closingWrites(c), PHASES.closingWrites, 120_000);
+    log(`writes while closing: ${JSON.stringify(phases.closingWrites)}`);
+    phases.reconnect = await inPage(page, (c) => window.soak.reconnectBuffered(c), PHASES.reconnect, 120_000);
+    log(`reconnect() with a burst buffered: ${JSON.stringify(phases.reconnect)}`);
+    phases.tooBig = await inPage(page, (c) => window.soak.tooBigBuffered(c), PHASES.tooBig, 120_000);
+    log(`too-big message with a burst buffered: ${JSON.stringify(phases.tooBig)}`);
+    phases.heartbeatAbandon = await inPage(page, (c) => window.soak.heartbeatAbandon(c), PHASES.heartbeatAbandon, 120_000);
+    log(`heartbeat timeout on a stalled connection: ${JSON.stringify(phases.heartbeatAbandon)}`);
+    // Extra phases asked for by name (not part of the soak: see page.mjs).
+    for (const [name, cfg] of Object.entries(o.extraPhases || {})) {
+      phases[name] = await inPage(page, ([n, c]) => window.soak[n](c), [name, cfg], 120_000);
+      log(`${name}: ${JSON.stringify(phases[name])}`);
+    }
+    const model = await inPage(page, (c) => window.soak.finish(c), PHASES.free, 120_000);
+    log(`free() with a burst buffered: ${JSON.stringify(model.phases.free)}`);
+
+    // The server has caught up once everything written to the last socket has arrived.
+    const last = model.socks[model.socks.length - 1];
+    const writes = [];
+    for (let i = 0; i < last.writes.length; i += 3) if (last.writes[i] >= 0) writes.push(last.writes[i]);
     const deadline = Date.now() + 30_000;
     let report;
     for (;;) {
@@ -218,13 +261,12 @@ export async function runSoak(opts = {}) {
       const missing = writes.filter((s) => !got.has(s)).length;
       if (missing === 0) break;
       if (Date.now() > deadline) {
-        log(`server still misses ${missing} of the ${writes.length} messages written to the open connection`);
+        log(`server still misses ${missing} of the ${writes.length} messages written to the last socket`);
         break;
       }
       await sleep(100);
     }
-    const model = await inPage(page, () => window.soak.finish(), null, 30_000);
-    await sleep(200);
+    await sleep(300);
     report = await getJson(server.http, `/chaos/report?key=${key}`);
     if (fatal.length) throw new Error(`the page failed: ${fatal.join("; ")}`);
     const chromiumVersion = context.browser()?.version() ?? "";
@@ -250,6 +292,8 @@ export async function runSoak(opts = {}) {
         faultGapMs: [o.minGap, o.maxGap],
         faultKinds: o.faults || "all",
         command: o.command || `bash scripts/soak.sh ${o.seconds}`,
+        pkg: o.pkg || "/pkg/index.js",
+        phases: PHASES,
         options: SOCKET_OPTIONS,
         chromium: chromiumVersion,
         cpus: cpus().length,
@@ -268,109 +312,58 @@ const quantile = (sorted, q) =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : null;
 
 /**
- * Accounts for every message. Per seq, from the server's arrivals and the page's model:
- *
- * - delivered: the server received it (once or more; extra copies are duplicates);
- * - dropped by policy: the page got a `drop` event for it (outbox overflow);
- * - lost in flight: not delivered, last written to a connection that the server or the
- *   network then ended (cut without a close frame, a timeout of the library, or a close
- *   frame from the server: the page never closes a connection before the end of the run),
- *   and nothing written after it on that connection arrived (TCP keeps order, so a loss can
- *   only be the tail of what was written). For a connection the server closed cleanly that
- *   is a message the page wrote while the server's close frame was on its way, which the
- *   browser may drop without any signal (no client can tell without acknowledgements);
- *   counted apart as `lostAtServerClose`;
- * - silent loss: anything else not delivered: still queued at the end, written to the
- *   connection still open or to the one the page closed itself at the end (the browser
- *   sends everything before its own close frame), or a hole before a message that arrived
- *   on the same connection.
- *
- * Duplicates are expected only for messages that were requeued (`requeue` event), whose
- * bytes the browser may in fact have sent; others are counted as unexplained duplicates.
+ * How each page socket ended, as accounting.mjs needs it, from the server's side: "open"
+ * (never closed), "clean" (the client's close frame came first: everything that left the
+ * browser arrived before it), "peer-closed" (the server closed it: the browser discards
+ * what reaches its network stack after the server's close frame, even if the page still saw
+ * the socket OPEN when it wrote) or "cut" (no close frame: the tail may be lost on the way).
+ */
+function socketEnd(sock, serverConn) {
+  if (sock.closedAt == null) return "open";
+  const end = serverConn?.end ?? "";
+  if (end.startsWith("client close")) return "clean";
+  if (end.startsWith("chaos close")) return "peer-closed";
+  return "cut";
+}
+
+/**
+ * Accounts for every message of the run, from the page's native-socket log and the server's
+ * arrivals (accounting.mjs: what never left each dead socket, the library's requeues against
+ * it, lost in flight only when the bytes had left, order per connection and overall,
+ * duplicates), plus what only the page can check: its outbox model, the queue at the end,
+ * wasm memory, and that the forced fault did requeue.
  */
 export function analyze({ model, report, faults, meta }) {
-  const n = model.sent;
   const soak = report.soak;
-  const copies = new Uint32Array(n);
-  const firstAt = new Float64Array(n).fill(NaN);
-  let outOfRange = 0;
-  for (const [seq, t] of soak.arrivals) {
-    if (seq >= n) {
-      outOfRange += 1;
-      continue;
-    }
-    copies[seq] += 1;
-    if (Number.isNaN(firstAt[seq])) firstAt[seq] = t;
-  }
-  const dropped = new Map(model.dropped);
-  const conns = model.conns;
-  // For "lost in flight": the last delivered position in each connection's writes.
-  const lastDeliveredPos = conns.map((c) => {
-    let last = -1;
-    c.written.forEach((seq, i) => {
-      if (copies[seq] > 0) last = i;
-    });
-    return last;
+  const failures = [];
+  // Pair the server's connections with the page's sockets by the tag in the key.
+  const serverBySock = new Map();
+  const sockOfConn = soak.connections.map((c) => {
+    const k = c.tag == null ? -1 : Number(c.tag);
+    if (k >= 0) serverBySock.set(k, c);
+    return Number.isInteger(k) ? k : -1;
   });
-  const posInConn = new Map();
-  conns.forEach((c) => c.written.forEach((seq, i) => posInConn.set(seq, i)));
-
-  let delivered = 0;
-  let duplicates = 0;
-  let unexplainedDuplicates = 0;
-  let droppedByPolicy = 0;
-  let droppedButDelivered = 0;
-  let lostInFlight = 0;
-  let lostAtServerClose = 0;
-  const closeExamples = [];
-  const silent = [];
-  const silentKinds = {};
-  const latencies = [];
-  const lostPerConn = new Map();
-  for (let seq = 0; seq < n; seq++) {
-    if (copies[seq] > 0) {
-      delivered += 1;
-      duplicates += copies[seq] - 1;
-      if (copies[seq] - 1 > (model.requeuedTimes[seq] || 0)) unexplainedDuplicates += copies[seq] - 1;
-      if (dropped.has(seq)) droppedButDelivered += 1;
-      latencies.push(firstAt[seq] - model.sentAt[seq]);
-      continue;
-    }
-    if (dropped.has(seq)) {
-      droppedByPolicy += 1;
-      continue;
-    }
-    const c = model.connOf[seq];
-    let kind;
-    if (c == null || c < 0) kind = "still queued at the end";
-    else if (conns[c].closedAt == null) kind = "written to the connection still open at the end";
-    else if (conns[c].closedByUs) kind = "written to the connection the page closed itself";
-    else if (posInConn.get(seq) < lastDeliveredPos[c]) kind = "hole before a delivered message";
-    if (!kind) {
-      // The server (or the network) ended that connection with this message in its tail.
-      lostInFlight += 1;
-      if (conns[c].wasClean) {
-        lostAtServerClose += 1;
-        if (closeExamples.length < 10) {
-          closeExamples.push({
-            seq,
-            conn: c,
-            code: conns[c].code,
-            sentS: Number(((model.sentAt[seq] - meta.chaosStartedAt) / 1000).toFixed(3)),
-            closedS: Number(((conns[c].closedAt - meta.chaosStartedAt) / 1000).toFixed(3)),
-          });
-        }
-      }
-      lostPerConn.set(c, (lostPerConn.get(c) || 0) + 1);
-      continue;
-    }
-    silentKinds[kind] = (silentKinds[kind] || 0) + 1;
-    if (silent.length < 20) silent.push({ seq, kind, conn: c });
-  }
+  const sockets = model.socks.map((sock) => ({
+    writes: sock.writes,
+    bufferedAtClose: sock.bufferedAtClose,
+    end: socketEnd(sock, serverBySock.get(sock.index)),
+    letGo: sock.letGo,
+    abandoned: sock.abandoned,
+  }));
+  const acc = accountStream({
+    name: "client → server",
+    count: model.sent,
+    sockets,
+    requeues: model.requeues,
+    dropped: model.dropped,
+    arrivals: soak.arrivals.map(([seq, t, conn]) => [seq, t, sockOfConn[conn] ?? -1]),
+  });
+  failures.push(...acc.failures);
+  if (soak.truncated) failures.push("the server's arrival log was truncated");
 
   // Longest stretch without a new message at the server, while chaos ran (and until the
   // last message arrived).
-  const firsts = [...firstAt].filter((t) => !Number.isNaN(t)).sort((a, b) => a - b);
+  const firsts = [...acc.firstAt].filter((t) => !Number.isNaN(t)).sort((a, b) => a - b);
   let maxGapMs = 0;
   let maxGapAtS = 0;
   let prev = meta.chaosStartedAt;
@@ -383,42 +376,92 @@ export function analyze({ model, report, faults, meta }) {
     prev = t;
     if (t > meta.chaosEndedAt) break;
   }
-  // Longest run of consecutive seqs the server never received (dropped or lost).
-  let maxSeqHole = 0;
-  let run = 0;
-  for (let seq = 0; seq < n; seq++) {
-    run = copies[seq] > 0 ? 0 : run + 1;
-    maxSeqHole = Math.max(maxSeqHole, run);
+  const latencies = [];
+  for (let seq = 0; seq < model.sent; seq++) {
+    const t = acc.firstAt[seq];
+    if (!Number.isNaN(t) && model.sentAt[seq] <= meta.chaosEndedAt) latencies.push(t - model.sentAt[seq]);
   }
   latencies.sort((a, b) => a - b);
+  let maxSeqHole = 0;
+  let run = 0;
+  for (let seq = 0; seq < model.sent; seq++) {
+    run = acc.copies[seq] > 0 ? 0 : run + 1;
+    maxSeqHole = Math.max(maxSeqHole, run);
+  }
   const closes = {};
-  for (const c of conns) {
-    if (c.closedAt == null) continue;
+  for (const c of model.socks) {
+    if (c.closedAt == null || c.openedAt == null) continue;
     const k = c.wasClean ? `${c.code}` : `${c.code} (abrupt${c.reason ? `, ${c.reason}` : ""})`;
     closes[k] = (closes[k] || 0) + 1;
   }
+  const rel = (t) => (t == null ? null : Number(((t - meta.chaosStartedAt) / 1000).toFixed(3)));
+
+  // What only the page can tell.
+  const ph = model.phases;
+  const forced = ph.forcedRequeue;
+  if (!forced || !forced.closed || !forced.reopened) failures.push("the forced fault did not cut the socket and reconnect");
+  else if (!(forced.requeued > 0)) {
+    failures.push(`the forced fault requeued nothing (bufferedAmount ${forced.bufferedAtClose} at the close)`);
+  }
+  // (Chromium lets a few MiB, sometimes all, of the buffer go into its network stack after
+  // close(): when nothing is left at the timeout, nothing can be requeued; the accounting
+  // still checks that the library requeued exactly what was left.)
+  const ct = ph.closingTimeout;
+  if (!ct || !ct.closedByLibrary || !ct.reopened || !(ct.queuedAfterClose > 0)) {
+    failures.push(`the closing-timeout phase did not run as planned: ${JSON.stringify(ct)}`);
+  } else if (ct.requeued > 0) {
+    failures.push(`the closing timeout requeued ${ct.requeued} messages of a socket the browser may still send from`);
+  }
+  const hb = ph.heartbeatAbandon;
+  if (!hb || !hb.abandoned) failures.push(`the heartbeat-timeout phase did not run as planned: ${JSON.stringify(hb)}`);
+  else if (hb.requeued > 0) failures.push(`the heartbeat timeout requeued ${hb.requeued} messages of a socket the browser may still send from`);
+  for (const name of ["reconnect", "too-big", "free"]) {
+    const p = ph[name];
+    if (!p || !p.closed || !p.reopened) failures.push(`the ${name} phase did not close its socket (and reconnect)`);
+    else if (p.requeueEvents > 0) failures.push(`the ${name} phase requeued (${p.requeueEvents} events)`);
+  }
   const mem = model.memory;
-  const memoryGrowth = mem.end - mem.start;
+  // Over the chaos (the phases after it fill the browser's buffers on purpose, and the
+  // in-flight log holds an entry per buffered message).
+  const memoryGrowth = mem.chaosEnd - mem.start;
+  if (memoryGrowth > MAX_MEMORY_GROWTH) failures.push(`wasm memory grew by ${memoryGrowth} bytes (limit ${MAX_MEMORY_GROWTH})`);
+  if (model.queuedAtEnd > 0) failures.push(`${model.queuedAtEnd} messages still queued at the end`);
+  if (model.mismatches.length) failures.push(`${model.mismatches.length} outbox model mismatches`);
+  if (acc.delivered === 0) failures.push("nothing was delivered");
+
   const result = {
     meta,
-    sent: n,
-    delivered,
-    resent: model.counters.requeued,
-    requeueEvents: model.counters.requeueEvents,
-    droppedByPolicy,
-    duplicates,
-    unexplainedDuplicates,
-    lostInFlight,
-    lostAtServerClose,
-    lostAtServerCloseExamples: closeExamples,
-    silentLosses: Object.values(silentKinds).reduce((a, b) => a + b, 0),
-    silentKinds,
-    silentExamples: silent,
-    droppedButDelivered,
-    unknownSeqsAtServer: outOfRange,
+    sent: acc.sent,
+    delivered: acc.delivered,
+    resent: acc.resent,
+    requeueEvents: acc.requeueEvents,
+    neverLeft: acc.neverLeft,
+    neverLeftBytes: acc.neverLeftBytes,
+    requeueMismatches: acc.requeueMismatches,
+    droppedByPolicy: acc.droppedByPolicy,
+    duplicates: acc.duplicates,
+    droppedButDelivered: acc.droppedButDelivered,
+    lostInFlight: acc.lostInFlight,
+    lostWithAbandoned: acc.lostWithAbandoned,
+    lostAtServerClose: acc.lostAtPeerClose,
+    silentLosses: acc.silentLosses,
+    silentKinds: acc.silentKinds,
+    silentExamples: acc.silentExamples,
+    perConnectionOrderViolations: acc.perConnectionViolations,
+    perConnectionOrderExamples: acc.perConnectionExamples,
+    globalOrderViolations: acc.globalOrderViolations,
+    globalOrderExamples: acc.globalOrderExamples,
+    arrivedUnsent: acc.arrivedUnsent,
+    nonOpenWritesLeft: acc.nonOpenWritesLeft,
+    unknownSeqsAtServer: acc.unknownIds,
+    unpairedArrivals: acc.unknownSock,
+    nativeWrites: model.counters.nativeWrites,
+    heartbeatWrites: model.counters.heartbeatWrites,
+    sockets: model.socks.length,
     reconnects: Math.max(0, model.counters.opens - 1),
     reconnectAttempts: model.counters.reconnecting,
     closes,
+    phases: ph,
     maxDeliveryGapMs: Math.round(maxGapMs),
     maxDeliveryGapAtS: Number(maxGapAtS.toFixed(1)),
     maxSeqHole,
@@ -427,53 +470,36 @@ export function analyze({ model, report, faults, meta }) {
       p99: Math.round(quantile(latencies, 0.99) ?? 0),
       max: Math.round(latencies.at(-1) ?? 0),
     },
-    lostInFlightByConnection: [...lostPerConn.entries()].map(([c, lost]) => ({
-      conn: c,
-      lost,
-      written: conns[c].written.length,
-      code: conns[c].code,
-      reason: conns[c].reason,
-      bufferedAtClose: conns[c].bufferedAtClose,
-      openMs: Math.round(conns[c].closedAt - conns[c].openedAt),
-    })),
-    // Every connection, as the page saw it and as the server saw it (times: s since chaos start).
-    pageConnections: conns.map((c, i) => ({
-      conn: i,
-      openedS: Number(((c.openedAt - meta.chaosStartedAt) / 1000).toFixed(3)),
-      closedS: c.closedAt == null ? null : Number(((c.closedAt - meta.chaosStartedAt) / 1000).toFixed(3)),
+    lostInFlightBySocket: acc.lostInFlightBySocket,
+    // Every socket, as the page logged it and the accounting judged it (times: s since chaos start).
+    pageSockets: model.socks.map((c, i) => ({
+      ...acc.sockets[i],
+      createdS: rel(c.createdAt),
+      openedS: rel(c.openedAt),
+      closedS: rel(c.closedAt),
       code: c.code,
       wasClean: c.wasClean,
       reason: c.reason,
-      written: c.written.length,
-      delivered: c.written.filter((s) => copies[s] > 0).length,
-      bufferedAtClose: c.bufferedAtClose,
+      maxBuffered: c.maxBuffered,
+      serverEnd: serverBySock.get(i)?.end ?? null,
     })),
     serverConnections: soak.connections.map((c, i) => ({
       conn: i,
-      openedS: Number(((c.openedAtMs - meta.chaosStartedAt) / 1000).toFixed(3)),
-      endedS: c.endedAtMs == null ? null : Number(((c.endedAtMs - meta.chaosStartedAt) / 1000).toFixed(3)),
+      sock: sockOfConn[i],
+      openedS: rel(c.openedAtMs),
+      endedS: rel(c.endedAtMs),
       end: c.end,
       messages: c.messages,
     })),
+    requeues: model.requeues.map(({ seqs, ...r }) => ({ ...r, first: seqs[0], last: seqs.at(-1) })),
     faultLog: faults.faults.map(({ tMs, ...f }) => ({ tS: Number((tMs / 1000).toFixed(3)), ...f })),
     faults: faults.counts,
     faultTotal: faults.faults.length,
-    wasmMemory: { start: mem.start, end: mem.end, peak: mem.peak, afterFree: mem.afterFree, growth: memoryGrowth },
+    wasmMemory: { start: mem.start, chaosEnd: mem.chaosEnd, end: mem.end, peak: mem.peak, afterFree: mem.afterFree, growth: memoryGrowth },
     queuedAtEnd: model.queuedAtEnd,
     modelMismatches: model.mismatches,
     counters: model.counters,
   };
-  const failures = [];
-  if (result.silentLosses > 0) failures.push(`${result.silentLosses} silent losses`);
-  if (memoryGrowth > MAX_MEMORY_GROWTH) {
-    failures.push(`wasm memory grew by ${memoryGrowth} bytes (limit ${MAX_MEMORY_GROWTH})`);
-  }
-  if (unexplainedDuplicates > 0) failures.push(`${unexplainedDuplicates} duplicates of messages never requeued`);
-  if (droppedButDelivered > 0) failures.push(`${droppedButDelivered} messages reported dropped yet delivered`);
-  if (outOfRange > 0) failures.push(`${outOfRange} unknown seqs arrived`);
-  if (model.queuedAtEnd > 0) failures.push(`${model.queuedAtEnd} messages still queued at the end`);
-  if (model.mismatches.length) failures.push(`${model.mismatches.length} model mismatches`);
-  if (delivered === 0) failures.push("nothing was delivered");
   result.failures = failures;
   result.ok = failures.length === 0;
   return result;
@@ -490,34 +516,47 @@ export function formatReport(r) {
     .sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${k}: ${v}`)
     .join(", ");
+  const f = r.phases.forcedRequeue || {};
   const lines = [
     `Chaos soak, ${m.date}: ${m.chaosSeconds} s of chaos (seed ${m.seed}, a fault every ` +
       `${m.faultGapMs[0]}–${m.faultGapMs[1]} ms${m.faultKinds === "all" ? "" : `, only ${m.faultKinds}`}); ` +
       `the page sends ${m.rate} msg/s plus a burst of ${m.burst.size} × ${m.burst.bytes} B every ` +
-      `~${m.burst.everyMs / 1000} s, every ${m.burst.bigEvery}th burst ${m.burst.bigSize} × ${m.burst.bigBytes} B. ` +
-      `Chromium ${m.chromium}, ${m.cpus} CPUs, load ${m.loadavg.join(" ")}. Command: \`${m.command}\`.`,
+      `~${m.burst.everyMs / 1000} s, every ${m.burst.bigEvery}th burst ${m.burst.bigSize} × ${m.burst.bigBytes} B; ` +
+      `then the deterministic phases. Chromium ${m.chromium}, ${m.cpus} CPUs, load ${m.loadavg.join(" ")}. ` +
+      `Command: \`${m.command}\`${m.pkg === "/pkg/index.js" ? "" : ` (package ${m.pkg})`}.`,
     "",
     "| | |",
     "|---|---:|",
     `| messages sent | ${int(r.sent)} |`,
+    `| native writes logged (heartbeats among them) | ${int(r.nativeWrites)} (${int(r.heartbeatWrites)}) |`,
     `| delivered (unique at the server) | ${int(r.delivered)} |`,
-    `| re-sent (\`requeue\`: never left the browser, sent again) | ${int(r.resent)} (${r.requeueEvents} events) |`,
+    `| never left a dead socket (its last \`bufferedAmount\` bytes) | ${int(r.neverLeft)} (${int(r.neverLeftBytes)} B) |`,
+    `| re-sent (\`requeue\`) | ${int(r.resent)} (${r.requeueEvents} events) |`,
+    `| sockets whose requeue ≠ what never left | ${r.requeueMismatches.length} |`,
     `| dropped by policy (\`drop\` event, outbox of ${m.options.maxEnqueuedMessages}) | ${int(r.droppedByPolicy)} |`,
     `| duplicates at the server | ${int(r.duplicates)} |`,
-    `| lost in flight (written to a connection the server then cut or closed) | ${int(r.lostInFlight)} (of which ${int(r.lostAtServerClose)} crossed a server close frame) |`,
+    `| lost in flight (left the browser, connection cut or closed by the server) | ${int(r.lostInFlight)} (${int(r.lostAtServerClose)} at a server close) |`,
+    `| lost with a socket the library gave up on (a timeout; never left by its close) | ${int(r.lostWithAbandoned)} |`,
     `| **silent losses** | **${int(r.silentLosses)}** |`,
-    `| reconnects (opens after the first) / attempts | ${int(r.reconnects)} / ${int(r.reconnectAttempts)} |`,
+    `| arrival order ≠ write order (connections) / first arrivals out of send order | ${r.perConnectionOrderViolations} / ${r.globalOrderViolations} |`,
+    `| outbox model mismatches | ${r.modelMismatches.length} |`,
+    `| forced fault: bufferedAmount at the cut → requeued | ${int(f.bufferedAtClose ?? 0)} B → ${int(f.requeued ?? 0)} |`,
+    `| sockets / reconnects (opens after the first) / attempts | ${int(r.sockets)} / ${int(r.reconnects)} / ${int(r.reconnectAttempts)} |`,
     `| faults injected | ${r.faultTotal} (${faults}) |`,
     `| max delivery gap (longest time with no new message at the server) | ${int(r.maxDeliveryGapMs)} ms (at ${r.maxDeliveryGapAtS} s) |`,
     `| longest run of consecutive seqs never delivered | ${int(r.maxSeqHole)} |`,
-    `| send → first arrival, p50 / p99 / max | ${r.latencyMs.p50} / ${int(r.latencyMs.p99)} / ${int(r.latencyMs.max)} ms |`,
-    `| wasm memory start → end (peak) | ${MiB(r.wasmMemory.start)} → ${MiB(r.wasmMemory.end)} (${MiB(r.wasmMemory.peak)}) |`,
+    `| send → first arrival (during the chaos), p50 / p99 / max | ${r.latencyMs.p50} / ${int(r.latencyMs.p99)} / ${int(r.latencyMs.max)} ms |`,
+    `| wasm memory start → end of the chaos → after the phases | ${MiB(r.wasmMemory.start)} → ${MiB(r.wasmMemory.chaosEnd)} → ${MiB(r.wasmMemory.end)} |`,
     "",
     `Connection ends seen by the page: ${closes}.`,
+    `Phases: ${Object.entries(r.phases).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join("; ")}.`,
   ];
   if (Object.keys(r.silentKinds).length) {
     lines.push("", `Silent losses by kind: ${JSON.stringify(r.silentKinds)}; examples: ${JSON.stringify(r.silentExamples)}`);
   }
+  if (r.requeueMismatches.length) lines.push("", `Requeue mismatches: ${JSON.stringify(r.requeueMismatches.slice(0, 5))}`);
+  if (r.perConnectionOrderViolations) lines.push("", `Order per connection: ${JSON.stringify(r.perConnectionOrderExamples.slice(0, 3))}`);
+  if (r.globalOrderViolations) lines.push("", `Global order: ${JSON.stringify(r.globalOrderExamples.slice(0, 5))}`);
   if (r.modelMismatches.length) lines.push("", `Model mismatches: ${r.modelMismatches.slice(0, 10).join("; ")}`);
   lines.push("", r.ok ? "Result: PASS" : `Result: FAIL (${r.failures.join("; ")})`);
   return lines.join("\n");

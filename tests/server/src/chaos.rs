@@ -20,6 +20,19 @@
 //! the `/soak?key=K` connections received: every numbered message (`soak:<seq>[:padding]`)
 //! in arrival order with its arrival time and connection, so duplicates and losses can be
 //! counted exactly. Other text messages on `/soak` are echoed (heartbeat pings).
+//!
+//! For the soak's own deterministic faults, the connection also obeys two things the page
+//! can put in it:
+//!
+//! - a key of the form `K~TAG` records the connection under key `K` with the tag `TAG` (the
+//!   soak page tags each socket it creates, so that the server's connections and the page's
+//!   sockets can be paired exactly);
+//! - a numbered message whose padding starts with `!` is a command, recorded like any other
+//!   message and then carried out: `soak:<seq>:!stall:<ms>` stops reading this connection
+//!   for `ms`; `soak:<seq>:!big:<bytes>` sends back one text message of `bytes` bytes;
+//!   `soak:<seq>:!close:<code>:<hold ms>` closes with `code` and, once the client has
+//!   answered, keeps the TCP connection open for `hold ms` (the browser stays in CLOSING
+//!   until the server drops it).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -229,6 +242,9 @@ pub struct SoakConn {
     pub end: Option<String>,
     /// Numbered messages received on it.
     pub messages: u64,
+    /// The tag of the key (`K~TAG`), if it had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
 }
 
 /// What the `/soak` connections of one key received.
@@ -370,7 +386,7 @@ impl Chaos {
         }
     }
 
-    fn soak_opened(&self, key: &str) -> u32 {
+    fn soak_opened(&self, key: &str, tag: Option<&str>) -> u32 {
         let mut s = self.lock();
         let rec = s.soaks.entry(key.to_owned()).or_default();
         rec.connections.push(SoakConn {
@@ -378,6 +394,7 @@ impl Chaos {
             ended_at_ms: None,
             end: None,
             messages: 0,
+            tag: tag.map(str::to_owned),
         });
         (rec.connections.len() - 1) as u32
     }
@@ -564,6 +581,46 @@ pub fn parse_seq(text: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// Largest reply a `!big` command asks for.
+const MAX_BIG: usize = 16 * 1024 * 1024;
+/// Longest stall or hold a command asks for.
+const MAX_COMMAND_MS: u64 = 10_000;
+
+/// A command carried by a numbered message (`soak:<seq>:!<command>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Stop reading this connection for a while.
+    Stall(Duration),
+    /// Send back one text message of this many bytes.
+    Big(usize),
+    /// Close with `code`, then hold the TCP connection open for `hold` after the handshake.
+    Close { code: u16, hold: Duration },
+}
+
+/// The command in `soak:<seq>:!<command>`, if any (malformed ones are ignored).
+pub fn parse_command(text: &str) -> Option<Command> {
+    let rest = text.strip_prefix("soak:")?;
+    let (_, pad) = rest.split_once(':')?;
+    let mut parts = pad.strip_prefix('!')?.split(':');
+    let ms = |v: Option<&str>| -> Option<Duration> {
+        let n: u64 = v?.parse().ok()?;
+        Some(Duration::from_millis(n.min(MAX_COMMAND_MS)))
+    };
+    match parts.next()? {
+        "stall" => Some(Command::Stall(ms(parts.next())?)),
+        "big" => Some(Command::Big(parts.next()?.parse::<usize>().ok()?.min(MAX_BIG))),
+        "close" => {
+            let code: u16 = parts.next()?.parse().ok()?;
+            (code == 1000 || (3000..=4999).contains(&code)).then_some(())?;
+            Some(Command::Close {
+                code,
+                hold: ms(parts.next())?,
+            })
+        }
+        _ => None,
+    }
+}
+
 /// Records the end of a `/soak` connection however it ends (a killed task included).
 struct SoakGuard<'a> {
     chaos: &'a Chaos,
@@ -582,10 +639,14 @@ impl Drop for SoakGuard<'_> {
     }
 }
 
-/// The `/soak` endpoint: records numbered messages, echoes other text, and obeys the chaos
-/// `delay` and `close` faults.
+/// The `/soak` endpoint: records numbered messages, echoes other text, obeys the chaos
+/// `delay` and `close` faults and the page's commands (see the module's docs).
 pub async fn soak(mut ws: WebSocketStream<TcpStream>, chaos: &Chaos, key: &str) -> Result<(), WsError> {
-    let conn = chaos.soak_opened(key);
+    let (key, tag) = match key.split_once('~') {
+        Some((k, t)) => (k, Some(t)),
+        None => (key, None),
+    };
+    let conn = chaos.soak_opened(key, tag);
     let mut guard = SoakGuard {
         chaos,
         key,
@@ -593,12 +654,17 @@ pub async fn soak(mut ws: WebSocketStream<TcpStream>, chaos: &Chaos, key: &str) 
         end: None,
     };
     let mut close_rx = chaos.close_tx.subscribe();
+    // A stall this connection was asked for (`!stall`), on top of the chaos `delay`.
+    let mut stalled_until: Option<Instant> = None;
     loop {
-        if let Some(stall) = chaos.stall_remaining() {
+        let own = stalled_until
+            .and_then(|t| t.checked_duration_since(Instant::now()))
+            .filter(|d| !d.is_zero());
+        if let Some(stall) = chaos.stall_remaining().max(own) {
             tokio::select! {
                 () = sleep(stall) => continue,
                 code = close_asked(&mut close_rx) => {
-                    return chaos_close(&mut ws, chaos, key, conn, code, &mut guard).await;
+                    return chaos_close(&mut ws, chaos, key, conn, code, Duration::ZERO, &mut guard).await;
                 }
             }
         }
@@ -610,7 +676,17 @@ pub async fn soak(mut ws: WebSocketStream<TcpStream>, chaos: &Chaos, key: &str) 
                 };
                 match msg? {
                     Message::Text(text) => match parse_seq(text.as_str()) {
-                        Some(seq) => chaos.record(key, seq, conn),
+                        Some(seq) => {
+                            chaos.record(key, seq, conn);
+                            match parse_command(text.as_str()) {
+                                Some(Command::Stall(d)) => stalled_until = Some(Instant::now() + d),
+                                Some(Command::Big(n)) => ws.send(Message::text("b".repeat(n))).await?,
+                                Some(Command::Close { code, hold }) => {
+                                    return chaos_close(&mut ws, chaos, key, conn, code, hold, &mut guard).await;
+                                }
+                                None => {}
+                            }
+                        }
                         None => ws.send(Message::Text(text)).await?,
                     },
                     Message::Close(frame) => {
@@ -621,7 +697,7 @@ pub async fn soak(mut ws: WebSocketStream<TcpStream>, chaos: &Chaos, key: &str) 
                 }
             }
             code = close_asked(&mut close_rx) => {
-                return chaos_close(&mut ws, chaos, key, conn, code, &mut guard).await;
+                return chaos_close(&mut ws, chaos, key, conn, code, Duration::ZERO, &mut guard).await;
             }
         }
     }
@@ -635,13 +711,15 @@ async fn close_asked(rx: &mut watch::Receiver<u16>) -> u16 {
     *rx.borrow_and_update()
 }
 
-/// Closes with `code`, then records until the client's close frame (bounded).
+/// Closes with `code`, then records until the client's close frame (bounded), then keeps the
+/// TCP connection open for `hold`.
 async fn chaos_close(
     ws: &mut WebSocketStream<TcpStream>,
     chaos: &Chaos,
     key: &str,
     conn: u32,
     code: u16,
+    hold: Duration,
     guard: &mut SoakGuard<'_>,
 ) -> Result<(), WsError> {
     guard.end = Some(format!("chaos close {code}"));
@@ -661,7 +739,12 @@ async fn chaos_close(
         Ok::<(), WsError>(())
     };
     match timeout(CLOSE_GRACE, drain).await {
-        Ok(res) => res,
+        Ok(res) => {
+            if !hold.is_zero() {
+                sleep(hold).await;
+            }
+            res
+        }
         Err(_) => {
             guard.end = Some(format!("chaos close {code}, no close frame back"));
             Ok(())
@@ -725,10 +808,40 @@ mod tests {
     }
 
     #[test]
+    fn parses_commands() {
+        assert_eq!(
+            parse_command("soak:3:!stall:1500"),
+            Some(Command::Stall(Duration::from_millis(1500)))
+        );
+        assert_eq!(
+            parse_command("soak:3:!stall:999999"),
+            Some(Command::Stall(Duration::from_millis(MAX_COMMAND_MS)))
+        );
+        assert_eq!(parse_command("soak:4:!big:70000"), Some(Command::Big(70000)));
+        assert_eq!(
+            parse_command("soak:4:!big:999999999"),
+            Some(Command::Big(MAX_BIG))
+        );
+        assert_eq!(
+            parse_command("soak:5:!close:4000:800"),
+            Some(Command::Close {
+                code: 4000,
+                hold: Duration::from_millis(800)
+            })
+        );
+        assert_eq!(parse_command("soak:5:!close:1006:800"), None);
+        assert_eq!(parse_command("soak:5:!close:4000"), None);
+        assert_eq!(parse_command("soak:6:xxxx"), None);
+        assert_eq!(parse_command("soak:6"), None);
+        assert_eq!(parse_command("soak:6:!explode"), None);
+        assert_eq!(parse_command("ping"), None);
+    }
+
+    #[test]
     fn records_arrivals_per_key_and_connection() {
         let chaos = Chaos::default();
-        let a = chaos.soak_opened("k");
-        let b = chaos.soak_opened("k");
+        let a = chaos.soak_opened("k", None);
+        let b = chaos.soak_opened("k", Some("7"));
         chaos.record("k", 1, a);
         chaos.record("k", 2, b);
         chaos.record("k", 2, b);
@@ -739,6 +852,8 @@ mod tests {
         assert_eq!(rec.connections[1].messages, 2);
         assert_eq!(rec.connections[0].end.as_deref(), Some("cut"));
         assert!(rec.connections[1].end.is_none());
+        assert_eq!(rec.connections[1].tag.as_deref(), Some("7"));
+        assert_eq!(rec.connections[0].tag, None);
         chaos.reset_soak(Some("k"));
         assert!(chaos
             .report(Some("k"))
