@@ -7,16 +7,23 @@
 //! message accounted for exactly once and written in order, retry delays within their bounds,
 //! sane timers, and one close event per socket that ends. It also plays the browser's send
 //! buffer (`bufferedAmount`): written messages leave it as the network drains bytes, and
-//! when a socket dies, exactly the messages still in it must come back to the outbox, so that
-//! every message leaves the browser exactly once, in order (or is reported dropped).
+//! when a socket's close event comes, exactly the messages still in it must come back to the
+//! outbox, ahead of the rest, so that every message leaves the browser exactly once, in order
+//! (or is reported dropped); a socket the machine abandons (`reconnect()`, `dispose()`, a
+//! too-big message, a heartbeat or closing-handshake timeout) keeps its buffer on the wire
+//! and must requeue nothing. The in-flight log is held to its bound after every step.
+//!
+//! The main property counts the cases it ran and fails below `MIN_CASES` (64), so
+//! `PROPTEST_CASES=0` cannot pass silently.
 //!
 //! Failing cases are saved to (and replayed from) `tests/core_seeds.txt`. Set `PROPTEST_CASES`
 //! for longer runs.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
+use proptest::test_runner::{FileFailurePersistence, TestRunner};
 use tether_ws::core::{
     base_delay, check_close_args, jittered, Action, Backoff, CloseInfo, Config, ConnId, DropReason, Event,
     Heartbeat, Machine, Overflow, QueueLimits, SendOutcome, State,
@@ -24,12 +31,24 @@ use tether_ws::core::{
 
 const SEEDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/core_seeds.txt");
 
-/// 1024 cases (a few seconds in debug) unless `PROPTEST_CASES` says otherwise.
+/// Fewer random cases than this prove too little: `PROPTEST_CASES` below it fails the run
+/// instead of passing on (next to) nothing.
+const MIN_CASES: u32 = 64;
+
+/// 1024 cases (a few seconds in debug) unless `PROPTEST_CASES` says otherwise, never fewer
+/// than [`MIN_CASES`]; a value that is not a number fails too rather than being ignored.
 fn proptest_config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1024);
+    let cases = match std::env::var("PROPTEST_CASES") {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("PROPTEST_CASES={v:?} is not a number of cases")),
+        Err(_) => 1024,
+    };
+    assert!(
+        cases >= MIN_CASES,
+        "PROPTEST_CASES={cases}: the model needs at least {MIN_CASES} cases to prove anything"
+    );
     ProptestConfig {
         cases,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(SEEDS))),
@@ -74,6 +93,12 @@ enum Step {
     Visible(bool),
     /// The user sends a message of this many bytes.
     Send(u64),
+    /// The user sends `count` small messages in a row (enough to make the in-flight log ask
+    /// for trims on one socket).
+    Burst {
+        count: u32,
+        bytes: u64,
+    },
     /// The network takes this many bytes from the live socket's send buffer.
     Drain(u64),
     /// The server sends a message larger than `maxMessageBytes`.
@@ -168,8 +193,16 @@ struct Sim {
     /// The last message that left the browser (order across sockets).
     last_left: Option<u32>,
     /// The messages in the send buffer of the socket that just ended, until the machine
-    /// requeues them; and whether it ended with a close event.
+    /// requeues them; and whether they must be requeued: the socket's close event came.
+    /// A socket the machine abandons (reconnect(), dispose(), a too-big message, a heartbeat
+    /// or closing-handshake timeout) keeps its buffer on the wire: never requeued.
     unsent: Option<(Vec<u32>, bool)>,
+    /// Every write to the live socket since it was created (user messages and heartbeats),
+    /// oldest first, as the weight the machine may give it when trimming its in-flight log:
+    /// the exact size when the driver told it, else the driver's lower bound.
+    socket_writes: Vec<u64>,
+    /// How many writes the last trim of the live socket's in-flight log kept (0 before any).
+    kept: usize,
     /// The live socket is being let go while healthy (reconnect(), dispose(), a too-big
     /// message): the browser sends its buffer before the close frame, so requeueing it would
     /// send those messages twice.
@@ -217,6 +250,16 @@ fn size_of(msgs: &[Msg], payload: u32) -> u64 {
     }
 }
 
+/// The lower bound of a size the driver gives when trimming: underestimated (halved) for odd
+/// payloads, the heartbeat's included, as the browser driver's text length underestimates
+/// its UTF-8 size.
+fn lower_bound(msgs: &[Msg], payload: u32) -> u64 {
+    size_of(msgs, payload) >> (payload % 2)
+}
+
+/// The in-flight log's first trim point (`inflight::FIRST_TRIM`).
+const FIRST_TRIM: usize = 64;
+
 fn eps(x: f64) -> f64 {
     1e-9 * x.abs().max(1.0)
 }
@@ -241,6 +284,8 @@ impl Sim {
             last_written: None,
             last_left: None,
             unsent: None,
+            socket_writes: vec![],
+            kept: 0,
             healthy_abandon: false,
             user_closed: false,
             close_events: 0,
@@ -315,6 +360,8 @@ impl Sim {
                 }
                 self.retry = None;
                 self.live = Some((id, Phase::Connecting));
+                self.socket_writes.clear();
+                self.kept = 0;
             }
             Action::Flush { id } => {
                 if self.live.is_some_and(|(live, _)| live == id) {
@@ -339,6 +386,7 @@ impl Sim {
                 self.heartbeat_since.get_or_insert(self.now);
                 if phase == Phase::Open {
                     self.buffer.push_back((HEARTBEAT, HEARTBEAT_BYTES));
+                    self.socket_writes.push(lower_bound(&self.msgs, HEARTBEAT));
                     if self.m.handle_heartbeat_written(id, HEARTBEAT) {
                         self.trim(id);
                     }
@@ -388,6 +436,12 @@ impl Sim {
             msg.fate = Fate::Buffered;
             let bytes = msg.bytes;
             self.buffer.push_back((seq, bytes));
+            let weight = if sized {
+                bytes
+            } else {
+                lower_bound(&self.msgs, seq)
+            };
+            self.socket_writes.push(weight);
             if self.m.handle_written(id, seq, sized.then_some(bytes)) {
                 self.trim(id);
             }
@@ -411,11 +465,37 @@ impl Sim {
 
     /// The driver reports `bufferedAmount` when the machine asks for it, with sizes that may
     /// be underestimated (as the driver does for text: its length), here for odd messages.
+    ///
+    /// What a trim may keep: never fewer writes than are still in the send buffer (those may
+    /// have to be requeued), never more than the newest writes whose weights (exact size, or
+    /// the lower bound given) cover `bufferedAmount`. An underestimate keeps a few more; a
+    /// log that keeps more than that, or forgets nothing, fails here.
     fn trim(&mut self, id: ConnId) {
-        let buffered = self.buffer.iter().map(|(_, left)| left).sum();
+        let buffered: u64 = self.buffer.iter().map(|(_, left)| left).sum();
         let msgs = &self.msgs;
-        self.m
-            .trim_in_flight(id, buffered, |&p| size_of(msgs, p) >> (p % 2));
+        self.m.trim_in_flight(id, buffered, |&p| lower_bound(msgs, p));
+        let kept = self.m.in_flight_len();
+        let mut covered = 0u64;
+        let covering = self
+            .socket_writes
+            .iter()
+            .rev()
+            .take_while(|&&weight| {
+                let more = covered < buffered;
+                covered = covered.saturating_add(weight);
+                more
+            })
+            .count();
+        assert!(
+            kept >= self.buffer.len(),
+            "trimmed to {kept} writes with {} still in the send buffer",
+            self.buffer.len()
+        );
+        assert!(
+            kept <= covering,
+            "trimmed to {kept} writes, but the newest {covering} cover the {buffered} bytes buffered"
+        );
+        self.kept = kept;
     }
 
     /// The network takes `bytes` from the send buffer; messages wholly sent have left.
@@ -463,16 +543,17 @@ impl Sim {
         self.m.handle_unflushed(id, buffered, |&p| size_of(msgs, p));
     }
 
-    /// After a close event, messages still in the buffer must have been requeued. After an
-    /// abandon the machine may leave them (reconnect(), dispose(), a too-big message): the
-    /// browser still sends its buffer before the close frame of a healthy connection.
+    /// After a close event, messages still in the buffer must have been requeued, all of them
+    /// (checked in `on_event`). A socket the machine abandoned keeps them, never requeued:
+    /// after our close() the browser still sends its buffer before the close frame, so they
+    /// may arrive (at-most-once, src/core/machine.rs `abandon`).
     fn settle_unsent(&mut self) {
-        let Some((unsent, closed)) = self.unsent.take() else {
+        let Some((unsent, dead)) = self.unsent.take() else {
             return;
         };
         assert!(
-            !closed || unsent.is_empty(),
-            "a socket closed with {unsent:?} never sent, and they were not requeued"
+            !dead || unsent.is_empty(),
+            "a dead socket ended with {unsent:?} never sent, and they were not requeued"
         );
         for seq in unsent {
             self.leave(seq);
@@ -574,11 +655,8 @@ impl Sim {
                 self.retry = Some((self.now, delay_ms));
             }
             Event::Requeued { count, bytes } => {
-                let (unsent, closed) = self.unsent.take().expect("Requeued with no socket just ended");
-                assert!(
-                    closed || !self.healthy_abandon,
-                    "requeued the buffer of a healthy socket"
-                );
+                let (unsent, dead) = self.unsent.take().expect("Requeued with no socket just ended");
+                assert!(dead, "requeued the buffer of a socket the machine abandoned");
                 assert_eq!(
                     self.close_events + 1,
                     self.ended.len(),
@@ -876,6 +954,11 @@ impl Sim {
                 }
             }
             Step::Send(bytes) => self.send(bytes),
+            Step::Burst { count, bytes } => {
+                for i in 0..u64::from(count) {
+                    self.send((bytes + i) % 48);
+                }
+            }
             Step::Close { code, reason_len } => self.close(code, &"r".repeat(reason_len)),
             Step::Reconnect => self.reconnect(),
         }
@@ -978,6 +1061,33 @@ impl Sim {
             self.unsent.is_none(),
             "a socket's unsent messages were never settled"
         );
+
+        // The in-flight log's bound. The machine asks for a trim when its log reaches
+        // max(FIRST_TRIM, 2·k) writes, k being what the previous trim kept, and the driver
+        // trims at once; a trim keeps at most the writes covering `bufferedAmount` (checked
+        // in `trim`). So after every step the log holds fewer than max(FIRST_TRIM, 2·k)
+        // writes (memory O(what the send buffer holds), trims O(1) amortised per write), and
+        // none once no socket is open or closing: a socket that ends hands its log back
+        // (requeued or forgotten) and the next one starts empty.
+        let in_flight = m.in_flight_len();
+        match m.state() {
+            State::Open | State::Closing => {
+                let bound = FIRST_TRIM.max(2 * self.kept);
+                assert!(
+                    in_flight < bound,
+                    "{in_flight} writes in flight, bound {bound} (last trim kept {})",
+                    self.kept
+                );
+                assert!(
+                    in_flight >= self.buffer.len(),
+                    "{in_flight} writes in flight, {} still in the send buffer",
+                    self.buffer.len()
+                );
+            }
+            State::Connecting | State::Reconnecting | State::Closed => {
+                assert_eq!(in_flight, 0, "writes in flight with no socket open")
+            }
+        }
 
         // Every socket that ended was reported closed exactly once.
         if !self.disposed {
@@ -1142,11 +1252,15 @@ fn decode(kind: u32, n: u64, x: f64) -> Step {
         },
         37 => Step::Reconnect,
         38..=40 => Step::Drain(if n % 3 == 0 { u64::MAX } else { n % 4096 }),
-        _ => Step::Oversized,
+        41 => Step::Oversized,
+        _ => Step::Burst {
+            count: (n % 160) as u32,
+            bytes: (n >> 8) % 48,
+        },
     }
 }
 
-const STEP_KINDS: u32 = 42;
+const STEP_KINDS: u32 = 43;
 
 /// One step in ten is a socket event aimed at an old connection (when there is one).
 fn input() -> impl Strategy<Value = Input> {
@@ -1215,24 +1329,43 @@ fn found_cases_replay() {
     replay(cfg, Listeners::NONE, &fail.repeat(700), true);
 }
 
-proptest! {
-    #![proptest_config(proptest_config())]
-
-    /// Random runs of every input against random valid configs keep every invariant.
-    #[test]
-    fn the_machine_keeps_its_invariants(
-        cfg in config(),
-        seed in any::<u64>(),
-        listeners in listeners(),
-        inputs in prop::collection::vec(input(), 0..=200),
-        dispose in any::<bool>(),
-    ) {
+/// Random runs of every input against random valid configs keep every invariant. Driven by
+/// hand rather than through `proptest!` to count the cases that really ran: a run that
+/// checked fewer than it was asked to (or than [`MIN_CASES`]) fails.
+#[test]
+fn the_machine_keeps_its_invariants() {
+    let runner_config = proptest_config();
+    let asked = runner_config.cases;
+    let mut runner = TestRunner::new(runner_config);
+    let ran = AtomicU32::new(0);
+    let strategy = (
+        config(),
+        any::<u64>(),
+        listeners(),
+        prop::collection::vec(input(), 0..=200),
+        any::<bool>(),
+    );
+    let result = runner.run(&strategy, |(cfg, seed, listeners, inputs, dispose)| {
         let mut sim = Sim::new(cfg, seed, listeners);
         for input in &inputs {
             sim.step(input);
         }
         sim.finish(dispose);
+        ran.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
     }
+    let ran = ran.into_inner();
+    assert!(
+        ran >= asked && ran >= MIN_CASES,
+        "only {ran} model cases ran ({asked} asked, at least {MIN_CASES} needed)"
+    );
+}
+
+proptest! {
+    #![proptest_config(proptest_config())]
 
     /// Same seed, config and inputs: the same actions, delays included.
     #[test]

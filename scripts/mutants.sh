@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Mutation testing of the sans-IO core (src/core/) with cargo-mutants and the native tests.
+#
+#   bash scripts/mutants.sh                  the full run: every mutant of src/core/ (~300;
+#                                            about 15-20 min on 2 shared cores)
+#   bash scripts/mutants.sh --diff [BASE]    bounded: the mutants of the lines of src/core/
+#                                            changed against BASE (default: the last tag,
+#                                            else HEAD~1); nothing changed, nothing to test
+#   bash scripts/mutants.sh --sample [K]     bounded: a fixed sample, shard K (default 0) of
+#                                            SHARDS (default 10) round-robin over all mutants
+#                                            (~31 mutants; fits CI's ~3 minutes on 2 cores)
+#
+# The full run is the documented one:
+#   PROPTEST_CASES=64 cargo mutants -p tether-ws -f 'src/core/**' -j 1 --timeout 60 \
+#     -- --lib --test core_machine --test core_model --test core_guarantees
+# It prints caught / missed / unviable / timeouts and the score (caught / viable, where
+# viable = caught + missed + timeouts); it does not fail on survivors (any that are
+# equivalent are listed below with their reason). The bounded modes fail on any survivor that is not in that list, and on a
+# run that tested nothing when it should have.
+#
+# Known survivors, each harmless (an equivalent or unobservable mutant), as --exclude-re
+# patterns: excluded from the bounded modes' verdict, still counted as missed in the full
+# run's score. None at the last full run (see below); add one only with its reason.
+SURVIVORS=()
+#
+# Last full runs (cargo-mutants 27.0.0, -j 1, 2 shared cores at load 4-10, 15-19 min):
+#   305 mutants (HEAD 955f13c..e37d657): 271 caught, 1 missed, 33 unviable, 0 timeouts (99.6 %);
+#     the survivor (`-` → `+` in handle_oversized's uptime) is killed since (core_guarantees).
+#   321 mutants (with JS-option code then uncommitted in config.rs): 271 caught, 17 missed,
+#     33 unviable, 0 timeouts; 16 of the missed in that new code (is_count, count,
+#     Overflow::from_index, max_of), 1 (`is_due(t.closing)` guard → true) caught only when
+#     the model happened to fire a timer early in Closing, killed since by a scenario test.
+# Bounded `--sample 0` (34 mutants), cold target dir, load ~5: 2 min 50 s.
+#
+# Environment: PROPTEST_CASES (64), MUTANTS_TIMEOUT (60 s per test run), MUTANTS_SHARDS (10),
+# MUTANTS_OUT (target/mutants), CARGO_TARGET_DIR (target/mutants-target, kept between runs so
+# dependencies are built once).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+
+if ! command -v cargo-mutants >/dev/null; then
+  echo "cargo-mutants is missing: cargo install cargo-mutants --version 27.0.0 --locked" >&2
+  exit 1
+fi
+
+MODE=full
+ARG=""
+case "${1:-}" in
+  "") ;;
+  --diff) MODE=diff; ARG="${2:-}" ;;
+  --sample) MODE=sample; ARG="${2:-0}" ;;
+  -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+  *) echo "usage: $0 [--diff [BASE] | --sample [K]]" >&2; exit 2 ;;
+esac
+
+export PROPTEST_CASES="${PROPTEST_CASES:-64}"
+# Scratch builds: no debug info (halves build and link time), a target dir of their own.
+export CARGO_PROFILE_DEV_DEBUG=0
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/mutants-target}"
+OUT="${MUTANTS_OUT:-$ROOT/target/mutants}"
+TIMEOUT="${MUTANTS_TIMEOUT:-60}"
+SHARDS="${MUTANTS_SHARDS:-10}"
+mkdir -p "$OUT"
+
+TESTS=(--lib --test core_machine --test core_model --test core_guarantees)
+ARGS=(-p tether-ws -f 'src/core/**' -j 1 --timeout "$TIMEOUT" --output "$OUT" --no-shuffle)
+
+case "$MODE" in
+  diff)
+    if [[ -z "$ARG" ]]; then
+      ARG="$(git describe --tags --abbrev=0 2>/dev/null || echo HEAD~1)"
+    fi
+    git diff "$ARG" -- src/core/ >"$OUT/core.diff"
+    if [[ ! -s "$OUT/core.diff" ]]; then
+      echo "mutants: src/core/ unchanged since $ARG: no mutant to test"
+      exit 0
+    fi
+    ARGS+=(--in-diff "$OUT/core.diff")
+    ;;
+  sample)
+    ARGS+=(--shard "$ARG/$SHARDS" --sharding round-robin)
+    ;;
+esac
+if [[ "$MODE" != full ]]; then
+  for re in ${SURVIVORS[@]+"${SURVIVORS[@]}"}; do
+    ARGS+=(--exclude-re "$re")
+  done
+fi
+
+COUNT="$(cargo mutants "${ARGS[@]}" --list | wc -l)"
+echo "mutants ($MODE${ARG:+ $ARG}): $COUNT to test"
+if [[ "$COUNT" -eq 0 && "$MODE" != diff ]]; then
+  echo "FAILED: no mutant listed for src/core/" >&2
+  exit 1
+fi
+[[ "$COUNT" -eq 0 ]] && exit 0
+
+START=$SECONDS
+status=0
+nice -n 15 cargo mutants "${ARGS[@]}" -- "${TESTS[@]}" || status=$?
+# cargo-mutants: 0 all caught, 2 some missed, 3 some timed out, 1/4 usage or baseline failure.
+if [[ $status -ne 0 && $status -ne 2 && $status -ne 3 ]]; then
+  echo "FAILED: cargo mutants exited with $status (see $OUT/mutants.out/debug.log)" >&2
+  exit "$status"
+fi
+
+n() {
+  if [[ -f "$OUT/mutants.out/$1.txt" ]]; then grep -c . "$OUT/mutants.out/$1.txt" || true; else echo 0; fi
+}
+caught=$(n caught) missed=$(n missed) unviable=$(n unviable) timeouts=$(n timeout)
+viable=$((caught + missed + timeouts))
+score=$(awk -v c="$caught" -v v="$viable" 'BEGIN { printf "%.1f", v ? 100 * c / v : 0 }')
+printf 'mutants (%s): %d caught, %d missed, %d unviable, %d timeouts: %s%% of viable mutants caught (%ds)\n' \
+  "$MODE" "$caught" "$missed" "$unviable" "$timeouts" "$score" $((SECONDS - START))
+if [[ $missed -gt 0 ]]; then
+  echo "missed:"
+  sed 's/^/  /' "$OUT/mutants.out/missed.txt"
+fi
+if [[ "$MODE" != full && $((missed + timeouts)) -gt 0 ]]; then
+  echo "FAILED: surviving mutants (kill them with a test, or list them in SURVIVORS with the reason)" >&2
+  exit 1
+fi
