@@ -44,6 +44,10 @@ export TETHER_HTTP_PORT="${TETHER_HTTP_PORT:-8790}"
 export TETHER_WS_PORT="${TETHER_WS_PORT:-8791}"
 export TETHER_BLACKHOLE_PORT="${TETHER_BLACKHOLE_PORT:-8792}"
 HTTP_PORT=$TETHER_HTTP_PORT WS_PORT=$TETHER_WS_PORT BLACKHOLE_PORT=$TETHER_BLACKHOLE_PORT
+# The known number of tests per step (floors: raise them when you add tests).
+NATIVE_TESTS_MIN=179
+BROWSER_TESTS_MIN=23
+JS_TESTS_MIN=110
 
 elapsed() { local s=$1; printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 step() {
@@ -55,6 +59,17 @@ step() {
   printf '\n==> %s\n' "$1"
 }
 fail() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
+
+# No silent skips: every step that runs tests must run at least its known number of them
+# (a floor, raised as tests are added) and skip or ignore none.
+#   check_cargo_counts NAME LOG MIN   (the "test result:" lines of cargo test / wasm-bindgen)
+check_cargo_counts() {
+  local name=$1 log=$2 min=$3 passed ignored
+  read -r passed ignored < <(awk '/^test result: /{p+=$4; i+=$8} END {print p+0, i+0}' "$log")
+  echo "$name: $passed tests passed, $ignored ignored (at least $min expected)"
+  ((passed >= min)) || fail "$name ran $passed tests, fewer than the $min it is known to have: a test file or a test target is not running"
+  ((ignored == 0)) || fail "$name ignored $ignored tests: $(grep -E '\.\.\. ignored' "$log" | head -n 20 | tr '\n' ' ')"
+}
 
 stop_server() {
   if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -132,7 +147,8 @@ npm audit --omit=dev || fail "npm audit --omit=dev reported problems"
 
 # ------------------------------------------------------------------------------- native tests
 step "native tests: cargo test --workspace"
-cargo test --workspace || fail "native tests failed"
+cargo test --workspace 2>&1 | tee "$LOG_DIR/native-tests.log" || fail "native tests failed"
+check_cargo_counts "native tests" "$LOG_DIR/native-tests.log" "$NATIVE_TESTS_MIN"
 
 # ------------------------------------------------------------------------------- test server
 step "test server: build and start"
@@ -170,7 +186,9 @@ echo "test server (pid $SERVER_PID): $(grep -m1 '^ready' "$SERVER_LOG"); log: ${
 # ------------------------------------------------------------------------------- wasm browser tests
 step "browser tests: cargo test -p tether-ws --target wasm32-unknown-unknown (headless Chromium)"
 echo "runner: wasm-bindgen-test-runner, CHROMEDRIVER=$CHROMEDRIVER, WASM_BINDGEN_TEST_TIMEOUT=$WASM_BINDGEN_TEST_TIMEOUT"
-cargo test -p tether-ws --target wasm32-unknown-unknown || fail "wasm-bindgen browser tests failed"
+cargo test -p tether-ws --target wasm32-unknown-unknown 2>&1 | tee "$LOG_DIR/browser-tests.log" \
+  || fail "wasm-bindgen browser tests failed"
+check_cargo_counts "browser tests" "$LOG_DIR/browser-tests.log" "$BROWSER_TESTS_MIN"
 kill -0 "$SERVER_PID" 2>/dev/null || fail "the test server died during the browser tests (log: $SERVER_LOG)"
 
 # ------------------------------------------------------------------------------- npm package
@@ -198,6 +216,22 @@ node --test --test-concurrency=1 --test-reporter=spec tests/js/ tests/pkg/*.test
 js_rc=${PIPESTATUS[0]}
 set -e
 stop_server
+
+# No silent skips (see check_cargo_counts): node's own counts, and the names of any test
+# that was skipped or marked todo.
+js_count() { grep -E "^ℹ $1 " "$JS_LOG" | tail -n 1 | awk '{print $3}'; }
+js_tests=$(js_count tests) js_skipped=$(js_count skipped) js_todo=$(js_count todo)
+if ((js_rc == 0)); then
+  echo "JS tests: ${js_tests:-0} ran, ${js_skipped:-0} skipped, ${js_todo:-0} todo (at least $JS_TESTS_MIN expected)"
+  if ((${js_tests:-0} < JS_TESTS_MIN)); then
+    echo "FAILED: the JS tests ran ${js_tests:-0} tests, fewer than the $JS_TESTS_MIN they are known to have" >&2
+    js_rc=1
+  elif ((${js_skipped:-0} + ${js_todo:-0} > 0)); then
+    echo "FAILED: JS tests were skipped or left todo:" >&2
+    grep -E '# (SKIP|TODO)' "$JS_LOG" >&2 || true
+    js_rc=1
+  fi
+fi
 
 total=$((SECONDS - T_START))
 SUMMARY_PRINTED=1
