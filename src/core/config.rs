@@ -387,6 +387,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn js_counts_are_whole_numbers_from_zero_or_infinity() {
+        // maxRetries is the 5th option (index 4).
+        let retries = |v: f64| Config::from_js(&[f64::NAN, f64::NAN, f64::NAN, f64::NAN, v]);
+        for v in [0.0, 5.0, 1e300, f64::INFINITY] {
+            assert!(retries(v).is_ok(), "{v}");
+        }
+        assert_eq!(retries(5.0).map(|c| c.backoff.max_retries), Ok(5));
+        for v in [-1.0, 1.5, f64::NEG_INFINITY, -0.5] {
+            assert!(retries(v).is_err(), "{v}");
+        }
+    }
+
+    #[test]
     fn defaults_are_valid() {
         assert_eq!(Config::default().validate(), Ok(()));
     }
