@@ -12,7 +12,7 @@
 #
 # The full run is the documented one:
 #   PROPTEST_CASES=64 cargo mutants -p tether-ws -f 'src/core/**' -j 1 --timeout 60 \
-#     -- --lib --test core_machine --test core_model --test core_guarantees
+#     -- --lib --test core_machine --test core_model --test core_guarantees --test machine_drop_in --test js_contract
 # It prints caught / missed / unviable / timeouts and the score (caught / viable, where
 # viable = caught + missed + timeouts); it does not fail on survivors (any that are
 # equivalent are listed below with their reason). The bounded modes fail on any survivor that is not in that list, and on a
@@ -66,7 +66,7 @@ TIMEOUT="${MUTANTS_TIMEOUT:-60}"
 SHARDS="${MUTANTS_SHARDS:-10}"
 mkdir -p "$OUT"
 
-TESTS=(--lib --test core_machine --test core_model --test core_guarantees)
+TESTS=(--lib --test core_machine --test core_model --test core_guarantees --test machine_drop_in --test js_contract)
 ARGS=(-p tether-ws -f 'src/core/**' -j 1 --timeout "$TIMEOUT" --output "$OUT" --no-shuffle)
 
 case "$MODE" in

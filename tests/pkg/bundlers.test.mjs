@@ -14,7 +14,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer as netServer } from "node:net";
 import { createRequire } from "node:module";
-import { readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -50,6 +50,11 @@ before(async () => {
   assert.equal(health.status, 200, "test server /health");
   const started = Date.now();
   await Promise.all(FIXTURES.map(async (name) => copyScenario(await installFixture(dir(name)))));
+  // One page for the fixtures of the default entry (vite-slim has its own).
+  for (const name of FIXTURES.filter((f) => f !== "vite-slim")) {
+    mkdirSync(join(dir(name), "src"), { recursive: true });
+    copyFileSync(join(PKG_TESTS, "bundlers", "main.js"), join(dir(name), "src", "main.js"));
+  }
   console.log(`bundlers: ${FIXTURES.length} fixtures installed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -1,4 +1,6 @@
-// The default entry in both import forms, with no init() and no bundler configuration.
+// The page of every default-entry fixture (copied to <fixture>/src/main.js by
+// bundlers.test.mjs): the default entry in both import forms, with no init() and no bundler
+// configuration.
 import TetherSocket from "tether-ws";
 import { TetherSocket as Named } from "tether-ws";
 import { scenario } from "../scenario.mjs";
