@@ -1,7 +1,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 //! The core's rules for the drop-in surface of reconnecting-websocket and partysocket:
 //! `readyState` while `reconnect()` replaces a socket, and taking the queue out unreported
-//! (`drainQueuedMessages()`).
+//! (`drainQueuedMessages()`), and the state names both faces show.
 
 use tether_ws::core::{Action, Config, ConnId, Machine, SendOutcome, State};
 
@@ -102,4 +102,18 @@ fn take_queued_empties_the_outbox_in_order_without_drop_events() {
     assert_eq!(m.take_queued(), None);
     assert_eq!((m.queued_messages(), m.queued_bytes()), (0, 0));
     assert!(m.poll_action().is_none(), "nothing is reported");
+}
+
+#[test]
+fn states_display_as_their_js_names() {
+    for (state, name) in [
+        (State::Connecting, "connecting"),
+        (State::Open, "open"),
+        (State::Closing, "closing"),
+        (State::Reconnecting, "reconnecting"),
+        (State::Closed, "closed"),
+    ] {
+        assert_eq!(state.to_string(), name);
+        assert_eq!(state.as_str(), name);
+    }
 }
