@@ -366,13 +366,19 @@ async function settle(timeoutMs) {
   return progress();
 }
 
-/** Makes the library let the current socket go while a burst is still buffered; waits for
- * that socket's native close and a new open. `how` does the letting go. */
-async function letGo(name, how, cfg) {
+/** Stops the sender and waits until the socket has settled (open, nothing queued or
+ * buffered); returns the record of its native socket. Each phase starts so. */
+async function quietSocket() {
   S.sending = false;
   clearTimeout(S.sendTimer);
   await settle(30_000);
-  const sock = currentSock();
+  return currentSock();
+}
+
+/** Makes the library let the current socket go while a burst is still buffered; waits for
+ * that socket's native close and a new open. `how` does the letting go. */
+async function letGo(name, how, cfg) {
+  const sock = await quietSocket();
   const opensBefore = S.c.opens;
   const requeuesBefore = S.c.requeueEvents;
   how.before?.();
@@ -439,10 +445,7 @@ window.soak = {
    * socket dies with messages that never left: the library must requeue exactly those.
    */
   async forceRequeue({ http, stallMs = 3000, burstCount = 1500, burstBytes = 4096, maxBursts = 6, minBuffered = 512 * 1024 }) {
-    S.sending = false;
-    clearTimeout(S.sendTimer);
-    await settle(30_000);
-    const sock = currentSock();
+    const sock = await quietSocket();
     const requeuesBefore = S.c.requeueEvents;
     const opensBefore = S.c.opens;
     sendCommand(`stall:${stallMs}`);
@@ -496,10 +499,7 @@ window.soak = {
    * counted so) and reconnect() sends the queued messages, in order.
    */
   async closingTimeout({ http, stallMs = 9000, burstCount = 1500, burstBytes = 4096, maxBursts = 3, minBuffered = 1024 * 1024, queued = 20 }) {
-    S.sending = false;
-    clearTimeout(S.sendTimer);
-    await settle(30_000);
-    const sock = currentSock();
+    const sock = await quietSocket();
     const native = S.native.get(sock.index);
     const requeuesBefore = S.c.requeueEvents;
     const closesBefore = S.c.closes;
@@ -570,10 +570,7 @@ window.soak = {
    * soak").
    */
   async heartbeatAbandon({ stallMs = 4000, burstCount = 1500, burstBytes = 4096 }) {
-    S.sending = false;
-    clearTimeout(S.sendTimer);
-    await settle(30_000);
-    const sock = currentSock();
+    const sock = await quietSocket();
     const native = S.native.get(sock.index);
     const requeuesBefore = S.c.requeueEvents;
     const closesBefore = S.c.closes;
@@ -608,10 +605,7 @@ window.soak = {
    * sending. The library must not write then (or, if it does, the bytes must come back).
    */
   async closingWrites({ holdMs = 600, code = 4000 }) {
-    S.sending = false;
-    clearTimeout(S.sendTimer);
-    await settle(30_000);
-    const sock = currentSock();
+    const sock = await quietSocket();
     const opensBefore = S.c.opens;
     sendCommand(`close:${code}:${holdMs}`);
     let sentWhileClosing = 0;
@@ -669,9 +663,7 @@ window.soak = {
   /** Frees the socket with a burst still buffered (nothing requeued, everything must
    * arrive: free() closes a healthy connection); returns the whole log. */
   async finish(cfg) {
-    S.sending = false;
-    clearTimeout(S.sendTimer);
-    await settle(30_000);
+    await quietSocket();
     const queuedAtEnd = S.ws.queuedMessages;
     clearInterval(S.memTimer);
     S.memory.end = memory();
