@@ -8,6 +8,7 @@ import {
   BLACKHOLE,
   browserTest,
   evalInPage,
+  heapAfterGc,
   liveWebSocketCount,
   serverStats,
   sleep,
@@ -23,22 +24,6 @@ useBrowser();
 const MiB = 1024 * 1024;
 
 // ------------------------------------------------------------------------------ helpers
-
-/** The page's JS heap in use after a full garbage collection (DevTools protocol). */
-async function jsHeapAfterGc(page) {
-  const cdp = await page.context().newCDPSession(page);
-  try {
-    await cdp.send("HeapProfiler.enable");
-    for (let i = 0; i < 3; i++) {
-      await cdp.send("HeapProfiler.collectGarbage");
-      await sleep(20);
-    }
-    const { usedSize } = await cdp.send("Runtime.getHeapUsage");
-    return usedSize;
-  } finally {
-    await cdp.detach().catch(() => {});
-  }
-}
 
 /**
  * Installs `window.H` in the page: a fresh table of hostile values (`H.values()`), and a
@@ -586,7 +571,7 @@ browserTest("thousands of listeners: each called exactly once per event, removed
       `round ${r}: ${res.wrongAfterCount} removed listeners were still called (first: ${JSON.stringify(res.wrongAfter)})`,
     );
     assert.equal(res.preAborted, 0, "a listener added with an aborted signal is never called");
-    heap.push(await jsHeapAfterGc(page));
+    heap.push((await heapAfterGc(page)).v8);
     wasmMem.push(await wasmMemoryBytes(page));
   }
   const m = await evalInPage(page, () => L.mutationDuringDispatch());

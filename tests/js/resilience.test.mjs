@@ -6,6 +6,7 @@ import {
   BLACKHOLE,
   browserTest,
   evalInPage,
+  heapAfterGc,
   liveWebSocketCount,
   serverControl,
   serverStats,
@@ -655,28 +656,6 @@ browserTest("maxEnqueuedBytes 10 (drop-oldest): queuedBytes, bufferedAmount and 
 
 // ---------------------------------------------------------------------------- leaks
 
-/**
- * The page's heap in use after full garbage collections (DevTools protocol), in bytes: V8's
- * (`usedSize`) and Blink's garbage-collected heap (`embedderHeapUsedSize`), where the native
- * half of every WebSocket, EventTarget and event listener a script holds lives. (A leaked
- * socket is ~50 B of V8 heap but ~600 B of Blink heap.)
- */
-async function jsHeapAfterGc(page) {
-  const cdp = await page.context().newCDPSession(page);
-  try {
-    await cdp.send("HeapProfiler.enable");
-    for (let i = 0; i < 3; i++) {
-      await cdp.send("HeapProfiler.collectGarbage");
-      await sleep(50);
-    }
-    const { usedSize, embedderHeapUsedSize } = await cdp.send("Runtime.getHeapUsage");
-    if (typeof embedderHeapUsedSize !== "number") throw new Error("Runtime.getHeapUsage gave no embedderHeapUsedSize");
-    return { v8: usedSize, blink: embedderHeapUsedSize, total: usedSize + embedderHeapUsedSize };
-  } finally {
-    await cdp.detach().catch(() => {});
-  }
-}
-
 // JS heap (V8 + Blink) growth allowed per reconnect cycle after the warm-up, in bytes.
 // Measured over 10 runs (cycles 500 → 2,000, loaded 2-core machine): −23.6 to +92.4 B per
 // cycle (V8 +23 to +31: optimised code compiled as the loop warms up, not objects; Blink −50
@@ -728,7 +707,7 @@ browserTest("2,000 connect/drop cycles: wasm memory and the JS heap do not grow,
       T.created = [];
     });
     await sleep(100);
-    return { heap: await jsHeapAfterGc(page), wasm: await wasmMemoryBytes(page), at: (await cycles()).closes };
+    return { heap: await heapAfterGc(page), wasm: await wasmMemoryBytes(page), at: (await cycles()).closes };
   };
   await waitFor(async () => (await cycles()).closes >= WARM_UP, 60_000, `${WARM_UP} connect/drop cycles`);
   const warm = await pauseAndMeasure();
