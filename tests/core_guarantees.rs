@@ -94,7 +94,7 @@ impl Browser {
                     self.broken = false;
                 }
                 Action::Flush { id } => {
-                    while let Some((payload, bytes)) = self.m.next_queued(id) {
+                    while let Some((payload, bytes)) = self.m.poll_flush(id) {
                         assert_eq!(bytes, self.size(payload), "size of queued #{payload}");
                         if !self.write(id, payload, true) {
                             break;
@@ -139,7 +139,7 @@ impl Browser {
             if self.trims_enabled {
                 let buffered = self.buffered();
                 let sizes = &self.sizes;
-                self.m.trim_in_flight(
+                self.m.handle_buffered(
                     id,
                     buffered,
                     |&p| if p == HEARTBEAT { 0 } else { sizes[p as usize] },
@@ -169,31 +169,33 @@ impl Browser {
         }
     }
 
-    /// The socket is gone with its buffer as it is: the driver reports `bufferedAmount`.
+    /// Socket `id` is gone with its buffer as it is, and its close event comes: the driver
+    /// reports `bufferedAmount` with it (for a socket the machine abandoned, the late close
+    /// event must be ignored, buffer and all).
     fn socket_gone(&mut self, id: ConnId) {
         let buffered = self.buffered();
         self.buffer.clear();
         self.live = None;
-        let sizes = self.sizes.clone();
-        self.m.handle_unflushed(id, buffered, |&p| {
+        let sizes = &self.sizes;
+        let size_of = |&p: &u32| {
             if p == HEARTBEAT {
                 HEARTBEAT_BYTES
             } else {
                 sizes[p as usize]
             }
-        });
+        };
+        let info = CloseInfo {
+            code: 1006,
+            reason: String::new(),
+            was_clean: false,
+        };
+        self.m.handle_closed(id, self.now, info, buffered, size_of, None);
     }
 
     /// The browser reports the live socket closed (no handshake).
     fn lost(&mut self) {
         let id = self.live.expect("a live socket");
         self.socket_gone(id);
-        let info = CloseInfo {
-            code: 1006,
-            reason: String::new(),
-            was_clean: false,
-        };
-        self.m.handle_closed(id, self.now, info, None);
         self.drain();
     }
 
@@ -208,8 +210,8 @@ impl Browser {
     fn send(&mut self, bytes: u64) -> (u32, SendOutcome<u32>) {
         let seq = self.sizes.len() as u32;
         self.sizes.push(bytes);
-        let out = self.m.send(seq, bytes);
-        if let SendOutcome::Transmit(id, payload) = out {
+        let out = self.m.send(seq, None, |_| bytes);
+        if let SendOutcome::Write(id, payload) = out {
             assert_eq!(payload, seq);
             self.write(id, payload, false);
         }
@@ -353,17 +355,28 @@ fn a_lost_connection_requeues_ahead_of_messages_queued_while_it_was_closing() {
 
 #[test]
 fn a_socket_that_ends_with_its_buffer_reported_takes_no_more_writes() {
-    // The driver reports the buffer (handle_unflushed) before the close event: from then on
-    // the machine must not hand that socket anything, or the requeued messages would go to a
-    // dead socket and be lost.
+    // The driver reports the buffer with the close event: from then on the machine must not
+    // hand that socket anything, or the requeued messages would go to a dead socket and be
+    // lost.
     let mut b = Browser::new(exact());
     b.open();
     b.send(10);
     let id = b.live.unwrap();
-    b.m.handle_unflushed(id, 10, |_| 10);
-    assert_eq!(b.m.direct_target(), None);
-    assert_eq!(b.m.next_queued(id), None);
-    assert_eq!(b.m.send(99, 1), SendOutcome::Queued);
+    b.m.handle_closed(
+        id,
+        b.now,
+        CloseInfo {
+            code: 1006,
+            reason: String::new(),
+            was_clean: false,
+        },
+        10,
+        |_| 10,
+        None,
+    );
+    assert_eq!(b.m.writable_socket(), None);
+    assert_eq!(b.m.poll_flush(id), None);
+    assert_eq!(b.m.send(99, None, |_| 1), SendOutcome::Queued);
     assert_eq!(b.m.queued_messages(), 2);
 }
 
@@ -384,14 +397,14 @@ fn the_backlog_goes_only_to_the_open_socket_that_owns_it() {
     b.send(1);
     let first = b.live.unwrap();
     // Not open yet: nothing to take.
-    assert_eq!(b.m.next_queued(first), None);
+    assert_eq!(b.m.poll_flush(first), None);
     b.lost();
     b.advance(1000.0);
     let second = b.live.unwrap();
     assert_ne!(first, second);
     b.m.handle_opened(second, b.now);
     // A Flush for an older socket gets nothing, whatever the state of the current one.
-    assert_eq!(b.m.next_queued(first), None);
+    assert_eq!(b.m.poll_flush(first), None);
     assert_eq!(b.m.queued_messages(), 1);
     b.drain();
     assert_eq!(b.written, [0]);
@@ -530,20 +543,20 @@ fn a_socket_error_is_reported_for_the_live_socket_only() {
 fn close_is_unexpected_only_for_the_live_socket_while_connecting_or_open() {
     let mut b = Browser::new(exact());
     let first = b.live.unwrap();
-    assert!(b.m.close_is_unexpected(first), "connecting");
+    assert!(b.m.asks_should_reconnect(first), "connecting");
     b.open();
-    assert!(b.m.close_is_unexpected(first), "open");
+    assert!(b.m.asks_should_reconnect(first), "open");
     b.lost();
     assert_eq!(b.m.state(), State::Reconnecting);
-    assert!(!b.m.close_is_unexpected(first), "reconnecting");
+    assert!(!b.m.asks_should_reconnect(first), "reconnecting");
     b.advance(1000.0);
     let second = b.live.unwrap();
-    assert!(!b.m.close_is_unexpected(first), "an old socket");
-    assert!(b.m.close_is_unexpected(second));
+    assert!(!b.m.asks_should_reconnect(first), "an old socket");
+    assert!(b.m.asks_should_reconnect(second));
     b.open();
     b.m.close(b.now, 1000, "");
     b.drain();
-    assert!(!b.m.close_is_unexpected(second), "closing after close()");
+    assert!(!b.m.asks_should_reconnect(second), "closing after close()");
     b.m.handle_closed(
         second,
         b.now,
@@ -552,10 +565,12 @@ fn close_is_unexpected_only_for_the_live_socket_while_connecting_or_open() {
             reason: String::new(),
             was_clean: true,
         },
+        0,
+        |_| 0,
         None,
     );
     b.drain();
-    assert!(!b.m.close_is_unexpected(second), "closed");
+    assert!(!b.m.asks_should_reconnect(second), "closed");
 }
 
 #[test]

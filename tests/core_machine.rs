@@ -79,7 +79,7 @@ impl Driver {
                 }
                 Action::Flush { id } => {
                     // Pull the backlog one message at a time, as the browser driver does.
-                    while let Some((payload, bytes)) = self.m.next_queued(*id) {
+                    while let Some((payload, bytes)) = self.m.poll_flush(*id) {
                         if !self.write(*id, payload, bytes) {
                             break;
                         }
@@ -100,8 +100,8 @@ impl Driver {
         if self.broken.contains(&id) {
             self.m.handle_unsent(id, payload, bytes);
             // The machine must not offer this socket anything more.
-            assert_eq!(self.m.direct_target(), None);
-            assert_eq!(self.m.next_queued(id), None);
+            assert_eq!(self.m.writable_socket(), None);
+            assert_eq!(self.m.poll_flush(id), None);
             return false;
         }
         self.wire.push(payload);
@@ -135,12 +135,25 @@ impl Driver {
         assert_eq!(self.m.state(), State::Open);
     }
 
-    /// The browser reports socket `id` closed.
+    /// The browser reports socket `id` closed, with nothing left in its send buffer.
     fn closed(&mut self, id: ConnId, info: CloseInfo, should_reconnect: Option<bool>) {
+        self.closed_buffering(id, info, 0, |_| 0, should_reconnect);
+    }
+
+    /// The browser reports socket `id` closed with `buffered` bytes never sent.
+    fn closed_buffering(
+        &mut self,
+        id: ConnId,
+        info: CloseInfo,
+        buffered: u64,
+        size_of: impl FnMut(&u32) -> u64,
+        should_reconnect: Option<bool>,
+    ) {
         self.live.remove(&id);
         self.closing.remove(&id);
         self.broken.remove(&id);
-        self.m.handle_closed(id, self.now, info, should_reconnect);
+        self.m
+            .handle_closed(id, self.now, info, buffered, size_of, should_reconnect);
         self.drain();
     }
 
@@ -148,6 +161,12 @@ impl Driver {
     fn fail(&mut self) {
         let id = self.id();
         self.closed(id, abnormal(), None);
+    }
+
+    /// As `fail`, with `buffered` bytes never sent.
+    fn fail_buffering(&mut self, buffered: u64, size_of: impl FnMut(&u32) -> u64) {
+        let id = self.id();
+        self.closed_buffering(id, abnormal(), buffered, size_of, None);
     }
 
     /// A message arrives on the current socket.
@@ -161,8 +180,8 @@ impl Driver {
     fn send(&mut self, bytes: u64) -> (u32, SendOutcome<u32>) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let out = self.m.send(seq, bytes);
-        if let SendOutcome::Transmit(id, payload) = out {
+        let out = self.m.send(seq, None, |_| bytes);
+        if let SendOutcome::Write(id, payload) = out {
             assert_eq!(payload, seq);
             self.write(id, payload, bytes);
         }
@@ -414,7 +433,7 @@ fn a_send_from_a_listener_during_open_goes_behind_the_backlog() {
     while let Some(a) = d.m.poll_action() {
         let listener_sends = match a {
             Action::Flush { id } => {
-                while let Some((p, _)) = d.m.next_queued(id) {
+                while let Some((p, _)) = d.m.poll_flush(id) {
                     wire.push(p);
                 }
                 None
@@ -424,7 +443,7 @@ fn a_send_from_a_listener_during_open_goes_behind_the_backlog() {
             _ => None,
         };
         if let Some(seq) = listener_sends {
-            if let SendOutcome::Transmit(_, p) = d.m.send(seq, 1) {
+            if let SendOutcome::Write(_, p) = d.m.send(seq, None, |_| 1) {
                 wire.push(p);
             }
         }
@@ -438,7 +457,7 @@ fn send_while_open_with_an_empty_outbox_is_transmitted() {
     d.open();
     let id = d.id();
     let (seq, out) = d.send(10);
-    assert_eq!(out, SendOutcome::Transmit(id, seq));
+    assert_eq!(out, SendOutcome::Write(id, seq));
     assert_eq!(d.m.queued_messages(), 0);
 }
 
@@ -880,7 +899,7 @@ fn close_from_open_gives_up_on_the_handshake_after_5_seconds() {
     assert_eq!(d.m.state(), State::Closed);
     assert_eq!(d.m.poll_timeout(), None);
     // The late close event of the abandoned socket is ignored.
-    d.m.handle_closed(id, d.now, clean(1000, ""), None);
+    d.m.handle_closed(id, d.now, clean(1000, ""), 0, |_| 0, None);
     d.drain();
     assert!(d.take().is_empty());
 }
@@ -1201,7 +1220,7 @@ fn an_unsent_message_goes_back_ahead_of_later_sends() {
     // The server has started closing: the write fails and the driver hands the message back.
     d.broken.insert(id);
     let (s0, out) = d.send(3);
-    assert_eq!(out, SendOutcome::Transmit(id, s0));
+    assert_eq!(out, SendOutcome::Write(id, s0));
     assert!(d.written().is_empty());
     let (_, out) = d.send(1);
     assert_eq!(out, SendOutcome::Queued, "later sends queue behind it");
@@ -1269,8 +1288,8 @@ fn inputs_for_an_old_connection_change_nothing() {
         d.m.handle_message(old, true); // must not count as the heartbeat reply
         d.m.handle_error(old);
         d.m.handle_connect_failed(old, d.now);
-        d.m.handle_closed(old, d.now, abnormal(), None);
-        d.m.handle_closed(ConnId(12345), d.now, abnormal(), None);
+        d.m.handle_closed(old, d.now, abnormal(), 0, |_| 0, None);
+        d.m.handle_closed(ConnId(12345), d.now, abnormal(), 0, |_| 0, None);
         d.drain();
         assert!(d.take().is_empty());
         assert_eq!(snapshot(&d.m), before);
@@ -1376,7 +1395,7 @@ fn send_logged(d: &mut Driver, sizes: &[u64]) -> Vec<u32> {
         .iter()
         .map(|&bytes| {
             let (seq, out) = d.send(bytes);
-            let SendOutcome::Transmit(id, payload) = out else {
+            let SendOutcome::Write(id, payload) = out else {
                 panic!("{seq} not written: {out:?}")
             };
             d.m.handle_written(id, payload, None);
@@ -1403,9 +1422,7 @@ fn a_drop_requeues_the_messages_still_buffered_ahead_of_the_backlog() {
     let sent = send_logged(&mut d, &[10, 20, 30]);
     d.written();
     d.take();
-    let id = d.id();
-    d.m.handle_unflushed(id, 35, |seq| [10, 20, 30][*seq as usize]);
-    d.fail();
+    d.fail_buffering(35, |seq| [10, 20, 30][*seq as usize]);
     let events = d.events();
     assert_eq!(requeued(&events), [(2, 50)]);
     // Reported before the close event of that socket.
@@ -1425,9 +1442,7 @@ fn nothing_buffered_means_nothing_requeued() {
     d.open();
     send_logged(&mut d, &[10, 20]);
     d.take();
-    let id = d.id();
-    d.m.handle_unflushed(id, 0, |_| unreachable!("nothing needs sizing"));
-    d.fail();
+    d.fail_buffering(0, |_| unreachable!("nothing needs sizing"));
     assert_eq!(requeued(&d.events()), []);
     assert_eq!(d.m.queued_messages(), 0);
 }
@@ -1441,7 +1456,8 @@ fn a_healthy_socket_let_go_keeps_its_buffer_on_the_wire() {
     send_logged(&mut d, &[10]);
     let id = d.id();
     d.reconnect();
-    d.m.handle_unflushed(id, 10, |_| 10);
+    // The late close event of the socket let go, with its buffer.
+    d.m.handle_closed(id, d.now, abnormal(), 10, |_| 10, None);
     d.drain();
     assert_eq!(requeued(&d.events()), []);
     assert_eq!(d.m.queued_messages(), 0);
@@ -1460,7 +1476,8 @@ fn a_dead_heartbeat_abandons_the_socket_without_requeuing_its_buffer() {
     // browser may still send it (a stalled, not dead, connection did), so requeueing it
     // could duplicate. Without acknowledgements it is at-most-once.
     d.m.handle_timeout(d.now + 500.0);
-    d.m.handle_unflushed(id, 12, |seq| if *seq == u32::MAX { 4 } else { 8 });
+    let size_of = |seq: &u32| if *seq == u32::MAX { 4 } else { 8 };
+    d.m.handle_closed(id, d.now, abnormal(), 12, size_of, None);
     d.drain();
     let events = d.events();
     assert_eq!(requeued(&events), []);

@@ -242,6 +242,15 @@ const HEARTBEAT: u32 = u32::MAX;
 const HEARTBEAT_BYTES: u64 = 4;
 
 /// A payload's size as the browser counts it.
+/// A close without a handshake, as the browser reports a lost connection.
+fn abnormal_close() -> CloseInfo {
+    CloseInfo {
+        code: 1006,
+        reason: String::new(),
+        was_clean: false,
+    }
+}
+
 fn size_of(msgs: &[Msg], payload: u32) -> u64 {
     if payload == HEARTBEAT {
         HEARTBEAT_BYTES
@@ -365,7 +374,7 @@ impl Sim {
             }
             Action::Flush { id } => {
                 if self.live.is_some_and(|(live, _)| live == id) {
-                    while let Some((seq, bytes)) = self.m.next_queued(id) {
+                    while let Some((seq, bytes)) = self.m.poll_flush(id) {
                         let msg = &self.msgs[seq as usize];
                         assert_eq!((msg.fate, msg.bytes), (Fate::Queued, bytes), "flushed #{seq}");
                         if !self.write(id, seq, true) {
@@ -375,7 +384,7 @@ impl Sim {
                 } else {
                     // A listener moved the machine on before the driver got to this Flush.
                     assert!(
-                        self.m.next_queued(id).is_none(),
+                        self.m.poll_flush(id).is_none(),
                         "Flush of {id:?}, which is not live"
                     );
                 }
@@ -407,10 +416,18 @@ impl Sim {
                 if abandon {
                     self.live = None;
                     self.ended.push(id);
-                    // The driver reports the buffer of every socket it abandons; the machine
-                    // requeues it only when the connection is presumed dead. Otherwise the
-                    // browser still sends it before the close frame.
-                    self.socket_gone(id, false);
+                    // A late close event of an abandoned socket, with its buffer, requeues
+                    // nothing: the browser still sends that buffer before the close frame.
+                    let buffered = self.socket_gone(id, false);
+                    let msgs = &self.msgs;
+                    self.m.handle_closed(
+                        id,
+                        self.now,
+                        abnormal_close(),
+                        buffered,
+                        |&p| size_of(msgs, p),
+                        None,
+                    );
                 } else {
                     self.live = Some((id, Phase::ClientClosing));
                 }
@@ -455,11 +472,11 @@ impl Sim {
         self.m.handle_unsent(id, seq, bytes);
         // The machine must not offer this socket anything more.
         assert_eq!(
-            self.m.direct_target(),
+            self.m.writable_socket(),
             None,
-            "direct_target() after a failed write"
+            "writable_socket() after a failed write"
         );
-        assert_eq!(self.m.next_queued(id), None, "next_queued() after a failed write");
+        assert_eq!(self.m.poll_flush(id), None, "next_queued() after a failed write");
         false
     }
 
@@ -473,7 +490,7 @@ impl Sim {
     fn trim(&mut self, id: ConnId) {
         let buffered: u64 = self.buffer.iter().map(|(_, left)| left).sum();
         let msgs = &self.msgs;
-        self.m.trim_in_flight(id, buffered, |&p| lower_bound(msgs, p));
+        self.m.handle_buffered(id, buffered, |&p| lower_bound(msgs, p));
         let kept = self.m.in_flight_len();
         let mut covered = 0u64;
         let covering = self
@@ -525,10 +542,11 @@ impl Sim {
         self.last_left = Some(seq);
     }
 
-    /// Socket `id` ended (`closed`: its close event came) with the buffer as it is, and the
-    /// driver reports its `bufferedAmount`. The machine answers with a Requeued event, checked
-    /// in `on_event`, or not at all; `settle_unsent` then checks what happened.
-    fn socket_gone(&mut self, id: ConnId, closed: bool) {
+    /// Socket `id` ended (`closed`: its close event came) with the buffer as it is, whose
+    /// size (`bufferedAmount`) is returned for the driver to report in `handle_closed`. The
+    /// machine answers with a Requeued event, checked in `on_event`, or not at all;
+    /// `settle_unsent` then checks what happened.
+    fn socket_gone(&mut self, id: ConnId, closed: bool) -> u64 {
         let buffered: u64 = self.buffer.iter().map(|(_, left)| left).sum();
         let unsent: Vec<u32> = self
             .buffer
@@ -539,8 +557,8 @@ impl Sim {
         // A Requeued event for the previous socket would have come first.
         self.settle_unsent();
         self.unsent = Some((unsent, closed));
-        let msgs = &self.msgs;
-        self.m.handle_unflushed(id, buffered, |&p| size_of(msgs, p));
+        let _ = id;
+        buffered
     }
 
     /// After a close event, messages still in the buffer must have been requeued, all of them
@@ -699,19 +717,19 @@ impl Sim {
             put_back: false,
         });
         let q = self.cfg.queue;
-        // The browser driver's fast path asks direct_target() instead of calling send().
-        let direct = self.m.direct_target();
-        let outcome = self.m.send(seq, bytes);
+        // The observer and the command must agree on where a message goes.
+        let direct = self.m.writable_socket();
+        let outcome = self.m.send(seq, None, |_| bytes);
         assert_eq!(
             direct,
             match outcome {
-                SendOutcome::Transmit(id, _) => Some(id),
+                SendOutcome::Write(id, _) => Some(id),
                 _ => None,
             },
-            "direct_target() disagrees with send()"
+            "writable_socket() disagrees with send()"
         );
         match outcome {
-            SendOutcome::Transmit(id, payload) => {
+            SendOutcome::Write(id, payload) => {
                 assert_eq!(payload, seq);
                 self.write(id, seq, false);
             }
@@ -834,13 +852,17 @@ impl Sim {
                         reason: String::new(),
                         was_clean: clean,
                     };
-                    self.expect_no_effect(&what, |m| m.handle_closed(old, now, info, should_reconnect))
+                    self.expect_no_effect(&what, |m| {
+                        m.handle_closed(old, now, info, 0, |_| 1, should_reconnect)
+                    })
                 }
                 Step::Error => self.expect_no_effect(&what, |m| m.handle_error(old)),
                 Step::Oversized => self.expect_no_effect(&what, |m| m.handle_oversized(old, now)),
                 Step::Drain(bytes) => {
-                    self.expect_no_effect(&what, |m| m.handle_unflushed(old, bytes, |_| 1));
-                    self.expect_no_effect(&what, |m| m.trim_in_flight(old, bytes, |_| 1));
+                    self.expect_no_effect(&what, |m| {
+                        m.handle_closed(old, now, abnormal_close(), bytes, |_| 1, None)
+                    });
+                    self.expect_no_effect(&what, |m| m.handle_buffered(old, bytes, |_| 1));
                 }
                 Step::ConnectFailed => self.expect_no_effect(&what, |m| m.handle_connect_failed(old, now)),
                 _ => {}
@@ -876,13 +898,15 @@ impl Sim {
                 if let Some((id, _)) = live {
                     self.live = None;
                     self.ended.push(id);
-                    self.socket_gone(id, true);
+                    let buffered = self.socket_gone(id, true);
                     let info = CloseInfo {
                         code,
                         reason: "server".into(),
                         was_clean: clean,
                     };
-                    self.m.handle_closed(id, now, info, should_reconnect);
+                    let msgs = &self.msgs;
+                    self.m
+                        .handle_closed(id, now, info, buffered, |&p| size_of(msgs, p), should_reconnect);
                 }
             }
             Step::Error => {

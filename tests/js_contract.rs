@@ -451,3 +451,94 @@ fn from_js_fills_defaults_and_names_the_bad_option() {
         (u32::MAX, u64::MAX, true)
     );
 }
+
+/// `snake_case` → `camelCase`.
+fn camel(name: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The JS names of `Core`'s methods (src/js/core.rs), with the machine method each forwards
+/// to (`self.machine.x(`), if one.
+fn core_methods() -> Vec<(String, Option<String>)> {
+    let src = source("src/js/core.rs");
+    let body = between(&src, "#[wasm_bindgen]\nimpl Core {", "\nimpl Core {");
+    let mut out = Vec::new();
+    let mut js_name = None;
+    let mut current: Option<(String, Option<String>)> = None;
+    for line in body.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("#[wasm_bindgen(js_name = ") {
+            js_name = Some(rest.trim_end_matches(")]").to_string());
+        } else if let Some(rest) = line.strip_prefix("pub fn ") {
+            out.extend(current.take());
+            let rust = rest.split('(').next().unwrap();
+            current = Some((js_name.take().unwrap_or_else(|| camel(rust)), None));
+        } else if let (Some((_, forward @ None)), Some(at)) = (current.as_mut(), line.find("machine.")) {
+            let called = line[at + "machine.".len()..].split('(').next().unwrap();
+            if called.chars().all(|c| c.is_ascii_lowercase() || c == '_') && !called.is_empty() {
+                *forward = Some(called.to_string());
+            }
+        }
+    }
+    out.extend(current);
+    out
+}
+
+#[test]
+fn core_methods_have_the_machine_names() {
+    // One name per concept: Core's method is the machine's, camelCase, without `handle_`
+    // (src/core/mod.rs), except the observers of the fields JS reads and `new`.
+    let methods = core_methods();
+    assert!(methods.len() > 25, "{methods:?}");
+    for (js, machine) in &methods {
+        let Some(machine) = machine else { continue };
+        let want = camel(machine.strip_prefix("handle_").unwrap_or(machine));
+        // `send`, `close`, `reconnect` and `closed` keep their names; `new` builds the machine.
+        if js == "new" {
+            continue;
+        }
+        assert_eq!(
+            js, &want,
+            "Core.{js} forwards to Machine::{machine}: name it `{want}`"
+        );
+    }
+}
+
+#[test]
+fn the_js_driver_calls_only_core_methods() {
+    let methods: Vec<String> = core_methods().into_iter().map(|(js, _)| js).collect();
+    let driver = source("src/js/tether_socket.js") + &source("src/js/options.js");
+    let mut called = Vec::new();
+    for (at, _) in driver.match_indices("core.") {
+        // Not a file name (src/js/core.rs) nor another variable (`#core.` is one).
+        if driver[..at].ends_with(|c: char| c == '/' || c.is_ascii_alphanumeric()) {
+            continue;
+        }
+        let name: String = driver[at + 5..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        // A call (`core.x(`) or a field getter (`core.id`).
+        if !name.is_empty() && !called.contains(&name) {
+            called.push(name);
+        }
+    }
+    assert!(called.len() > 20, "{called:?}");
+    for name in called {
+        assert!(
+            methods.contains(&name) || name == "free",
+            "tether_socket.js calls core.{name}, which Core does not have"
+        );
+    }
+}

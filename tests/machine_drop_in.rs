@@ -93,7 +93,7 @@ fn take_queued_empties_the_outbox_in_order_without_drop_events() {
     };
     let mut m = Machine::new(cfg, 1, 0.0);
     for seq in 1..=3 {
-        assert_eq!(m.send(seq, 1), SendOutcome::Queued);
+        assert_eq!(m.send(seq, None, |_| 1), SendOutcome::Queued);
     }
     drain(&mut m);
     assert_eq!(m.take_queued(), Some(1));

@@ -280,7 +280,7 @@ impl Socket {
 
 #[cfg(target_arch = "wasm32")]
 mod imp {
-    //! The browser implementation: the shared driver with a sink that decodes messages into
+    //! The browser implementation: the shared driver, with callbacks that decode messages into
     //! Rust values and fans events out to subscribers.
     use std::rc::Rc;
     use std::time::Duration;
@@ -292,22 +292,22 @@ mod imp {
     use super::super::types::{CloseInfo, Error, Event, Message, State};
     use super::{ShouldReconnect, SocketBuilder};
     use crate::browser::target::{check_protocols, check_url, TargetError};
-    use crate::browser::{Driver, DriverOptions, Sent, Sink, Source};
+    use crate::browser::{Callbacks, Driver, DriverOptions, Sent, Source};
     use crate::core::{self, Config, ErrorKind};
 
     pub struct Inner {
         driver: Driver,
-        sink: Rc<RustSink>,
+        callbacks: Rc<SocketCallbacks>,
     }
 
     impl Drop for Inner {
         fn drop(&mut self) {
             self.driver.dispose();
-            self.sink.subscribers.end();
+            self.callbacks.subscribers.end();
         }
     }
 
-    struct RustSink {
+    struct SocketCallbacks {
         subscribers: Rc<Subscribers>,
         should_reconnect: Option<ShouldReconnect>,
     }
@@ -331,7 +331,7 @@ mod imp {
         }
     }
 
-    impl Sink for RustSink {
+    impl Callbacks for SocketCallbacks {
         fn event(&self, event: core::Event<JsValue>) {
             let event = match event {
                 core::Event::Open => Event::Open,
@@ -377,7 +377,7 @@ mod imp {
     pub fn connect(b: SocketBuilder, config: Config) -> Result<Inner, Error> {
         let url = check_url(&b.url).map_err(target_error)?;
         check_protocols(&b.protocols).map_err(target_error)?;
-        let sink = Rc::new(RustSink {
+        let callbacks = Rc::new(SocketCallbacks {
             subscribers: Rc::new(Subscribers::default()),
             should_reconnect: b.should_reconnect,
         });
@@ -388,8 +388,8 @@ mod imp {
             binary_type: BinaryType::Arraybuffer,
             heartbeat_message: b.heartbeat.as_ref().map(|h| to_js(&h.message)),
         };
-        let driver = Driver::start(options, sink.clone());
-        Ok(Inner { driver, sink })
+        let driver = Driver::start(options, callbacks.clone());
+        Ok(Inner { driver, callbacks })
     }
 
     pub fn send(inner: &Inner, message: Message, key: Option<&str>) -> Result<bool, Error> {
@@ -422,7 +422,7 @@ mod imp {
     }
 
     pub fn subscribers(inner: &Inner) -> &Rc<Subscribers> {
-        &inner.sink.subscribers
+        &inner.callbacks.subscribers
     }
 }
 

@@ -19,7 +19,7 @@ use super::target::{self, Source, Target, TargetError};
 use crate::core::{Action, CloseInfo, Config, ConnId, Event, Machine, SendOutcome, State};
 
 /// Receives what the driver has to tell the user (the Rust API's socket).
-pub trait Sink {
+pub trait Callbacks {
     /// A core event (open, close, error, reconnecting, state change, dropped message).
     fn event(&self, event: Event<JsValue>);
     /// A message from the server.
@@ -35,7 +35,7 @@ pub trait Sink {
     }
 }
 
-/// Everything the driver needs besides the sink.
+/// Everything the driver needs besides the callbacks.
 pub struct DriverOptions {
     /// Core rules.
     pub config: Config,
@@ -82,7 +82,7 @@ struct Inner {
     /// `maxMessageBytes`, when set.
     max_message_bytes: Option<f64>,
     disposed: Cell<bool>,
-    sink: Rc<dyn Sink>,
+    callbacks: Rc<dyn Callbacks>,
 }
 
 /// A message's size as the browser counts it in `bufferedAmount` and on the wire (UTF-8 for
@@ -100,7 +100,7 @@ fn random_seed() -> u64 {
 
 impl Driver {
     /// Starts managing a connection (connecting at once unless `start_closed`).
-    pub fn start(opts: DriverOptions, sink: Rc<dyn Sink>) -> Driver {
+    pub fn start(opts: DriverOptions, callbacks: Rc<dyn Callbacks>) -> Driver {
         let watch_visibility = opts.config.pause_when_hidden;
         let limit = opts.config.max_message_bytes;
         let max_message_bytes = (limit != u64::MAX).then_some(limit as f64);
@@ -127,7 +127,7 @@ impl Driver {
             last_url: RefCell::new(last_url),
             max_message_bytes,
             disposed: Cell::new(false),
-            sink,
+            callbacks,
         });
         let weak = Rc::downgrade(&inner);
         *inner.env.borrow_mut() = Some(EnvWatch::new(watch_visibility, move |change| {
@@ -141,7 +141,7 @@ impl Driver {
 
     /// Sends `data`, sizing it with `bytes` only if it has to be queued. A message with a
     /// replace `key` that has to be queued replaces the queued one with the same key.
-    pub fn send(&self, data: JsValue, key: Option<&str>, bytes: impl FnOnce(&JsValue) -> u64) -> Sent {
+    pub fn send(&self, data: JsValue, key: Option<&str>, bytes: impl Fn(&JsValue) -> u64) -> Sent {
         self.inner.send(data, key, bytes)
     }
 
@@ -185,7 +185,7 @@ impl Driver {
 
     /// Bytes the socket has not sent yet plus bytes in the outbox.
     pub fn buffered_amount(&self) -> f64 {
-        let socket = self.with_open_socket(|ws| ws.buffered_amount()).unwrap_or(0);
+        let socket = self.with_current_socket(|ws| ws.buffered_amount()).unwrap_or(0);
         socket as f64 + self.queued_bytes() as f64
     }
 
@@ -196,12 +196,12 @@ impl Driver {
 
     /// The subprotocol the server selected, while open.
     pub fn protocol(&self) -> String {
-        self.with_open_socket(|ws| ws.protocol()).unwrap_or_default()
+        self.with_current_socket(|ws| ws.protocol()).unwrap_or_default()
     }
 
     /// The extensions the server selected, while open.
     pub fn extensions(&self) -> String {
-        self.with_open_socket(|ws| ws.extensions()).unwrap_or_default()
+        self.with_current_socket(|ws| ws.extensions()).unwrap_or_default()
     }
 
     /// How binary messages are delivered.
@@ -217,7 +217,7 @@ impl Driver {
         }
     }
 
-    fn with_open_socket<R>(&self, f: impl FnOnce(&web_sys::WebSocket) -> R) -> Option<R> {
+    fn with_current_socket<R>(&self, f: impl FnOnce(&web_sys::WebSocket) -> R) -> Option<R> {
         let current = self.inner.machine.borrow().current();
         let conn = self.inner.conn.borrow();
         conn.as_ref().filter(|c| Some(c.id) == current).map(|c| f(&c.ws))
@@ -243,12 +243,12 @@ impl Inner {
                     // A failed heartbeat write needs no retry: the socket is closing.
                     if let Some(msg) = &self.heartbeat_message {
                         if self.write(id, msg) {
-                            let trim = self
+                            let report = self
                                 .machine
                                 .borrow_mut()
                                 .handle_heartbeat_written(id, msg.clone());
-                            if trim {
-                                self.trim_in_flight(id);
+                            if report {
+                                self.report_buffered(id);
                             }
                         }
                     }
@@ -262,31 +262,20 @@ impl Inner {
                 // Once disposed (free(), or the last handle dropped, maybe from inside a
                 // listener), only the queued messages' Dropped events are still told.
                 Action::Emit(event) if self.disposed.get() && !matches!(event, Event::Dropped { .. }) => {}
-                Action::Emit(event) => self.sink.event(event),
+                Action::Emit(event) => self.callbacks.event(event),
             }
         }
         self.arm_timer();
     }
 
-    fn send(self: &Rc<Self>, data: JsValue, key: Option<&str>, bytes: impl FnOnce(&JsValue) -> u64) -> Sent {
-        let direct = self.machine.borrow().direct_target();
-        if let Some(id) = direct {
-            // Sized only if it has to be queued after all.
-            return match self.write_message(id, data, None) {
+    fn send(self: &Rc<Self>, data: JsValue, key: Option<&str>, bytes: impl Fn(&JsValue) -> u64) -> Sent {
+        // (The machine sizes it only if it has to be queued.)
+        let outcome = self.machine.borrow_mut().send(data, key, &bytes);
+        let sent = match outcome {
+            SendOutcome::Write(id, data) => match self.write_held(id, data, None) {
                 Ok(()) => Sent::Written,
                 Err(data) => {
                     let size = bytes(&data);
-                    self.machine.borrow_mut().handle_unsent(id, data, size);
-                    Sent::Queued
-                }
-            };
-        }
-        let size = bytes(&data);
-        let outcome = self.machine.borrow_mut().send_keyed(data, size, key);
-        let sent = match outcome {
-            SendOutcome::Transmit(id, data) => match self.write_message(id, data, Some(size)) {
-                Ok(()) => Sent::Written,
-                Err(data) => {
                     self.machine.borrow_mut().handle_unsent(id, data, size);
                     Sent::Queued
                 }
@@ -299,42 +288,32 @@ impl Inner {
         sent
     }
 
-    /// Writes user message `data` (of `size` bytes, if known) to socket `id` and logs it as
-    /// in flight. Gives the message back if nothing was sent.
-    fn write_message(&self, id: ConnId, data: JsValue, size: Option<u64>) -> Result<(), JsValue> {
+    /// Writes `data`, the message in hand (from `send` or `poll_flush`, of `size` bytes if
+    /// known), to socket `id`, and tells the machine it went. Gives it back if it did not.
+    fn write_held(&self, id: ConnId, data: JsValue, size: Option<u64>) -> Result<(), JsValue> {
         if !self.write(id, &data) {
             return Err(data);
         }
-        let trim = self.machine.borrow_mut().handle_written(id, data, size);
-        if trim {
-            self.trim_in_flight(id);
+        let report = self.machine.borrow_mut().handle_written(id, data, size);
+        if report {
+            self.report_buffered(id);
         }
         Ok(())
     }
 
-    /// Lets the machine forget the writes that have left the browser.
-    fn trim_in_flight(&self, id: ConnId) {
-        let Some(buffered) = self.buffered_amount(id) else {
-            return;
-        };
-        let at_least = |data: &JsValue| bindings::payload_size_at_least(data) as u64;
-        self.machine.borrow_mut().trim_in_flight(id, buffered, at_least);
-    }
-
-    /// Socket `id`'s `bufferedAmount`, if it is still ours (the browser keeps the count after
-    /// the socket closes).
-    fn buffered_amount(&self, id: ConnId) -> Option<u64> {
+    /// Socket `id`'s `bufferedAmount`, if it is ours (the browser keeps it after the close).
+    fn buffered_amount(&self, id: ConnId) -> u64 {
         let conn = self.conn.borrow();
         conn.as_ref()
             .filter(|c| c.id == id)
-            .map(|c| c.ws.buffered_amount() as u64)
+            .map_or(0, |c| c.ws.buffered_amount() as u64)
     }
 
-    /// Socket `id` is gone: messages whose bytes never left go back to the outbox.
-    fn requeue_unflushed(&self, id: ConnId) {
-        if let Some(buffered) = self.buffered_amount(id) {
-            self.machine.borrow_mut().handle_unflushed(id, buffered, size_of);
-        }
+    /// Lets the machine forget the writes that have left the browser.
+    fn report_buffered(&self, id: ConnId) {
+        let buffered = self.buffered_amount(id);
+        let at_least = |data: &JsValue| bindings::payload_size_at_least(data) as u64;
+        self.machine.borrow_mut().handle_buffered(id, buffered, at_least);
     }
 
     /// Writes to socket `id` if it is still ours and open. False means nothing was sent.
@@ -350,9 +329,9 @@ impl Inner {
 
     fn flush(&self, id: ConnId) {
         loop {
-            let next = self.machine.borrow_mut().next_queued(id);
+            let next = self.machine.borrow_mut().poll_flush(id);
             let Some((data, size)) = next else { break };
-            if let Err(data) = self.write_message(id, data, Some(size)) {
+            if let Err(data) = self.write_held(id, data, Some(size)) {
                 self.machine.borrow_mut().handle_unsent(id, data, size);
                 break;
             }
@@ -434,49 +413,67 @@ impl Inner {
 
     fn on_socket_event(self: &Rc<Self>, id: ConnId, event: SocketEvent) {
         match event {
-            SocketEvent::Open => self.machine.borrow_mut().handle_opened(id, now()),
-            SocketEvent::Message(e) => {
-                if self.machine.borrow().current() != Some(id) {
-                    return;
-                }
-                if let Some(limit) = self.max_message_bytes {
-                    if bindings::size_above(&e.data(), limit) {
-                        self.machine.borrow_mut().handle_oversized(id, now());
-                        self.pump();
-                        return;
-                    }
-                }
-                if self.heartbeat_message.is_some() {
-                    let reply = self.sink.counts_as_reply(&e.data());
-                    if self.disposed.get() {
-                        return; // isPong freed the socket
-                    }
-                    self.machine.borrow_mut().handle_message(id, reply);
-                }
-                self.sink.message(&e);
+            SocketEvent::Open => self.on_open(id),
+            SocketEvent::Message(e) => self.on_message(id, &e),
+            SocketEvent::Error => self.on_error(id),
+            SocketEvent::Close(e) => self.on_close(id, &e),
+        }
+    }
+
+    fn on_open(self: &Rc<Self>, id: ConnId) {
+        self.machine.borrow_mut().handle_opened(id, now());
+        self.pump();
+    }
+
+    fn on_message(self: &Rc<Self>, id: ConnId, e: &MessageEvent) {
+        if self.machine.borrow().current() != Some(id) {
+            return;
+        }
+        if let Some(limit) = self.max_message_bytes {
+            if bindings::size_above(&e.data(), limit) {
+                self.machine.borrow_mut().handle_oversized(id, now());
+                self.pump();
+                return;
             }
-            SocketEvent::Error => self.machine.borrow_mut().handle_error(id),
-            SocketEvent::Close(e) => {
-                let info = CloseInfo {
-                    code: e.code(),
-                    reason: e.reason(),
-                    was_clean: e.was_clean(),
-                };
-                self.requeue_unflushed(id);
-                let ask = self.machine.borrow().close_is_unexpected(id);
-                let verdict = if ask {
-                    self.sink.should_reconnect(&info, Some(&e))
-                } else {
-                    None
-                };
-                self.machine.borrow_mut().handle_closed(id, now(), info, verdict);
-                let mut slot = self.conn.borrow_mut();
-                if slot.as_ref().map(|c| c.id) == Some(id) {
-                    let old = slot.take();
-                    drop(slot);
-                    drop(old);
-                }
+        }
+        if self.heartbeat_message.is_some() {
+            let reply = self.callbacks.counts_as_reply(&e.data());
+            if self.disposed.get() {
+                return; // isPong freed the socket
             }
+            self.machine.borrow_mut().handle_message(id, reply);
+        }
+        self.callbacks.message(e);
+        self.pump();
+    }
+
+    fn on_error(self: &Rc<Self>, id: ConnId) {
+        self.machine.borrow_mut().handle_error(id);
+        self.pump();
+    }
+
+    fn on_close(self: &Rc<Self>, id: ConnId, e: &CloseEvent) {
+        let info = CloseInfo {
+            code: e.code(),
+            reason: e.reason(),
+            was_clean: e.was_clean(),
+        };
+        let ask = self.machine.borrow().asks_should_reconnect(id);
+        let verdict = if ask {
+            self.callbacks.should_reconnect(&info, Some(e))
+        } else {
+            None
+        };
+        // Messages whose bytes never left go back to the outbox.
+        let buffered = self.buffered_amount(id);
+        self.machine
+            .borrow_mut()
+            .handle_closed(id, now(), info, buffered, size_of, verdict);
+        let mut slot = self.conn.borrow_mut();
+        if slot.as_ref().map(|c| c.id) == Some(id) {
+            let old = slot.take();
+            drop(slot);
+            drop(old);
         }
         self.pump();
     }

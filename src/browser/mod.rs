@@ -8,6 +8,6 @@ mod env;
 mod listener;
 pub mod target;
 
-pub use driver::{Driver, DriverOptions, Sent, Sink};
+pub use driver::{Driver, DriverOptions, Sent, Callbacks};
 pub use listener::Listener;
 pub use target::{Source, TargetError};

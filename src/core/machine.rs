@@ -185,7 +185,7 @@ pub enum Action<P> {
         id: ConnId,
     },
     /// Socket `id` just opened: write the outbox to it, in order, taking each message with
-    /// [`Machine::next_queued`] until it returns `None`. (Pulled one by one rather than handed
+    /// [`Machine::poll_flush`] until it returns `None`. (Pulled one by one rather than handed
     /// over as a batch so that a send made meanwhile can never overtake the backlog.)
     Flush {
         /// The socket.
@@ -215,8 +215,9 @@ pub enum Action<P> {
 /// What `send` decided.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SendOutcome<P> {
-    /// Write it to the socket now (the socket is open and nothing is queued before it).
-    Transmit(ConnId, P),
+    /// Write it to socket `id` now (it is open and nothing is queued before it), then report
+    /// [`Machine::handle_written`] or [`Machine::handle_unsent`].
+    Write(ConnId, P),
     /// Queued for the next open connection.
     Queued,
     /// Discarded; a `Dropped` event was emitted.
@@ -392,30 +393,37 @@ impl<P> Machine<P> {
         self.timers.earliest()
     }
 
+    /// The next queued message to write to socket `id` during a [`Action::Flush`], with its
+    /// size (report it as for [`SendOutcome::Write`]), or `None` when the backlog is written or the socket can no longer take it.
+    pub fn poll_flush(&mut self, id: ConnId) -> Option<(P, u64)> {
+        if self.current != Some(id) || self.state != State::Open || self.socket_unwritable {
+            return None;
+        }
+        self.outbox.pop_with_size()
+    }
+
     // ---- commands ----
 
-    /// The socket a send made now would be written to straight away, if any: the connection
-    /// is open and nothing is queued ahead. Lets the driver skip sizing the message.
-    pub fn direct_target(&self) -> Option<ConnId> {
+    /// The socket a message sent now would be written to straight away, if any: the
+    /// connection is open and nothing is queued ahead of it.
+    pub fn writable_socket(&self) -> Option<ConnId> {
         match (self.state, self.socket_unwritable, self.outbox.is_empty()) {
             (State::Open, false, true) => self.current,
             _ => None,
         }
     }
 
-    /// Sends a message of `bytes` bytes: straight to the socket when open, else to the outbox.
-    pub fn send(&mut self, payload: P, bytes: u64) -> SendOutcome<P> {
-        self.send_keyed(payload, bytes, None)
-    }
-
-    /// Like [`Machine::send`], but a message with a replace `key` that has to be queued takes
-    /// the place of the queued message with the same key, which is reported as dropped
-    /// (`Replaced`). For state where only the latest value matters, such as a cursor
-    /// position: while disconnected, the outbox then holds one message per key.
-    pub fn send_keyed(&mut self, payload: P, bytes: u64, key: Option<&str>) -> SendOutcome<P> {
-        if let Some(id) = self.direct_target() {
-            return SendOutcome::Transmit(id, payload);
+    /// Sends a message: straight to the socket when it is open and nothing is queued
+    /// ([`SendOutcome::Write`], its size unknown), else into the outbox, sized with
+    /// `size_of` only then. A message with a replace `key` that has to be queued takes the
+    /// place of the queued message with the same key, which is reported as dropped
+    /// (`Replaced`): for state where only the latest value matters, such as a cursor
+    /// position, the outbox then holds one message per key while disconnected.
+    pub fn send(&mut self, payload: P, key: Option<&str>, size_of: impl FnOnce(&P) -> u64) -> SendOutcome<P> {
+        if let Some(id) = self.writable_socket() {
+            return SendOutcome::Write(id, payload);
         }
+        let bytes = size_of(&payload);
         if let Some(old) = key.and_then(|k| self.outbox.remove_key(k)) {
             self.emit(Event::Dropped {
                 payload: old,
@@ -569,16 +577,7 @@ impl<P> Machine<P> {
         }
     }
 
-    /// The next queued message to write to socket `id` during a [`Action::Flush`], with its
-    /// size, or `None` when the backlog is written or the socket can no longer take it.
-    pub fn next_queued(&mut self, id: ConnId) -> Option<(P, u64)> {
-        if self.current != Some(id) || self.state != State::Open || self.socket_unwritable {
-            return None;
-        }
-        self.outbox.pop_with_size()
-    }
-
-    /// A message from [`SendOutcome::Transmit`] or [`Machine::next_queued`] could not be
+    /// A message from [`SendOutcome::Write`] or [`Machine::poll_flush`] could not be
     /// written because socket `id` is no longer open. It goes back to the head of the outbox
     /// (it was the oldest unsent one) for the next connection; later sends queue behind it.
     pub fn handle_unsent(&mut self, id: ConnId, payload: P, bytes: u64) {
@@ -592,7 +591,7 @@ impl<P> Machine<P> {
     /// `size` is its byte size if already known. The machine keeps it until it is known to
     /// have left the browser, to send it again if the socket dies first. Returns true when
     /// the driver should report the socket's `bufferedAmount` through
-    /// [`Machine::trim_in_flight`] (every so often, amortised).
+    /// [`Machine::handle_buffered`] (every so often, amortised).
     pub fn handle_written(&mut self, id: ConnId, payload: P, size: Option<u64>) -> bool {
         self.in_flight.push(id, payload, size, true)
     }
@@ -607,38 +606,13 @@ impl<P> Machine<P> {
     /// Socket `id` has `buffered` bytes not yet passed to the network (`bufferedAmount`):
     /// forgets the writes that have left. `size_at_least` gives a lower bound of a message's
     /// size in the same unit (for text, its length is enough).
-    pub fn trim_in_flight(&mut self, id: ConnId, buffered: u64, size_at_least: impl FnMut(&P) -> u64) {
+    pub fn handle_buffered(&mut self, id: ConnId, buffered: u64, size_at_least: impl FnMut(&P) -> u64) {
         self.in_flight.trim(id, buffered, size_at_least);
     }
 
     /// Writes to socket `id` not yet known to have left the browser.
     pub fn in_flight_len(&self) -> usize {
         self.in_flight.len()
-    }
-
-    /// Socket `id` is gone (its close event came) with `buffered` bytes still in the browser's
-    /// send buffer (`bufferedAmount`, which the browser keeps after the close). The messages
-    /// those bytes belong to never left: they go back to the head of the outbox, in order,
-    /// and a [`Event::Requeued`] is emitted before anything else pending. Call it before
-    /// [`Machine::handle_closed`] for that socket. Nothing is requeued for a socket the
-    /// machine abandoned (see `abandon`).
-    pub fn handle_unflushed(&mut self, id: ConnId, buffered: u64, size_of: impl FnMut(&P) -> u64) {
-        let unsent = self.in_flight.take_unsent(id, buffered, size_of);
-        if unsent.is_empty() {
-            return;
-        }
-        let count = unsent.len();
-        let mut bytes = 0u64;
-        for (payload, size) in unsent.into_iter().rev() {
-            bytes = bytes.saturating_add(size);
-            self.outbox.push_front_unchecked(payload, size);
-        }
-        if self.current == Some(id) {
-            // The socket takes no more writes; later sends queue behind the requeued ones.
-            self.socket_unwritable = true;
-        }
-        self.actions
-            .push_front(Action::Emit(Event::Requeued { count, bytes }));
     }
 
     /// Socket `id` received a message larger than `maxMessageBytes` (which the driver does
@@ -664,22 +638,44 @@ impl<P> Machine<P> {
     pub fn handle_connect_failed(&mut self, id: ConnId, now: f64) {
         if self.current == Some(id) {
             self.emit(Event::Error(ErrorKind::Socket));
-            self.handle_closed(id, now, abnormal(""), None);
+            self.ended(id, now, abnormal(""), None);
         }
     }
 
     /// Whether a close of socket `id` would be followed by a retry under the default policy,
-    /// i.e. whether the user's `shouldReconnect` needs to be asked.
-    pub fn close_is_unexpected(&self, id: ConnId) -> bool {
+    /// i.e. whether the user's `shouldReconnect` needs to be asked before
+    /// [`Machine::handle_closed`].
+    pub fn asks_should_reconnect(&self, id: ConnId) -> bool {
         self.current == Some(id) && matches!(self.state, State::Connecting | State::Open)
     }
 
-    /// Socket `id` closed. `should_reconnect` is the user's verdict, if they gave one
-    /// (default: reconnect after every close that `close()` did not ask for).
-    pub fn handle_closed(&mut self, id: ConnId, now: f64, info: CloseInfo, should_reconnect: Option<bool>) {
+    /// Socket `id` closed (its close event came), with `buffered` bytes still in the
+    /// browser's send buffer (`bufferedAmount`, which the browser keeps after the close; 0
+    /// if unknown). The messages those bytes belong to never left: they go back to the head
+    /// of the outbox, in order (sized with `size_of`), reported by an [`Event::Requeued`]
+    /// before anything else pending. Nothing is requeued for a socket the machine abandoned
+    /// (see `abandon`). `should_reconnect` is the user's verdict, if they were asked (see
+    /// [`Machine::asks_should_reconnect`]; default: reconnect after every close that
+    /// `close()` did not ask for).
+    pub fn handle_closed(
+        &mut self,
+        id: ConnId,
+        now: f64,
+        info: CloseInfo,
+        buffered: u64,
+        size_of: impl FnMut(&P) -> u64,
+        should_reconnect: Option<bool>,
+    ) {
         if self.current != Some(id) {
             return;
         }
+        self.requeue_unsent(id, buffered, size_of);
+        self.ended(id, now, info, should_reconnect);
+    }
+
+    /// The current socket `id` ended: report it and retry unless told otherwise.
+    fn ended(&mut self, id: ConnId, now: f64, info: CloseInfo, should_reconnect: Option<bool>) {
+        debug_assert_eq!(self.current, Some(id));
         self.current = None;
         let prev = self.state;
         let stable = prev == State::Open && now - self.opened_at >= self.cfg.backoff.min_uptime_ms;
@@ -830,6 +826,23 @@ impl<P> Machine<P> {
             reason: reason.into(),
             abandon: true,
         });
+    }
+
+    /// Puts the messages of socket `id` whose bytes never left back at the head of the
+    /// outbox (see `handle_closed`).
+    fn requeue_unsent(&mut self, id: ConnId, buffered: u64, size_of: impl FnMut(&P) -> u64) {
+        let unsent = self.in_flight.take_unsent(id, buffered, size_of);
+        if unsent.is_empty() {
+            return;
+        }
+        let count = unsent.len();
+        let mut bytes = 0u64;
+        for (payload, size) in unsent.into_iter().rev() {
+            bytes = bytes.saturating_add(size);
+            self.outbox.push_front_unchecked(payload, size);
+        }
+        self.actions
+            .push_front(Action::Emit(Event::Requeued { count, bytes }));
     }
 
     /// The machine gave up on a connection itself: report it closed and retry.

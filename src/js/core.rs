@@ -3,7 +3,11 @@
 //! holds the connection rules, the outbox and the in-flight log. Messages stay in JS
 //! (slots.js): the machine holds their slot numbers, never their bytes.
 //!
-//! An action is read in two steps: [`Core::poll`] returns its kind (the `KIND_*` numbers,
+//! Its methods are the machine's, in camelCase and without `handle_` (`handle_timeout` is
+//! `timeout`); `written` and `unsent` report on the message in hand (the one `send` or
+//! `pollFlush` last handed out, kept here so that its slot is released exactly once).
+//!
+//! An action is read in two steps: [`Core::poll_action`] returns its kind (the `KIND_*` numbers,
 //! mirrored in tether_socket.js), then the getters give its fields. Enums (`State`,
 //! `RetryReason`, `DropReason`, `ErrorKind`) travel as the index of their variant, which
 //! tether_socket.js maps back to names. The options travel as numbers in the order of
@@ -61,8 +65,9 @@ pub struct Core {
     b: f64,
     text: String,
     payload: Option<Slot>,
-    /// The message last taken by `next`, with its size, until it is written or put back.
-    next: Option<(Slot, u64)>,
+    /// The message in hand: the one `send` or `pollFlush` last handed out, with its size if
+    /// known, until `written` or `unsent` says what became of it.
+    held: Option<(Slot, Option<u64>)>,
 }
 
 /// A close code as a number from JS (any value: a fraction or NaN is refused like 0).
@@ -114,13 +119,14 @@ impl Core {
             machine: Machine::new(config, seed as u64, now),
             text,
             payload: None,
-            next: None,
+            held: None,
         }
     }
 
     /// The next action's kind (0: none); its fields are then in `id`, `a`, `b`, `text` and
     /// `payload`.
-    pub fn poll(&mut self) -> u8 {
+    #[wasm_bindgen(js_name = pollAction)]
+    pub fn poll_action(&mut self) -> u8 {
         self.payload = None;
         let Some(action) = self.machine.poll_action() else {
             return 0;
@@ -197,13 +203,20 @@ impl Core {
     }
 
     /// When the next timer is due (ms, the caller's clock); -1 when none is.
-    pub fn deadline(&self) -> f64 {
+    #[wasm_bindgen(js_name = pollTimeout)]
+    pub fn poll_timeout(&self) -> f64 {
         self.machine.poll_timeout().unwrap_or(-1.0)
     }
 
-    /// The socket a message may be written to at once, bypassing the outbox; -1 if none.
-    pub fn direct(&self) -> f64 {
-        self.machine.direct_target().map_or(-1.0, |id| id.0 as f64)
+    /// The slot of the next queued message to write to socket `id` during a flush, or 0. It
+    /// is then in hand: `written` or `unsent` tells what became of it.
+    #[wasm_bindgen(js_name = pollFlush)]
+    pub fn poll_flush(&mut self, id: f64) -> f64 {
+        self.held = self
+            .machine
+            .poll_flush(conn(id))
+            .map(|(slot, size)| (slot, Some(size)));
+        self.held.as_ref().map_or(0.0, |(slot, _)| slot.0)
     }
 
     /// The current attempt or socket; -1 if none.
@@ -211,13 +224,16 @@ impl Core {
         self.machine.current().map_or(-1.0, |id| id.0 as f64)
     }
 
-    /// Sends message `slot` of `size` bytes (replacing a queued message with the same `key`).
-    /// Returns the socket to write it to (then `nextWritten` or `nextUnsent` tells what
-    /// became of it), or -1 queued, -2 dropped, -3 refused.
-    pub fn send(&mut self, slot: f64, size: f64, key: Option<String>) -> f64 {
-        match self.machine.send_keyed(Slot(slot), size as u64, key.as_deref()) {
-            SendOutcome::Transmit(id, slot) => {
-                self.next = Some((slot, size as u64));
+    /// Sends message `slot` (replacing a queued message with the same `key`; sized through
+    /// slots.js only if it is queued). Returns the socket to write it to (it is then in hand:
+    /// `written` or `unsent` tells what became of it), or -1 queued, -2 dropped, -3 refused.
+    pub fn send(&mut self, slot: f64, key: Option<String>) -> f64 {
+        match self
+            .machine
+            .send(Slot(slot), key.as_deref(), |s| slot_size(s.0) as u64)
+        {
+            SendOutcome::Write(id, slot) => {
+                self.held = Some((slot, None));
                 id.0 as f64
             }
             SendOutcome::Queued => -1.0,
@@ -276,7 +292,8 @@ impl Core {
     }
 
     /// Messages in the outbox.
-    pub fn queued(&self) -> f64 {
+    #[wasm_bindgen(js_name = queuedMessages)]
+    pub fn queued_messages(&self) -> f64 {
         self.machine.queued_messages() as f64
     }
 
@@ -286,62 +303,39 @@ impl Core {
         self.machine.queued_bytes() as f64
     }
 
-    /// The slot of the next queued message for socket `id`, or 0. Then `nextWritten` or
-    /// `nextUnsent` tells what became of it.
-    pub fn next(&mut self, id: f64) -> f64 {
-        self.next = self.machine.next_queued(conn(id));
-        self.next.as_ref().map_or(0.0, |(slot, _)| slot.0)
-    }
-
-    /// The message last taken by `next` (or `send`) was written to socket `id`; true: trim.
-    #[wasm_bindgen(js_name = nextWritten)]
-    pub fn next_written(&mut self, id: f64) -> bool {
-        match self.next.take() {
-            Some((slot, size)) => self.machine.handle_written(conn(id), slot, Some(size)),
+    /// The message in hand was written to socket `id`. True: report the socket's
+    /// `bufferedAmount` (`buffered`).
+    pub fn written(&mut self, id: f64) -> bool {
+        match self.held.take() {
+            Some((slot, size)) => self.machine.handle_written(conn(id), slot, size),
             None => false,
         }
     }
 
-    /// The message last taken by `next` (or `send`) could not be written: back to the outbox head.
-    #[wasm_bindgen(js_name = nextUnsent)]
-    pub fn next_unsent(&mut self, id: f64) {
-        if let Some((slot, size)) = self.next.take() {
+    /// The message in hand could not be written to socket `id`: back to the outbox head.
+    pub fn unsent(&mut self, id: f64) {
+        if let Some((slot, size)) = self.held.take() {
+            let size = size.unwrap_or_else(|| slot_size(slot.0) as u64);
             self.machine.handle_unsent(conn(id), slot, size);
         }
     }
 
-    /// A direct write (see `direct`) of message `slot` failed: queue it after all.
-    pub fn unsent(&mut self, id: f64, slot: f64, size: f64) {
-        self.machine.handle_unsent(conn(id), Slot(slot), size as u64);
-    }
-
-    /// Message `slot` (of `size` bytes, -1 if not known) was written to socket `id`. True
-    /// means the in-flight log should be trimmed (`trim`).
-    pub fn written(&mut self, id: f64, slot: f64, size: f64) -> bool {
-        let size = (size >= 0.0).then_some(size as u64);
-        self.machine.handle_written(conn(id), Slot(slot), size)
-    }
-
-    /// The heartbeat message, kept as `slot`, was written to socket `id`; true: trim.
+    /// The heartbeat message, kept as `slot`, was written to socket `id`; true: `buffered`.
     #[wasm_bindgen(js_name = heartbeatWritten)]
     pub fn heartbeat_written(&mut self, id: f64, slot: f64) -> bool {
         self.machine.handle_heartbeat_written(conn(id), Slot(slot))
     }
 
-    /// Forgets the writes that have left the browser, socket `id` having `buffered` bytes.
-    pub fn trim(&mut self, id: f64, buffered: f64) {
+    /// Socket `id` has `buffered` bytes not yet sent (`bufferedAmount`): the writes that
+    /// have left are forgotten.
+    pub fn buffered(&mut self, id: f64, buffered: f64) {
         self.machine
-            .trim_in_flight(conn(id), buffered as u64, |s| slot_size_at_least(s.0) as u64);
-    }
-
-    /// Socket `id` is gone with `buffered` bytes unsent: requeue the messages they hold.
-    pub fn unflushed(&mut self, id: f64, buffered: f64) {
-        self.machine
-            .handle_unflushed(conn(id), buffered as u64, |s| slot_size(s.0) as u64);
+            .handle_buffered(conn(id), buffered as u64, |s| slot_size_at_least(s.0) as u64);
     }
 
     /// The socket of attempt `id` was created.
-    pub fn created(&mut self, id: f64) {
+    #[wasm_bindgen(js_name = socketCreated)]
+    pub fn socket_created(&mut self, id: f64) {
         self.machine.handle_socket_created(conn(id));
     }
 
@@ -371,12 +365,15 @@ impl Core {
         self.machine.handle_connect_failed(conn(id), now);
     }
 
-    /// Whether a close of socket `id` now would be unexpected (`shouldReconnect` is asked).
-    pub fn unexpected(&self, id: f64) -> bool {
-        self.machine.close_is_unexpected(conn(id))
+    /// Whether `shouldReconnect` is to be asked before `closed` for socket `id`.
+    #[wasm_bindgen(js_name = asksShouldReconnect)]
+    pub fn asks_should_reconnect(&self, id: f64) -> bool {
+        self.machine.asks_should_reconnect(conn(id))
     }
 
-    /// Socket `id` closed. `verdict`: `shouldReconnect`'s answer, undefined when not asked.
+    /// Socket `id` closed with `buffered` bytes unsent (its `bufferedAmount`). `verdict`:
+    /// `shouldReconnect`'s answer, undefined when not asked.
+    #[allow(clippy::too_many_arguments)] // one number per field of the close, as JS has them
     pub fn closed(
         &mut self,
         id: f64,
@@ -384,6 +381,7 @@ impl Core {
         code: u16,
         reason: String,
         clean: bool,
+        buffered: f64,
         verdict: Option<bool>,
     ) {
         let info = CloseInfo {
@@ -391,11 +389,13 @@ impl Core {
             reason,
             was_clean: clean,
         };
-        self.machine.handle_closed(conn(id), now, info, verdict);
+        let size_of = |s: &Slot| slot_size(s.0) as u64;
+        self.machine
+            .handle_closed(conn(id), now, info, buffered as u64, size_of, verdict);
     }
 
     /// The timer fired.
-    pub fn tick(&mut self, now: f64) {
+    pub fn timeout(&mut self, now: f64) {
         self.machine.handle_timeout(now);
     }
 

@@ -1,11 +1,11 @@
 // The TetherSocket's listeners and the events it fires, in plain JS.
 //
-// A Hub keeps the listeners (addEventListener's rules: functions and {handleEvent} objects,
+// Listeners keeps the listeners (addEventListener's rules: functions and {handleEvent} objects,
 // capture, once, signal, duplicates ignored) and the on* handlers, and calls them. Messages
 // are handed over as the browser's own MessageEvent, straight from the socket's listener:
 // no event is built, nothing is dispatched and no payload passes through wasm. The other
 // events are built here and dispatched on a private EventTarget, whose only listener calls
-// the Hub's listeners, so that for them `target` and `currentTarget` are that target.
+// its listeners, so that for them `target` and `currentTarget` are that target.
 
 import { sizeAbove } from "../browser/helpers.js";
 
@@ -65,7 +65,7 @@ function checkListener(listener, method) {
   }
 }
 
-export class Hub {
+export class Listeners {
   constructor() {
     // type → array of listener records. The arrays are never changed in place (changes make
     // a new one), so a dispatch walks the listeners as they were when it started.

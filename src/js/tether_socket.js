@@ -14,8 +14,8 @@
 // module; wasm_slim.js: a separate file loaded by init()); scripts/build-pkg.sh points it
 // there when it bundles each entry. `load()` instantiates it (once) or throws.
 import { Core, load } from "tether-ws-wasm";
-import { isOnline, isVisible, payloadKind, payloadSize, providedProtocols, providedUrl, sizeAbove } from "../browser/helpers.js";
-import { callHook, Hub, redactUrl } from "./events.js";
+import { isOnline, isVisible, payloadKind, providedProtocols, providedUrl, sizeAbove } from "../browser/helpers.js";
+import { callHook, Listeners, redactUrl } from "./events.js";
 import { BINARY_TYPES, BINARY_TYPES_TEXT, fail, makeCore, noWebSocket, parseOptions, sendKey, webSocketClass } from "./options.js";
 import { keep, slotData } from "./slots.js";
 
@@ -78,7 +78,7 @@ async function provide(source, check) {
 
 export class TetherSocket {
   #core;
-  #hub = new Hub();
+  #listeners = new Listeners();
   #freed = false;
   #url; // a checked URL, or a provider
   #protocols; // a checked list, or a provider
@@ -141,25 +141,14 @@ export class TetherSocket {
     if (!payloadKind(data)) {
       throw fail("send() accepts a string, ArrayBuffer, ArrayBufferView or Blob (not resizable, shared or detached)");
     }
-    const key = sendKey(options);
-    const slot = keep(data);
-    const direct = core.direct();
-    if (this.#log) this.#log(direct >= 0 ? "send" : "enqueue", data);
-    if (direct >= 0) {
-      // Sized only if it has to be queued after all.
-      if (this.#write(direct, data)) {
-        if (core.written(direct, slot, -1)) this.#trim(direct);
-        return true;
-      }
-      core.unsent(direct, slot, payloadSize(data));
-      return false;
-    }
-    if (this.#closeCalled) {
+    // (Core sizes it, through slots.js, only if it has to be queued.)
+    const to = core.send(keep(data), sendKey(options));
+    if (this.#log) this.#log(to >= 0 ? "send" : "enqueue", data);
+    if (to < 0 && this.#closeCalled) {
       this.#closeCalled = false; // once per close()
       console.warn("TetherSocket: send() was called after close(). The message is queued and goes out only if reconnect() is called on this socket.");
     }
-    const to = core.send(slot, payloadSize(data), key);
-    const written = to >= 0 && this.#writeNext(to, data);
+    const written = to >= 0 && this.#writeHeld(to, data);
     this.#pump();
     if (to === -3) throw fail('send() refused: the outbox is full (overflow: "reject")');
     return written;
@@ -197,13 +186,13 @@ export class TetherSocket {
   /** Adds a listener, with the rules of `EventTarget.addEventListener`. */
   addEventListener(type, listener, options) {
     this.#live();
-    this.#hub.add(type, listener, options);
+    this.#listeners.add(type, listener, options);
   }
 
   /** Removes a listener, with the rules of `EventTarget.removeEventListener`. */
   removeEventListener(type, listener, options) {
     this.#live();
-    this.#hub.remove(type, listener, options);
+    this.#listeners.remove(type, listener, options);
   }
 
   /**
@@ -213,14 +202,14 @@ export class TetherSocket {
   free() {
     const core = this.#live();
     this.#freed = true;
-    const hub = this.#hub;
-    hub.keepOnly("drop");
+    const listeners = this.#listeners;
+    listeners.keepOnly("drop");
     core.dispose();
     this.#pump();
     this.#detach();
     clearTimeout(this.#timer);
     this.#detachEnv();
-    hub.dispose();
+    listeners.dispose();
     queueMicrotask(() => core.free());
   }
 
@@ -242,17 +231,17 @@ export class TetherSocket {
 
   /** The subprotocol the server selected ("" when none or not open). */
   get protocol() {
-    return this.#openSocket()?.protocol ?? "";
+    return this.#currentSocket()?.protocol ?? "";
   }
 
   /** The extensions the server selected ("" when none or not open). */
   get extensions() {
-    return this.#openSocket()?.extensions ?? "";
+    return this.#currentSocket()?.extensions ?? "";
   }
 
   /** Bytes not yet sent: the socket's buffer plus the outbox. */
   get bufferedAmount() {
-    return (this.#openSocket()?.bufferedAmount ?? 0) + this.#core.queuedBytes();
+    return (this.#currentSocket()?.bufferedAmount ?? 0) + this.#core.queuedBytes();
   }
 
   /** Retries since the last connection that stayed open for `minUptime`. */
@@ -262,7 +251,7 @@ export class TetherSocket {
 
   /** Messages waiting in the outbox. */
   get queuedMessages() {
-    return this.#live().queued();
+    return this.#live().queuedMessages();
   }
 
   /** Bytes waiting in the outbox. */
@@ -291,11 +280,11 @@ export class TetherSocket {
       Object.defineProperty(this.prototype, name, {
         get() {
           this.#live();
-          return this.#hub.getOn(i);
+          return this.#listeners.getOn(i);
         },
         set(f) {
           this.#live();
-          this.#hub.setOn(i, f);
+          this.#listeners.setOn(i, f);
         },
         configurable: true,
       });
@@ -317,7 +306,7 @@ export class TetherSocket {
   }
 
   /** The socket of the current attempt, if it has one. */
-  #openSocket() {
+  #currentSocket() {
     const core = this.#live();
     return this.#ws && this.#wsId === core.current() ? this.#ws : null;
   }
@@ -325,14 +314,14 @@ export class TetherSocket {
   /** Carries out Core's actions until there are none, then arms the timer. */
   #pump() {
     const core = this.#core;
-    for (let kind; (kind = core.poll()); ) {
+    for (let kind; (kind = core.pollAction()); ) {
       const id = core.id;
       if (kind === CONNECT) this.#connect(id);
       else if (kind === FLUSH) this.#flush(id);
       else if (kind === HEARTBEAT) {
         // A failed heartbeat write needs no retry: the socket is closing.
         const m = this.#heartbeat;
-        if (m !== undefined && this.#write(id, m) && core.heartbeatWritten(id, keep(m))) this.#trim(id);
+        if (m !== undefined && this.#write(id, m) && core.heartbeatWritten(id, keep(m))) this.#reportBuffered(id);
       } else if (kind === CLOSE_SOCKET) this.#closeSocket(id, core.a, core.text, core.b !== 0);
       // Once freed, only the queued messages' drop events are told.
       else if (!this.#freed || kind === DROP) this.#emit(kind, core);
@@ -341,19 +330,19 @@ export class TetherSocket {
   }
 
   #emit(kind, core) {
-    const hub = this.#hub;
-    if (kind === OPEN) hub.fireOpen();
-    else if (kind === CLOSE) hub.fireClose(core.a, core.text, core.b !== 0);
-    else if (kind === ERROR) hub.fireError(this.#errorOf(core.a));
+    const listeners = this.#listeners;
+    if (kind === OPEN) listeners.fireOpen();
+    else if (kind === CLOSE) listeners.fireClose(core.a, core.text, core.b !== 0);
+    else if (kind === ERROR) listeners.fireError(this.#errorOf(core.a));
     else if (kind === RECONNECTING) {
       if (this.#log) this.#log("next delay", core.b, RETRY_REASONS[core.id]);
-      hub.fireReconnecting(core.a, core.b, RETRY_REASONS[core.id]);
+      listeners.fireReconnecting(core.a, core.b, RETRY_REASONS[core.id]);
     } else if (kind === STATE_CHANGE) {
       const from = STATES[core.a], to = STATES[core.b];
       if (this.#log) this.#log("state", from, "->", to);
-      hub.fireStateChange(from, to);
-    } else if (kind === DROP) hub.fireDrop(slotData(core.payload), DROP_REASONS[core.a]);
-    else if (kind === REQUEUE) hub.fireRequeue(core.a, core.b);
+      listeners.fireStateChange(from, to);
+    } else if (kind === DROP) listeners.fireDrop(slotData(core.payload), DROP_REASONS[core.a]);
+    else if (kind === REQUEUE) listeners.fireRequeue(core.a, core.b);
   }
 
   /** The Error an error event of kind `kind` (ErrorKind's index) carries. */
@@ -377,33 +366,32 @@ export class TetherSocket {
     }
   }
 
-  /** Writes `data`, the message Core last handed out (`next` or `send`), to socket `id`,
-   * and tells Core whether it went. */
-  #writeNext(id, data) {
+  /** Writes `data`, the message in hand (from `send` or `pollFlush`), to socket `id`, and
+   * tells Core whether it went. */
+  #writeHeld(id, data) {
     const core = this.#core;
     if (!this.#write(id, data)) {
-      core.nextUnsent(id);
+      core.unsent(id);
       return false;
     }
-    if (core.nextWritten(id)) this.#trim(id);
+    if (core.written(id)) this.#reportBuffered(id);
     return true;
   }
 
-  /** Lets Core forget the writes that have left the browser. */
-  #trim(id) {
-    if (this.#wsId === id) this.#core.trim(id, this.#ws.bufferedAmount);
+  /** Socket `id`'s bufferedAmount, if it is ours (the browser keeps it after the close). */
+  #bufferedAmount(id) {
+    return this.#wsId === id ? this.#ws.bufferedAmount : 0;
   }
 
-  /** Socket `id` is gone: messages whose bytes never left go back to the outbox. */
-  #requeue(id) {
-    // (The browser keeps bufferedAmount after the socket closes.)
-    if (this.#wsId === id) this.#core.unflushed(id, this.#ws.bufferedAmount);
+  /** Lets Core forget the writes that have left the browser. */
+  #reportBuffered(id) {
+    this.#core.buffered(id, this.#bufferedAmount(id));
   }
 
   #flush(id) {
     const core = this.#core;
-    for (let slot; (slot = core.next(id)); ) {
-      if (!this.#writeNext(id, slotData(slot))) break;
+    for (let slot; (slot = core.pollFlush(id)); ) {
+      if (!this.#writeHeld(id, slotData(slot))) break;
     }
   }
 
@@ -414,7 +402,7 @@ export class TetherSocket {
     const url = this.#url, protocols = this.#protocols;
     const opened = ([u, p]) => {
       if (this.#freed) return;
-      this.#open(id, u, p);
+      this.#openSocket(id, u, p);
       this.#pump();
     };
     // The socket is made in a microtask, after the events of this step (providers run there
@@ -430,7 +418,7 @@ export class TetherSocket {
   }
 
   /** Creates the socket for attempt `id`, unless the attempt was given up meanwhile. */
-  #open(id, url, protocols) {
+  #openSocket(id, url, protocols) {
     const core = this.#core;
     if (this.#freed || core.current() !== id || STATES[core.state()] !== "connecting") return;
     let ws;
@@ -453,23 +441,14 @@ export class TetherSocket {
       core.connectFailed(id, now());
       return;
     }
-    core.created(id);
+    core.socketCreated(id);
     const onMessage = (e) => this.#onMessage(id, ws, e);
     const handlers = {
-      open: () => {
-        if (this.#log) this.#log("open event");
-        core.opened(id, now());
-        this.#pump();
-      },
+      open: () => this.#onOpen(id),
       // Without heartbeats, messages go straight to the listeners (only those over
       // maxMessageBytes come here); with them, every message is news for Core.
-      message: this.#heartbeat === undefined ? this.#hub.route(ws, onMessage, this.#maxMessageBytes) : onMessage,
-      error: (e) => {
-        if (this.#log) this.#log("error event", e?.message);
-        this.#lastError = e;
-        core.error(id);
-        this.#pump();
-      },
+      message: this.#heartbeat === undefined ? this.#listeners.route(ws, onMessage, this.#maxMessageBytes) : onMessage,
+      error: (e) => this.#onError(id, e),
       close: (e) => this.#onClose(id, e),
     };
     for (const type in handlers) ws.addEventListener(type, handlers[type]);
@@ -487,6 +466,12 @@ export class TetherSocket {
     this.#wsId = -1;
   }
 
+  #onOpen(id) {
+    if (this.#log) this.#log("open event");
+    this.#core.opened(id, now());
+    this.#pump();
+  }
+
   #onMessage(id, ws, e) {
     const core = this.#core;
     if (core.current() !== id) return;
@@ -501,18 +486,25 @@ export class TetherSocket {
       if (this.#freed) return; // isPong freed the socket
       core.message(id, reply);
     }
-    this.#hub.message(e, ws);
+    this.#listeners.message(e, ws);
     this.#pump();
   }
 
   #onClose(id, e) {
     const core = this.#core;
     if (this.#log) this.#log("close event", e.code, e.reason);
-    this.#requeue(id);
-    const ask = this.#shouldReconnect && core.unexpected(id);
+    const ask = this.#shouldReconnect && core.asksShouldReconnect(id);
     const verdict = ask ? callHook(this.#shouldReconnect, e, true) : undefined;
-    core.closed(id, now(), e.code, e.reason, e.wasClean, verdict);
+    // Messages whose bytes never left go back to the outbox.
+    core.closed(id, now(), e.code, e.reason, e.wasClean, this.#bufferedAmount(id), verdict);
     if (this.#wsId === id) this.#detach();
+    this.#pump();
+  }
+
+  #onError(id, e) {
+    if (this.#log) this.#log("error event", e?.message);
+    this.#lastError = e;
+    this.#core.error(id);
     this.#pump();
   }
 
@@ -526,7 +518,7 @@ export class TetherSocket {
    * firing early is harmless (Core re-checks). */
   #armTimer() {
     if (this.#freed) return;
-    const at = this.#core.deadline();
+    const at = this.#core.pollTimeout();
     if (at < 0) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
@@ -537,12 +529,14 @@ export class TetherSocket {
     clearTimeout(this.#timer);
     this.#timerAt = at;
     const delay = Math.min(Math.max(Math.ceil(at - now()), 0), MAX_DELAY);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAt = Infinity;
-      this.#core.tick(now());
-      this.#pump();
-    }, delay);
+    this.#timer = setTimeout(() => this.#onTimer(), delay);
+  }
+
+  #onTimer() {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    this.#core.timeout(now());
+    this.#pump();
   }
 
   /** Listens for online/offline (and visibility); returns the function that stops. The
