@@ -21,7 +21,7 @@ pub mod core;
 pub use api::*;
 
 #[cfg(all(target_arch = "wasm32", feature = "std"))]
-pub mod browser;
+mod browser;
 
 #[cfg(all(target_arch = "wasm32", feature = "js"))]
 pub mod js;

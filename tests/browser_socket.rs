@@ -12,7 +12,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use common::*;
-use tether_ws::{CloseInfo, Error, Event, HeartbeatOptions, Message, RetryReason, Socket, State};
+use tether_ws::{
+    CloseInfo, ConnectionError, Error, Event, HeartbeatOptions, Message, RetryReason, Socket, State,
+};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -244,7 +246,7 @@ async fn connection_timeout_abandons_a_handshake_that_never_completes() {
     let (socket, mut events) = connect(builder);
     let (error, _) = wait_for(&mut events, 3_000, "Error", |e| matches!(e, Event::Error(_))).await;
     let elapsed = now_ms() - started;
-    assert_eq!(error, Event::Error(Error::ConnectionTimeout));
+    assert_eq!(error, Event::Error(ConnectionError::ConnectionTimeout));
     // Within +50 % plus 100 ms: the JS face measured 505-537 ms over 10 runs on a loaded box.
     assert!(
         (490.0..850.0).contains(&elapsed),
@@ -400,7 +402,7 @@ fn invalid_urls_and_protocols_are_errors_not_panics() {
         "ws://example.com/#fragment",
     ] {
         match Socket::builder(url).connect() {
-            Err(Error::InvalidUrl(why)) => assert!(!why.is_empty()),
+            Err(Error::InvalidUrl(why)) => assert!(!why.to_string().is_empty()),
             other => panic!("{url:?}: expected InvalidUrl, got {:?}", other.err()),
         }
     }
@@ -427,7 +429,10 @@ async fn a_message_above_max_message_bytes_closes_as_1009_and_is_not_delivered()
     // "héllo" is 5 characters but 6 UTF-8 bytes.
     socket.send("héllo").unwrap();
     let (_, seen) = wait_for(&mut events, 3_000, "close", is_close).await;
-    assert!(seen.contains(&Event::Error(Error::MessageTooBig)), "{seen:?}");
+    assert!(
+        seen.contains(&Event::Error(ConnectionError::MessageTooBig)),
+        "{seen:?}"
+    );
     assert!(!seen.iter().any(|e| matches!(e, Event::Message(_))), "{seen:?}");
     let (retry, _) = wait_for(&mut events, 3_000, "retry", is_reconnecting).await;
     assert!(matches!(

@@ -5,15 +5,17 @@
 //! in the browser (wasm32) does [`SocketBuilder::connect`] succeed — elsewhere it returns
 //! [`Error::Unsupported`].
 
+mod error;
 mod socket;
 mod subscribers;
 mod typed;
 mod types;
 
+pub use error::{CloseArgError, ConfigError, ConnectionError, EncodeError, Error, ProtocolError, UrlError};
 pub use socket::{Socket, SocketBuilder, Subscription};
 pub use subscribers::EventStream;
 pub use typed::{decode, TypedEvent, TypedEventStream, TypedSocket};
 pub use types::{
-    CloseInfo, DropReason, Error, Event, HeartbeatOptions, Jitter, Message, Overflow, QueueOptions,
+    CloseInfo, DropReason, Event, HeartbeatOptions, Jitter, Message, Overflow, QueueOptions,
     ReconnectOptions, RetryReason, State,
 };

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::error::Error;
 use super::subscribers::{EventStream, Subscribers};
 use super::types::{
-    duration, limit, ms, CloseInfo, Error, Event, HeartbeatOptions, Message, QueueOptions, ReconnectOptions,
-    State,
+    duration, limit, ms, CloseInfo, Event, HeartbeatOptions, Message, QueueOptions, ReconnectOptions, State,
 };
 use crate::core::{check_close_args, Config, Heartbeat};
 
@@ -87,7 +87,8 @@ impl SocketBuilder {
 
     /// Largest message accepted from the server, in bytes (UTF-8 for text; default: no
     /// limit). A larger one is not delivered: the connection is closed, reported as
-    /// [`Event::Close`] with code 1009 after an [`Error::MessageTooBig`], and retried.
+    /// [`Event::Close`] with code 1009 after an [`Event::Error`] with
+    /// [`ConnectionError::MessageTooBig`](super::ConnectionError::MessageTooBig), and retried.
     pub fn max_message_bytes(mut self, limit: Option<usize>) -> Self {
         self.max_message_bytes = limit;
         self
@@ -226,7 +227,7 @@ impl Socket {
 
     /// Serializes `value` as JSON and sends it as text.
     pub fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<bool, Error> {
-        let text = serde_json::to_string(value).map_err(|e| Error::Encode(e.to_string()))?;
+        let text = serde_json::to_string(value).map_err(|e| Error::Encode(e.into()))?;
         self.send(Message::Text(text))
     }
 
@@ -286,13 +287,13 @@ mod imp {
     use std::time::Duration;
 
     use wasm_bindgen::{JsCast, JsValue};
-    use web_sys::{BinaryType, CloseEvent, MessageEvent};
+    use web_sys::{BinaryType, MessageEvent};
 
+    use super::super::error::{ConnectionError, Error};
     use super::super::subscribers::Subscribers;
-    use super::super::types::{CloseInfo, Error, Event, Message, State};
+    use super::super::types::{CloseInfo, Event, Message, State};
     use super::{ShouldReconnect, SocketBuilder};
-    use crate::browser::target::{check_protocols, check_url, TargetError};
-    use crate::browser::{Callbacks, Driver, DriverOptions, Sent, Source};
+    use crate::browser::{check_protocols, check_url, Callbacks, Driver, DriverOptions, Sent};
     use crate::core::{self, Config, ErrorKind};
 
     pub struct Inner {
@@ -336,9 +337,11 @@ mod imp {
             let event = match event {
                 core::Event::Open => Event::Open,
                 core::Event::Close(info) => Event::Close(info),
-                core::Event::Error(ErrorKind::ConnectionTimeout) => Event::Error(Error::ConnectionTimeout),
-                core::Event::Error(ErrorKind::MessageTooBig) => Event::Error(Error::MessageTooBig),
-                core::Event::Error(_) => Event::Error(Error::Socket),
+                core::Event::Error(kind) => Event::Error(match kind {
+                    ErrorKind::ConnectionTimeout => ConnectionError::ConnectionTimeout,
+                    ErrorKind::MessageTooBig => ConnectionError::MessageTooBig,
+                    ErrorKind::Socket => ConnectionError::Socket,
+                }),
                 core::Event::Reconnecting {
                     attempt,
                     delay_ms,
@@ -362,29 +365,22 @@ mod imp {
             self.subscribers.publish(Event::Message(from_js(&event.data())));
         }
 
-        fn should_reconnect(&self, info: &CloseInfo, _event: Option<&CloseEvent>) -> Option<bool> {
+        fn should_reconnect(&self, info: &CloseInfo) -> Option<bool> {
             self.should_reconnect.as_ref().map(|f| f(info))
         }
     }
 
-    fn target_error(e: TargetError) -> Error {
-        match e {
-            TargetError::BadProtocol | TargetError::DuplicateProtocol => Error::InvalidProtocol(e.message()),
-            _ => Error::InvalidUrl(e.message()),
-        }
-    }
-
     pub fn connect(b: SocketBuilder, config: Config) -> Result<Inner, Error> {
-        let url = check_url(&b.url).map_err(target_error)?;
-        check_protocols(&b.protocols).map_err(target_error)?;
+        let url = check_url(&b.url).map_err(Error::InvalidUrl)?;
+        check_protocols(&b.protocols).map_err(Error::InvalidProtocol)?;
         let callbacks = Rc::new(SocketCallbacks {
             subscribers: Rc::new(Subscribers::default()),
             should_reconnect: b.should_reconnect,
         });
         let options = DriverOptions {
             config,
-            url: Source::Fixed(url),
-            protocols: Source::Fixed(b.protocols),
+            url,
+            protocols: b.protocols,
             binary_type: BinaryType::Arraybuffer,
             heartbeat_message: b.heartbeat.as_ref().map(|h| to_js(&h.message)),
         };
@@ -397,7 +393,7 @@ mod imp {
         match inner.driver.send(to_js(&message), key, |_| bytes) {
             Sent::Written => Ok(true),
             Sent::Queued | Sent::Dropped => Ok(false),
-            Sent::Rejected(_) => Err(Error::QueueFull),
+            Sent::Rejected => Err(Error::QueueFull),
         }
     }
 
@@ -432,8 +428,9 @@ mod imp {
     //! `Socket` can exist and the other functions are unreachable by construction.
     use std::rc::Rc;
 
+    use super::super::error::Error;
     use super::super::subscribers::Subscribers;
-    use super::super::types::{Error, Message, State};
+    use super::super::types::{Message, State};
     use super::SocketBuilder;
     use crate::core::Config;
 

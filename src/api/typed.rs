@@ -8,9 +8,10 @@ use futures_core::Stream;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::error::Error;
 use super::socket::Socket;
 use super::subscribers::EventStream;
-use super::types::{Error, Event, Message};
+use super::types::{Event, Message};
 
 /// An event of a [`TypedSocket`]: decoded messages, undecodable ones, and everything else.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,8 +1,8 @@
-//! The values the Rust API speaks in: messages, events, errors and options.
+//! The values the Rust API speaks in: messages, events and options (errors: error.rs).
 
-use core::fmt;
 use std::time::Duration;
 
+use super::error::ConnectionError;
 pub use crate::core::{CloseInfo, DropReason, Overflow, RetryReason, State};
 
 /// A WebSocket message.
@@ -58,7 +58,7 @@ pub enum Event {
     /// A connection ended (a retry may follow: see `Reconnecting`).
     Close(CloseInfo),
     /// A connection failed.
-    Error(Error),
+    Error(ConnectionError),
     /// A retry is scheduled.
     Reconnecting {
         /// 1 for the first retry after a drop.
@@ -92,52 +92,6 @@ pub enum Event {
         bytes: u64,
     },
 }
-
-/// Everything that can go wrong, as a value.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Error {
-    /// The URL does not parse, has another scheme than ws/wss/http/https, or a fragment.
-    InvalidUrl(&'static str),
-    /// A subprotocol is not a valid token or is listed twice.
-    InvalidProtocol(&'static str),
-    /// An option is out of range.
-    InvalidOption(crate::core::ConfigError),
-    /// A close code or reason the protocol does not allow.
-    InvalidClose(crate::core::CloseArgError),
-    /// The outbox is full and the overflow policy is `Reject`.
-    QueueFull,
-    /// A message could not be encoded as JSON.
-    Encode(String),
-    /// The browser reported an error on the socket.
-    Socket,
-    /// A connection attempt did not open within the connection timeout.
-    ConnectionTimeout,
-    /// The server sent a message larger than the `max_message_bytes` limit.
-    MessageTooBig,
-    /// Not running in a browser (a native or server-side build): there is no WebSocket.
-    Unsupported,
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::InvalidUrl(why) | Error::InvalidProtocol(why) => f.write_str(why),
-            Error::InvalidOption(e) => e.fmt(f),
-            Error::InvalidClose(e) => e.fmt(f),
-            Error::QueueFull => f.write_str("the outbox is full (overflow policy: reject)"),
-            Error::Encode(why) => write!(f, "could not encode the message as JSON: {why}"),
-            Error::Socket => f.write_str("the WebSocket reported an error"),
-            Error::ConnectionTimeout => f.write_str("the connection attempt timed out"),
-            Error::MessageTooBig => f.write_str("the server sent a message larger than max_message_bytes"),
-            Error::Unsupported => f.write_str(
-                "WebSockets need a browser: tether-ws sockets only run on wasm32 in a web page or worker",
-            ),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
 
 /// How much of each reconnect delay is randomised.
 #[derive(Debug, Clone, Copy, PartialEq)]

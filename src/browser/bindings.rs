@@ -1,5 +1,10 @@
 //! Hand-written bindings where web-sys's would copy data through wasm memory or cannot
 //! express what we need.
+//!
+//! The browser primitives come from src/js/helpers.js, the JS face's helpers: one
+//! implementation for both faces (payload sizes as the browser counts them, `navigator.onLine`,
+//! visibility, the base URL). The URL and subprotocol rules are not shared: this face's are in
+//! target.rs, the JS face's in helpers.js.
 
 use wasm_bindgen::prelude::*;
 
@@ -19,7 +24,7 @@ extern "C" {
     pub fn send(this: &RawSocket, data: &JsValue) -> Result<(), JsValue>;
 }
 
-#[wasm_bindgen(module = "/src/browser/helpers.js")]
+#[wasm_bindgen(module = "/src/js/helpers.js")]
 extern "C" {
     /// Bytes a WebSocket counts for a payload: UTF-8 for text, the byte length of buffers
     /// and views, the size of Blobs (0 for anything else).
@@ -34,10 +39,6 @@ extern "C" {
     #[wasm_bindgen(js_name = sizeAbove)]
     pub fn size_above(data: &JsValue, limit: f64) -> bool;
 
-    /// Whether a value is a thenable (a Promise or something awaiting it would wait on).
-    #[wasm_bindgen(js_name = isThenable)]
-    pub fn is_thenable(v: &JsValue) -> bool;
-
     /// `navigator.onLine`, or true where there is no navigator.
     #[wasm_bindgen(js_name = isOnline)]
     pub fn is_online() -> bool;
@@ -49,14 +50,4 @@ extern "C" {
     /// The page's base URL to resolve relative WebSocket URLs against, if any.
     #[wasm_bindgen(js_name = baseUrl)]
     pub fn base_url() -> Option<String>;
-
-    /// A URL provider's result as the checked, absolute URL to connect to (as
-    /// [`check_url`](super::target::check_url)), or `None` if it is not a usable URL string.
-    #[wasm_bindgen(js_name = providedUrl)]
-    pub fn provided_url(v: &JsValue) -> Option<String>;
-
-    /// A protocols provider's result as a checked array of strings (as
-    /// [`check_protocols`](super::target::check_protocols)), or `None` if unusable.
-    #[wasm_bindgen(js_name = providedProtocols)]
-    pub fn provided_protocols(v: &JsValue) -> Option<js_sys::Array>;
 }

@@ -1,7 +1,7 @@
 //! The driver: runs the core state machine against a real browser WebSocket.
 //!
 //! It turns socket, timer and page events into core inputs and carries out the core's actions.
-//! It never holds a `RefCell` borrow while user code runs (events, providers, callbacks), so
+//! It never holds a `RefCell` borrow while user code runs (events, `should_reconnect`), so
 //! user code may call back into the socket — send, close, reconnect, even free — at any time.
 
 use std::cell::{Cell, RefCell};
@@ -15,34 +15,27 @@ use web_sys::{BinaryType, CloseEvent, MessageEvent};
 use super::bindings::{self, performance_now as now};
 use super::conn::{Conn, SocketEvent};
 use super::env::{EnvChange, EnvWatch};
-use super::target::{self, Source, Target, TargetError};
 use crate::core::{Action, CloseInfo, Config, ConnId, Event, Machine, SendOutcome, State};
 
 /// Receives what the driver has to tell the user (the Rust API's socket).
 pub trait Callbacks {
     /// A core event (open, close, error, reconnecting, state change, dropped message).
     fn event(&self, event: Event<JsValue>);
-    /// A message from the server.
+    /// A message from the server (with heartbeats on, every message counts as a reply).
     fn message(&self, event: &MessageEvent);
-    /// Whether an incoming message counts as a heartbeat reply (the `isPong` option).
-    fn counts_as_reply(&self, _data: &JsValue) -> bool {
-        true
-    }
     /// The user's verdict on reconnecting after an unexpected close (`shouldReconnect`);
     /// `None` keeps the default (reconnect).
-    fn should_reconnect(&self, _info: &CloseInfo, _event: Option<&CloseEvent>) -> Option<bool> {
-        None
-    }
+    fn should_reconnect(&self, info: &CloseInfo) -> Option<bool>;
 }
 
 /// Everything the driver needs besides the callbacks.
 pub struct DriverOptions {
     /// Core rules.
     pub config: Config,
-    /// Where to connect.
-    pub url: Source<String>,
-    /// Subprotocols to offer.
-    pub protocols: Source<Vec<String>>,
+    /// Where to connect: an absolute, checked URL (`target::check_url`).
+    pub url: String,
+    /// Subprotocols to offer, checked (`target::check_protocols`).
+    pub protocols: Vec<String>,
     /// How binary messages are delivered.
     pub binary_type: BinaryType,
     /// The heartbeat message, if heartbeats are on.
@@ -57,8 +50,8 @@ pub enum Sent {
     Queued,
     /// Discarded under the overflow policy (a drop event was emitted).
     Dropped,
-    /// Refused under `overflow: "reject"`; here is the message back.
-    Rejected(JsValue),
+    /// Refused under `overflow: "reject"`.
+    Rejected,
 }
 
 /// A running connection manager. Dropping it (or calling `dispose`) closes the socket and
@@ -73,12 +66,11 @@ struct Inner {
     /// The one armed timer and the deadline it was armed for.
     timer: RefCell<Option<(f64, Timeout)>>,
     env: RefCell<Option<EnvWatch>>,
-    url: Source<String>,
-    protocols: Source<Vec<String>>,
+    url: String,
+    /// The subprotocols, as `new WebSocket` takes them.
+    protocols: js_sys::Array,
     heartbeat_message: Option<JsValue>,
-    binary_type: Cell<BinaryType>,
-    /// The URL of the latest attempt (for the `url` property).
-    last_url: RefCell<String>,
+    binary_type: BinaryType,
     /// `maxMessageBytes`, when set.
     max_message_bytes: Option<f64>,
     disposed: Cell<bool>,
@@ -111,20 +103,16 @@ impl Driver {
         if watch_visibility && !bindings::is_visible() {
             machine.handle_visibility(now(), false);
         }
-        let last_url = match &opts.url {
-            Source::Fixed(u) => u.clone(),
-            Source::Provider(_) => String::new(),
-        };
+        let protocols = opts.protocols.iter().map(|p| JsValue::from_str(p)).collect();
         let inner = Rc::new(Inner {
             machine: RefCell::new(machine),
             conn: RefCell::new(None),
             timer: RefCell::new(None),
             env: RefCell::new(None),
             url: opts.url,
-            protocols: opts.protocols,
+            protocols,
             heartbeat_message: opts.heartbeat_message,
-            binary_type: Cell::new(opts.binary_type),
-            last_url: RefCell::new(last_url),
+            binary_type: opts.binary_type,
             max_message_bytes,
             disposed: Cell::new(false),
             callbacks,
@@ -176,51 +164,6 @@ impl Driver {
     /// Messages in the outbox.
     pub fn queued_messages(&self) -> usize {
         self.inner.machine.borrow().queued_messages()
-    }
-
-    /// Bytes in the outbox.
-    pub fn queued_bytes(&self) -> u64 {
-        self.inner.machine.borrow().queued_bytes()
-    }
-
-    /// Bytes the socket has not sent yet plus bytes in the outbox.
-    pub fn buffered_amount(&self) -> f64 {
-        let socket = self.with_current_socket(|ws| ws.buffered_amount()).unwrap_or(0);
-        socket as f64 + self.queued_bytes() as f64
-    }
-
-    /// The URL of the latest attempt (the given URL before the first attempt).
-    pub fn url(&self) -> String {
-        self.inner.last_url.borrow().clone()
-    }
-
-    /// The subprotocol the server selected, while open.
-    pub fn protocol(&self) -> String {
-        self.with_current_socket(|ws| ws.protocol()).unwrap_or_default()
-    }
-
-    /// The extensions the server selected, while open.
-    pub fn extensions(&self) -> String {
-        self.with_current_socket(|ws| ws.extensions()).unwrap_or_default()
-    }
-
-    /// How binary messages are delivered.
-    pub fn binary_type(&self) -> BinaryType {
-        self.inner.binary_type.get()
-    }
-
-    /// Changes how binary messages are delivered, for the current and later sockets.
-    pub fn set_binary_type(&self, t: BinaryType) {
-        self.inner.binary_type.set(t);
-        if let Some(conn) = self.inner.conn.borrow().as_ref() {
-            conn.ws.set_binary_type(t);
-        }
-    }
-
-    fn with_current_socket<R>(&self, f: impl FnOnce(&web_sys::WebSocket) -> R) -> Option<R> {
-        let current = self.inner.machine.borrow().current();
-        let conn = self.inner.conn.borrow();
-        conn.as_ref().filter(|c| Some(c.id) == current).map(|c| f(&c.ws))
     }
 }
 
@@ -282,7 +225,7 @@ impl Inner {
             },
             SendOutcome::Queued => Sent::Queued,
             SendOutcome::Dropped => Sent::Dropped,
-            SendOutcome::Rejected(data) => Sent::Rejected(data),
+            SendOutcome::Rejected(_) => Sent::Rejected,
         };
         self.pump();
         sent
@@ -345,30 +288,11 @@ impl Inner {
         // The machine only asks after letting go of the previous socket; make sure of it.
         let old = self.conn.borrow_mut().take();
         drop(old);
-        if let (Source::Fixed(url), Source::Fixed(protocols)) = (&self.url, &self.protocols) {
-            let target = Target {
-                url: url.clone(),
-                protocols: protocols.clone(),
-            };
-            self.open_socket(id, Ok(target));
-            return;
-        }
-        let weak = Rc::downgrade(self);
-        wasm_bindgen_futures::spawn_local(async move {
-            // Clone the sources so the driver is not kept alive across the await.
-            let Some((url, protocols)) = weak.upgrade().map(|i| (i.url.clone(), i.protocols.clone())) else {
-                return;
-            };
-            let resolved = target::resolve(&url, &protocols).await;
-            if let Some(inner) = weak.upgrade() {
-                inner.open_socket(id, resolved);
-                inner.pump();
-            }
-        });
+        self.open_socket(id);
     }
 
     /// Creates the socket for attempt `id`, unless the attempt was given up meanwhile.
-    fn open_socket(self: &Rc<Self>, id: ConnId, target: Result<Target, TargetError>) {
+    fn open_socket(self: &Rc<Self>, id: ConnId) {
         let still_wanted = {
             let m = self.machine.borrow();
             m.current() == Some(id) && m.state() == State::Connecting
@@ -376,23 +300,18 @@ impl Inner {
         if !still_wanted || self.disposed.get() {
             return;
         }
-        let opened = target.ok().and_then(|t| {
-            *self.last_url.borrow_mut() = t.url.clone();
-            let protocols: js_sys::Array = t.protocols.iter().map(|p| JsValue::from_str(p)).collect();
-            let weak = Rc::downgrade(self);
-            let on_event = move |id, ev| {
-                if let Some(inner) = weak.upgrade() {
-                    inner.on_socket_event(id, ev);
-                }
-            };
-            Conn::open(id, &t.url, &protocols, self.binary_type.get(), on_event).ok()
-        });
-        match opened {
-            Some(conn) => {
+        let weak = Rc::downgrade(self);
+        let on_event = move |id, ev| {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_socket_event(id, ev);
+            }
+        };
+        match Conn::open(id, &self.url, &self.protocols, self.binary_type, on_event) {
+            Ok(conn) => {
                 *self.conn.borrow_mut() = Some(conn);
                 self.machine.borrow_mut().handle_socket_created(id);
             }
-            None => self.machine.borrow_mut().handle_connect_failed(id, now()),
+            Err(_) => self.machine.borrow_mut().handle_connect_failed(id, now()),
         }
     }
 
@@ -437,11 +356,7 @@ impl Inner {
             }
         }
         if self.heartbeat_message.is_some() {
-            let reply = self.callbacks.counts_as_reply(&e.data());
-            if self.disposed.get() {
-                return; // isPong freed the socket
-            }
-            self.machine.borrow_mut().handle_message(id, reply);
+            self.machine.borrow_mut().handle_message(id, true);
         }
         self.callbacks.message(e);
         self.pump();
@@ -460,7 +375,7 @@ impl Inner {
         };
         let ask = self.machine.borrow().asks_should_reconnect(id);
         let verdict = if ask {
-            self.callbacks.should_reconnect(&info, Some(e))
+            self.callbacks.should_reconnect(&info)
         } else {
             None
         };

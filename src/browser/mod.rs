@@ -6,8 +6,7 @@ mod conn;
 mod driver;
 mod env;
 mod listener;
-pub mod target;
+mod target;
 
-pub use driver::{Driver, DriverOptions, Sent, Callbacks};
-pub use listener::Listener;
-pub use target::{Source, TargetError};
+pub use driver::{Callbacks, Driver, DriverOptions, Sent};
+pub use target::{check_protocols, check_url};

@@ -7,7 +7,7 @@
 // events are built here and dispatched on a private EventTarget, whose only listener calls
 // its listeners, so that for them `target` and `currentTarget` are that target.
 
-import { sizeAbove } from "../browser/helpers.js";
+import { sizeAbove } from "./helpers.js";
 
 function report(error) {
   // Like an exception thrown by an event listener: reported, never propagated to the caller.

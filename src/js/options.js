@@ -3,7 +3,7 @@
 // to Core as numbers; Core fills in their defaults and checks their ranges (Config::from_js,
 // src/core/config.rs), so that each is written once, there.
 
-import { checkProtocols, checkUrl, payloadKind } from "../browser/helpers.js";
+import { checkProtocols, checkUrl, payloadKind } from "./helpers.js";
 
 // The core's options (Config::js_options), in the order of the numbers Core takes (NaN: not
 // given): name and type. tests/js_contract.rs checks this copy against the core's table.

@@ -2,7 +2,7 @@
 // numbers, the values stay here, so no payload is copied into wasm memory. Core releases a
 // slot when it lets go of the message (written and sent, dropped, or freed).
 
-import { payloadSize, payloadSizeAtLeast } from "../browser/helpers.js";
+import { payloadSize, payloadSizeAtLeast } from "./helpers.js";
 
 const slots = new Map();
 let last = 0;

@@ -14,7 +14,7 @@
 // module; wasm_slim.js: a separate file loaded by init()); scripts/build-pkg.sh points it
 // there when it bundles each entry. `load()` instantiates it (once) or throws.
 import { Core, load } from "tether-ws-wasm";
-import { isOnline, isVisible, payloadKind, providedProtocols, providedUrl, sizeAbove } from "../browser/helpers.js";
+import { isOnline, isVisible, payloadKind, providedProtocols, providedUrl, sizeAbove } from "./helpers.js";
 import { callHook, Listeners, redactUrl } from "./events.js";
 import { BINARY_TYPES, BINARY_TYPES_TEXT, fail, makeCore, noWebSocket, parseOptions, sendKey, webSocketClass } from "./options.js";
 import { keep, slotData } from "./slots.js";

@@ -1,6 +1,9 @@
-// Small helpers the driver calls into; plain JS so that strings never cross into wasm.
-// None of them throws, whatever it is given: an exception unwinding through wasm would
-// leave the driver half-way through its work.
+// Small helpers of the JS face (TetherSocket, its options and events, slots.js); plain JS so
+// that strings never cross into wasm. The Rust face's driver imports the browser primitives
+// (payloadSize, payloadSizeAtLeast, sizeAbove, isOnline, isVisible, baseUrl) from here too
+// (src/browser/bindings.rs): one implementation for both faces. None of those throws,
+// whatever it is given: an exception unwinding through wasm would leave the driver half-way
+// through its work.
 
 // Chromium refuses longer URLs (url::kMaxURLChars) and kills a page that passes one to
 // new WebSocket().
@@ -65,15 +68,6 @@ export function sizeAbove(data, limit) {
   return payloadSize(data) > limit;
 }
 
-// (A `then` getter that throws makes the value a failed provider result, not an exception.)
-export function isThenable(v) {
-  try {
-    return v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
-  } catch { return false; }
-}
-
-
-
 export function isOnline() {
   return typeof navigator === "undefined" || navigator.onLine !== false;
 }
@@ -87,9 +81,10 @@ export function baseUrl() {
     : typeof location !== "undefined" ? String(location.href) : undefined;
 }
 
-// URL and subprotocol checks, done here so that URLs need not pass through wasm. They follow
-// the browser's WebSocket constructor (which would throw a SyntaxError); the Rust API has the
-// same rules in target.rs. Each throws an Error with the message of the rule broken.
+// The JS face's URL and subprotocol checks, done here so that URLs need not pass through
+// wasm. They follow the browser's WebSocket constructor (which would throw a SyntaxError);
+// the Rust face has its own, with the same rules and messages, in src/browser/target.rs.
+// Each throws an Error with the message of the rule broken.
 
 // The absolute URL to connect to: resolved against the page, http(s): mapped to ws(s):.
 export function checkUrl(raw) {

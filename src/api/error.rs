@@ -1,0 +1,207 @@
+//! What can go wrong: [`Error`], what a call returns, and [`ConnectionError`], what the
+//! connection reports in [`Event::Error`](super::Event::Error); with their typed causes.
+
+use core::fmt;
+use std::sync::Arc;
+
+pub use crate::core::{CloseArgError, ConfigError};
+
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URL cannot be connected to (it does not parse, has another scheme than
+    /// ws/wss/http/https, carries a fragment, or is too long).
+    InvalidUrl(UrlError),
+    /// A subprotocol is not a valid token or is listed twice.
+    InvalidProtocol(ProtocolError),
+    /// An option is out of range.
+    InvalidOption(ConfigError),
+    /// A close code or reason the protocol does not allow.
+    InvalidClose(CloseArgError),
+    /// The outbox is full and the overflow policy is `Reject`.
+    QueueFull,
+    /// A message could not be encoded as JSON.
+    Encode(EncodeError),
+    /// Not running in a browser (a native or server-side build): there is no WebSocket.
+    Unsupported,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidUrl(e) => e.fmt(f),
+            Error::InvalidProtocol(e) => e.fmt(f),
+            Error::InvalidOption(e) => e.fmt(f),
+            Error::InvalidClose(e) => e.fmt(f),
+            Error::QueueFull => f.write_str("the outbox is full (overflow policy: reject)"),
+            Error::Encode(e) => e.fmt(f),
+            Error::Unsupported => f.write_str(
+                "WebSockets need a browser: tether-ws sockets only run on wasm32 in a web page or worker",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::InvalidUrl(e) => Some(e),
+            Error::InvalidProtocol(e) => Some(e),
+            Error::InvalidOption(e) => Some(e),
+            Error::InvalidClose(e) => Some(e),
+            Error::Encode(e) => Some(e),
+            Error::QueueFull | Error::Unsupported => None,
+        }
+    }
+}
+
+/// What went wrong with a connection, as told in [`Event::Error`](super::Event::Error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConnectionError {
+    /// The browser reported an error on the socket, or could not create it.
+    Socket,
+    /// A connection attempt did not open within the connection timeout.
+    ConnectionTimeout,
+    /// The server sent a message larger than the `max_message_bytes` limit.
+    MessageTooBig,
+}
+
+impl fmt::Display for ConnectionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConnectionError::Socket => "the WebSocket reported an error",
+            ConnectionError::ConnectionTimeout => "the connection attempt timed out",
+            ConnectionError::MessageTooBig => "the server sent a message larger than max_message_bytes",
+        })
+    }
+}
+
+impl std::error::Error for ConnectionError {}
+
+/// Why a URL cannot be connected to: the rules the browser's `WebSocket` constructor would
+/// throw a `SyntaxError` for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UrlError {
+    /// The URL does not parse.
+    Invalid,
+    /// The scheme is not ws, wss, http or https.
+    Scheme,
+    /// WebSocket URLs cannot carry a fragment.
+    Fragment,
+    /// The URL is longer than browsers accept (2 MiB).
+    TooLong,
+}
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UrlError::Invalid => "invalid WebSocket URL",
+            UrlError::Scheme => "WebSocket URL scheme must be ws:, wss:, http: or https:",
+            UrlError::Fragment => "WebSocket URL must not contain a fragment (#...)",
+            UrlError::TooLong => "WebSocket URL is too long (over 2 MiB)",
+        })
+    }
+}
+
+impl std::error::Error for UrlError {}
+
+/// Why a subprotocol list cannot be offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// A subprotocol is empty or has characters outside the HTTP token set.
+    NotAToken,
+    /// A subprotocol is listed twice.
+    Duplicate,
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProtocolError::NotAToken => {
+                "subprotocol must be a non-empty HTTP token (no spaces, commas or separators)"
+            }
+            ProtocolError::Duplicate => "subprotocol listed more than once",
+        })
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+/// A value that serde_json could not encode; [`source`](std::error::Error::source) is
+/// serde_json's error. Cloning shares it; two are equal when serde_json says the same thing
+/// (category, message and position).
+#[derive(Debug, Clone)]
+pub struct EncodeError(Arc<serde_json::Error>);
+
+impl PartialEq for EncodeError {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (&*self.0, &*other.0);
+        Arc::ptr_eq(&self.0, &other.0)
+            || (a.classify() == b.classify()
+                && (a.line(), a.column()) == (b.line(), b.column())
+                && a.to_string() == b.to_string())
+    }
+}
+
+impl EncodeError {
+    /// serde_json's error.
+    pub fn json(&self) -> &serde_json::Error {
+        &self.0
+    }
+}
+
+impl From<serde_json::Error> for EncodeError {
+    fn from(e: serde_json::Error) -> Self {
+        EncodeError(Arc::new(e))
+    }
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "could not encode the message as JSON: {}", self.0)
+    }
+}
+
+impl std::error::Error for EncodeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn causes_are_typed_and_are_the_source() {
+        let json = serde_json::to_string(&std::collections::HashMap::from([((1, 2), 3)])).unwrap_err();
+        let text = json.to_string();
+        let err = Error::Encode(json.into());
+        assert!(err.to_string().ends_with(&text), "{err}");
+        assert_eq!(err, err.clone());
+        let other = serde_json::to_string(&std::collections::HashMap::from([((1, 2), 3)])).unwrap_err();
+        assert_eq!(
+            err,
+            Error::Encode(other.into()),
+            "equal when serde_json says the same"
+        );
+        let different = serde_json::from_str::<u8>("x").unwrap_err();
+        assert_ne!(err, Error::Encode(different.into()));
+        let encode = err.source().expect("Encode has a source");
+        assert_eq!(encode.source().map(|e| e.to_string()), Some(text));
+
+        let err = Error::InvalidUrl(UrlError::Fragment);
+        assert_eq!(err.to_string(), UrlError::Fragment.to_string());
+        assert_eq!(
+            err.source().map(|e| e.to_string()),
+            Some(UrlError::Fragment.to_string())
+        );
+        assert!(Error::Unsupported.source().is_none());
+        assert!(!ConnectionError::ConnectionTimeout.to_string().is_empty());
+    }
+}
