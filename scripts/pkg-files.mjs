@@ -76,6 +76,7 @@ function manifest(dir) {
       ".": entry("index"),
       "./slim": entry("slim"),
       "./react": entry("react"),
+      "./continuity": entry("continuity"),
       "./tether_ws_bg.wasm": "./tether_ws_bg.wasm",
       "./package.json": "./package.json",
     },

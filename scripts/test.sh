@@ -119,6 +119,8 @@ cargo clippy -p tether-ws --lib --tests --target wasm32-unknown-unknown --all-fe
   || fail "clippy (wasm32-unknown-unknown, all features) reported problems"
 cargo clippy -p tether-ws --lib --target wasm32-unknown-unknown --no-default-features --features js \
   -- -D warnings || fail "clippy (wasm32-unknown-unknown, the npm build: no std, js) reported problems"
+cargo clippy -p tether-ws --lib --target wasm32-unknown-unknown --no-default-features --features js,continuity \
+  -- -D warnings || fail "clippy (wasm32-unknown-unknown, the npm continuity build) reported problems"
 
 # ------------------------------------------------------------------------------- dependencies
 step "dependencies: cargo deny check licenses bans sources (workspace + examples)"

@@ -84,6 +84,7 @@ impl Browser {
     fn drain(&mut self) {
         while let Some(a) = self.m.poll_action() {
             match a {
+                Action::SendFrame { .. } => panic!("a protocol frame with continuity off"),
                 Action::Connect { id } => {
                     assert!(
                         self.live.is_none(),
@@ -201,7 +202,7 @@ impl Browser {
 
     fn open(&mut self) {
         let id = self.live.expect("a socket to open");
-        self.m.handle_opened(id, self.now);
+        self.m.handle_opened(id, self.now, "");
         self.drain();
         assert_eq!(self.m.state(), State::Open);
     }
@@ -402,7 +403,7 @@ fn the_backlog_goes_only_to_the_open_socket_that_owns_it() {
     b.advance(1000.0);
     let second = b.live.unwrap();
     assert_ne!(first, second);
-    b.m.handle_opened(second, b.now);
+    b.m.handle_opened(second, b.now, "");
     // A Flush for an older socket gets nothing, whatever the state of the current one.
     assert_eq!(b.m.poll_flush(first), None);
     assert_eq!(b.m.queued_messages(), 1);

@@ -68,6 +68,7 @@ impl Driver {
                     self.live.insert(*id);
                     self.connects.push((self.now, *id));
                 }
+                Action::SendFrame { .. } => panic!("a protocol frame with continuity off"),
                 Action::Close { id, abandon, .. } => {
                     assert!(self.live.contains(id), "Close of {id:?}, which is not live");
                     if *abandon {
@@ -130,7 +131,7 @@ impl Driver {
     /// The browser opens the current socket.
     fn open(&mut self) {
         let id = self.id();
-        self.m.handle_opened(id, self.now);
+        self.m.handle_opened(id, self.now, "");
         self.drain();
         assert_eq!(self.m.state(), State::Open);
     }
@@ -428,7 +429,7 @@ fn a_send_from_a_listener_during_open_goes_behind_the_backlog() {
         d.send(1);
     }
     let id = d.id();
-    d.m.handle_opened(id, d.now);
+    d.m.handle_opened(id, d.now, "");
     let mut wire = vec![];
     while let Some(a) = d.m.poll_action() {
         let listener_sends = match a {
@@ -1284,7 +1285,7 @@ fn inputs_for_an_old_connection_change_nothing() {
     let feed_stale = |d: &mut Driver| {
         d.take();
         let before = snapshot(&d.m);
-        d.m.handle_opened(old, d.now);
+        d.m.handle_opened(old, d.now, "");
         d.m.handle_message(old, true); // must not count as the heartbeat reply
         d.m.handle_error(old);
         d.m.handle_connect_failed(old, d.now);

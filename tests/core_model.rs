@@ -339,6 +339,7 @@ impl Sim {
 
     fn apply(&mut self, action: Action<u32>) {
         match action {
+            Action::SendFrame { .. } => panic!("a protocol frame with continuity off"),
             Action::Connect { id } => {
                 assert!(
                     !self.user_closed,
@@ -580,6 +581,7 @@ impl Sim {
 
     fn on_event(&mut self, event: Event<u32>) {
         match event {
+            Event::Resume { .. } => panic!("a resume event with continuity off"),
             Event::StateChange { from, to } => {
                 assert_eq!(from, self.state, "StateChange from a state we were not told of");
                 assert_ne!(from, to);
@@ -840,7 +842,7 @@ impl Sim {
             let old = self.ended[pick % self.ended.len()];
             let what = format!("{:?} for old {old:?}", input.step);
             match input.step {
-                Step::Opened { .. } => self.expect_no_effect(&what, |m| m.handle_opened(old, now)),
+                Step::Opened { .. } => self.expect_no_effect(&what, |m| m.handle_opened(old, now, "")),
                 Step::Message { reply } => self.expect_no_effect(&what, |m| m.handle_message(old, reply)),
                 Step::Closed {
                     code,
@@ -879,7 +881,7 @@ impl Sim {
                         Phase::Open
                     };
                     self.live = Some((id, phase));
-                    self.m.handle_opened(id, now);
+                    self.m.handle_opened(id, now, "");
                 }
             }
             Step::Message { reply } => {
@@ -1140,7 +1142,7 @@ impl Sim {
             self.drain();
             let (id, _) = self.live.expect("reconnect() connects");
             self.live = Some((id, Phase::Open));
-            self.m.handle_opened(id, self.now);
+            self.m.handle_opened(id, self.now, "");
             self.drain();
             self.drain_buffer(u64::MAX);
             self.check();
@@ -1216,6 +1218,7 @@ fn config() -> impl Strategy<Value = Config> {
                 reconnect_on_online: on_online,
                 pause_when_hidden: pause,
                 max_message_bytes: u64::MAX,
+                continuity: None,
             },
         )
 }

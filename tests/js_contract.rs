@@ -12,7 +12,7 @@
 //! Adding a variant to one of those enums does not compile here until it is listed (the
 //! exhaustive matches below), so the JS arrays cannot be forgotten either.
 
-use tether_ws::core::{Config, DropReason, ErrorKind, Overflow, RetryReason, State};
+use tether_ws::core::{Config, DropReason, ErrorKind, Overflow, RetryReason, SessionStart, State};
 
 fn source(path: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
@@ -70,6 +70,7 @@ fn doc_default(ty: &str, value: f64) -> String {
         "number" | "count" => js_number(value),
         "boolean" => (value != 0.0).to_string(),
         "overflow" => format!("\"{}\"", overflow_by_index()[value as usize].as_str()),
+        "mode" => ["\"off\"", "\"prefer\"", "\"required\""][value as usize].into(),
         "object" => {
             assert_eq!(
                 value, 0.0,
@@ -109,22 +110,50 @@ fn states() -> [State; 5] {
     all
 }
 
-fn retry_reasons() -> [RetryReason; 4] {
+fn retry_reasons() -> [RetryReason; 6] {
     use RetryReason::*;
-    let all = [Closed, ConnectionTimeout, HeartbeatTimeout, MessageTooBig];
+    let all = [
+        Closed,
+        ConnectionTimeout,
+        HeartbeatTimeout,
+        MessageTooBig,
+        ProtocolError,
+        NoContinuity,
+    ];
     for r in all {
         match r {
-            Closed | ConnectionTimeout | HeartbeatTimeout | MessageTooBig => {}
+            Closed | ConnectionTimeout | HeartbeatTimeout | MessageTooBig | ProtocolError | NoContinuity => {}
         }
     }
     all
 }
 
-fn drop_reasons() -> [DropReason; 3] {
-    let all = [DropReason::Overflow, DropReason::Disposed, DropReason::Replaced];
+fn drop_reasons() -> [DropReason; 4] {
+    use DropReason::*;
+    let all = [Overflow, Disposed, Replaced, SessionLost];
     for d in all {
         match d {
-            DropReason::Overflow | DropReason::Disposed | DropReason::Replaced => {}
+            Overflow | Disposed | Replaced | SessionLost => {}
+        }
+    }
+    all
+}
+
+fn session_starts() -> [SessionStart; 8] {
+    use SessionStart::*;
+    let all = [
+        Resumed,
+        New,
+        Unknown,
+        Expired,
+        Auth,
+        Overflow,
+        Unsupported,
+        NoWelcome,
+    ];
+    for s in all {
+        match s {
+            Resumed | New | Unknown | Expired | Auth | Overflow | Unsupported | NoWelcome => {}
         }
     }
     all
@@ -137,6 +166,9 @@ fn error_message(kind: ErrorKind) -> Option<&'static str> {
         // reconnecting-websocket's.
         ErrorKind::ConnectionTimeout => Some("TIMEOUT"),
         ErrorKind::MessageTooBig => Some("message too big"),
+        // The server broke the continuity protocol; it does not speak it, and it is required.
+        ErrorKind::ProtocolError => Some("protocol error"),
+        ErrorKind::NoContinuity => Some("no continuity"),
     }
 }
 
@@ -147,7 +179,14 @@ fn check_enum<T: Copy>(
     index: impl Fn(T) -> usize,
     name: impl Fn(T) -> Option<&'static str>,
 ) {
-    let js = js_array(&source("src/js/tether_socket.js"), decl);
+    let src = source("src/js/tether_socket.js");
+    let mut js = js_array(&src, decl);
+    // Then what the continuity entry adds: `NAME.push(...)` in the `if (CONTINUITY)` block.
+    let array = decl.trim_start_matches("const ").trim_end_matches(" =");
+    if let Some(pushed) = src.split_once(&format!("\n  {array}.push(")) {
+        let items = pushed.1.split_once(");").expect("NAME.push(...);").0;
+        js.extend(quoted(items).into_iter().map(|s| Some(s.to_owned())));
+    }
     assert_eq!(
         js.len(),
         all.len(),
@@ -166,8 +205,11 @@ fn check_enum<T: Copy>(
 #[test]
 fn options_js_lists_the_core_options_in_order() {
     let js = source("src/js/options.js");
-    let table = between(&js, "const CORE_OPTIONS = [", "];");
-    let js_rows: Vec<(&str, &str)> = quoted(table).chunks(2).map(|p| (p[0], p[1])).collect();
+    // The continuity protocol's options follow, in their own array (one entry has them).
+    let mut table = between(&js, "const CORE_OPTIONS = [", "];").to_owned();
+    table += between(&js, "const CONTINUITY_OPTIONS = [", "];");
+    assert!(js.contains("if (CONTINUITY) CORE_OPTIONS.push(...CONTINUITY_OPTIONS);"));
+    let js_rows: Vec<(&str, &str)> = quoted(&table).chunks(2).map(|p| (p[0], p[1])).collect();
     let core_rows: Vec<(&str, &str)> = Config::default().js_options().map(|(n, t, _)| (n, t)).collect();
     assert_eq!(
         js_rows, core_rows,
@@ -208,6 +250,7 @@ fn index_d_ts_says_the_core_defaults() {
     for (name, ty, value) in Config::default().js_options() {
         let (interface, key) = match name.split_once('.') {
             Some(("heartbeat", key)) => ("HeartbeatOptions", key),
+            Some(("continuity", key)) => ("ContinuityOptions", key),
             Some(_) => panic!("{name}: which interface of index.d.ts holds it?"),
             None => ("TetherSocketOptions", name),
         };
@@ -331,8 +374,20 @@ fn enum_orders_are_the_same() {
         |d| d as usize,
         |d| Some(d.as_str()),
     );
+    check_enum(
+        "const SESSION_STARTS =",
+        &session_starts(),
+        |s| s as usize,
+        |s| Some(s.as_str()),
+    );
     use ErrorKind::*;
-    let kinds = [Socket, ConnectionTimeout, MessageTooBig];
+    let kinds = [
+        Socket,
+        ConnectionTimeout,
+        MessageTooBig,
+        ProtocolError,
+        NoContinuity,
+    ];
     check_enum("const ERROR_MESSAGES =", &kinds, |k| k as usize, error_message);
 }
 
@@ -473,7 +528,11 @@ fn camel(name: &str) -> String {
 /// to (`self.machine.x(`), if one.
 fn core_methods() -> Vec<(String, Option<String>)> {
     let src = source("src/js/core.rs");
-    let body = between(&src, "#[wasm_bindgen]\nimpl Core {", "\nimpl Core {");
+    // Every `#[wasm_bindgen] impl Core` block (the continuity one too), and the private one.
+    let body = src
+        .split_once("#[wasm_bindgen]\nimpl Core {")
+        .expect("impl Core")
+        .1;
     let mut out = Vec::new();
     let mut js_name = None;
     let mut current: Option<(String, Option<String>)> = None;
@@ -504,8 +563,8 @@ fn core_methods_have_the_machine_names() {
     for (js, machine) in &methods {
         let Some(machine) = machine else { continue };
         let want = camel(machine.strip_prefix("handle_").unwrap_or(machine));
-        // `send`, `close`, `reconnect` and `closed` keep their names; `new` builds the machine.
-        if js == "new" {
+        // `new` builds the machine; `frameText` and `frameBinary` are `frame` for each kind.
+        if js == "new" || (want == "frame" && (js == "frameText" || js == "frameBinary")) {
             continue;
         }
         assert_eq!(

@@ -19,7 +19,7 @@ fn drain(m: &mut Machine<u32>) -> Vec<ConnId> {
 fn open(m: &mut Machine<u32>, now: f64) -> ConnId {
     let id = *drain(m).last().expect("a connect");
     m.handle_socket_created(id);
-    m.handle_opened(id, now);
+    m.handle_opened(id, now, "");
     drain(m);
     id
 }
@@ -49,7 +49,7 @@ fn ready_state_is_closing_from_reconnect_until_the_next_socket_exists() {
     assert_eq!(m.ready_state(), 2);
     m.handle_socket_created(last);
     assert_eq!(m.ready_state(), 0, "the new socket is connecting");
-    m.handle_opened(last, 20.0);
+    m.handle_opened(last, 20.0, "");
     assert_eq!(m.ready_state(), 1);
 }
 

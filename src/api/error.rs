@@ -66,6 +66,10 @@ pub enum ConnectionError {
     ConnectionTimeout,
     /// The server sent a message larger than the `max_message_bytes` limit.
     MessageTooBig,
+    /// The server broke the continuity protocol (the socket was closed with 4002).
+    ProtocolError,
+    /// Continuity is required and the server does not speak it.
+    NoContinuity,
 }
 
 impl fmt::Display for ConnectionError {
@@ -74,6 +78,8 @@ impl fmt::Display for ConnectionError {
             ConnectionError::Socket => "the WebSocket reported an error",
             ConnectionError::ConnectionTimeout => "the connection attempt timed out",
             ConnectionError::MessageTooBig => "the server sent a message larger than max_message_bytes",
+            ConnectionError::ProtocolError => "the server broke the continuity protocol",
+            ConnectionError::NoContinuity => "the server does not speak the continuity protocol",
         })
     }
 }

@@ -17,5 +17,5 @@ pub use subscribers::EventStream;
 pub use typed::{decode, TypedEvent, TypedEventStream, TypedSocket};
 pub use types::{
     CloseInfo, DropReason, Event, HeartbeatOptions, Jitter, Message, Overflow, QueueOptions,
-    ReconnectOptions, RetryReason, State,
+    ReconnectOptions, RetryReason, SessionStart, State,
 };

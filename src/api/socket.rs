@@ -113,6 +113,7 @@ impl SocketBuilder {
             reconnect_on_online: self.reconnect_on_online,
             pause_when_hidden: self.pause_when_hidden,
             max_message_bytes: self.max_message_bytes.map_or(u64::MAX, |n| n as u64),
+            continuity: None,
         };
         cfg.validate().map_err(Error::InvalidOption)?;
         Ok(cfg)
@@ -341,6 +342,8 @@ mod imp {
                     ErrorKind::ConnectionTimeout => ConnectionError::ConnectionTimeout,
                     ErrorKind::MessageTooBig => ConnectionError::MessageTooBig,
                     ErrorKind::Socket => ConnectionError::Socket,
+                    ErrorKind::ProtocolError => ConnectionError::ProtocolError,
+                    ErrorKind::NoContinuity => ConnectionError::NoContinuity,
                 }),
                 core::Event::Reconnecting {
                     attempt,
@@ -357,6 +360,15 @@ mod imp {
                     reason,
                 },
                 core::Event::Requeued { count, bytes } => Event::Requeued { count, bytes },
+                core::Event::Resume {
+                    start,
+                    resent,
+                    dropped,
+                } => Event::Resume {
+                    start,
+                    resent,
+                    dropped,
+                },
             };
             self.subscribers.publish(event);
         }

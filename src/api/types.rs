@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::error::ConnectionError;
-pub use crate::core::{CloseInfo, DropReason, Overflow, RetryReason, State};
+pub use crate::core::{CloseInfo, DropReason, Overflow, RetryReason, SessionStart, State};
 
 /// A WebSocket message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +90,15 @@ pub enum Event {
         count: usize,
         /// Their size in bytes (UTF-8 for text).
         bytes: u64,
+    },
+    /// A connection's continuity session began (continuity on), just before `Open`.
+    Resume {
+        /// Resumed, or why not.
+        start: SessionStart,
+        /// Messages in doubt from a lost session sent again first.
+        resent: usize,
+        /// Messages in doubt from a lost session reported dropped.
+        dropped: usize,
     },
 }
 

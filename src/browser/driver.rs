@@ -182,6 +182,9 @@ impl Inner {
             match action {
                 Action::Connect { id } => self.connect(id),
                 Action::Flush { id } => self.flush(id),
+                Action::SendFrame { id, text } => {
+                    self.write(id, &JsValue::from_str(&text));
+                }
                 Action::SendHeartbeat { id } => {
                     // A failed heartbeat write needs no retry: the socket is closing.
                     if let Some(msg) = &self.heartbeat_message {
@@ -340,7 +343,13 @@ impl Inner {
     }
 
     fn on_open(self: &Rc<Self>, id: ConnId) {
-        self.machine.borrow_mut().handle_opened(id, now());
+        let protocol = self
+            .conn
+            .borrow()
+            .as_ref()
+            .map(|c| c.ws.protocol())
+            .unwrap_or_default();
+        self.machine.borrow_mut().handle_opened(id, now(), &protocol);
         self.pump();
     }
 

@@ -105,6 +105,38 @@ impl Default for Heartbeat {
     }
 }
 
+/// The continuity protocol (PROTOCOL.md): numbered, acknowledged messages that survive
+/// reconnects. Off unless [`Config::continuity`] is set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Continuity {
+    /// A connection whose server does not speak the protocol fails (`"required"`) instead
+    /// of running as a plain WebSocket (`"prefer"`).
+    pub required: bool,
+    /// Unacknowledged messages at most, per direction (`continuity.window`, 256; the
+    /// server may ask for fewer).
+    pub window: u32,
+    /// Unacknowledged bytes at most, per direction (`continuity.windowBytes`, 1 MiB).
+    pub window_bytes: u64,
+    /// Delay of an ack after the first delivery not yet acknowledged, ms
+    /// (`continuity.ackDelayMs`, 250).
+    pub ack_delay_ms: f64,
+    /// After a lost session, send the messages in doubt again (`continuity.resend`, true)
+    /// rather than report them dropped.
+    pub resend: bool,
+}
+
+impl Default for Continuity {
+    fn default() -> Self {
+        Continuity {
+            required: false,
+            window: 256,
+            window_bytes: 1_048_576,
+            ack_delay_ms: 250.0,
+            resend: true,
+        }
+    }
+}
+
 /// Everything the state machine needs to know up front.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -127,6 +159,8 @@ pub struct Config {
     /// unlimited): a larger one is not delivered and the connection is closed, reported as
     /// close 1009, and retried.
     pub max_message_bytes: u64,
+    /// The continuity protocol, off by default.
+    pub continuity: Option<Continuity>,
 }
 
 impl Default for Config {
@@ -140,6 +174,7 @@ impl Default for Config {
             reconnect_on_online: true,
             pause_when_hidden: false,
             max_message_bytes: u64::MAX,
+            continuity: None,
         }
     }
 }
@@ -220,6 +255,41 @@ impl Config {
                 "a finite number of milliseconds > 0",
             )?;
         }
+        #[cfg(feature = "continuity")]
+        if let Some(c) = &self.continuity {
+            self.validate_continuity(c)?;
+        }
+        // (So that the rules' strings stay out of a build without continuity.)
+        #[cfg(not(feature = "continuity"))]
+        check(self.continuity.is_none(), "continuity", "\"off\" in this build")?;
+        Ok(())
+    }
+
+    /// The continuity settings' rules.
+    #[cfg(feature = "continuity")]
+    fn validate_continuity(&self, c: &Continuity) -> Result<(), ConfigError> {
+        check(
+            (1..=65536).contains(&c.window),
+            "continuity.window",
+            "a whole number from 1 to 65536",
+        )?;
+        check(
+            c.window_bytes >= 1,
+            "continuity.windowBytes",
+            "a whole number >= 1 or Infinity",
+        )?;
+        check(
+            c.ack_delay_ms >= 0.0 && c.ack_delay_ms.is_finite(),
+            "continuity.ackDelayMs",
+            "a finite number of milliseconds >= 0",
+        )?;
+        // A heartbeat message is not a frame of the protocol: the server would close on
+        // it. (The protocol's own liveness check is future work.)
+        check(
+            self.heartbeat.is_none(),
+            "heartbeat",
+            "no heartbeat with continuity (not supported yet)",
+        )?;
         Ok(())
     }
 }
@@ -257,15 +327,13 @@ impl Overflow {
 /// takes: `"jsName" => type field`, the type one of `number`, `count` (a whole number >= 0
 /// or Infinity, stored saturating: what the field cannot hold means no limit, as its largest
 /// value does), `boolean`, `overflow` (passed as the index of an [`Overflow`]), `object`
-/// (an `Option` of it, passed as 1 when given); `"object.key" => number object / key` for
-/// a field of an object option, read only when the object is given. Generates
+/// (an `Option` of it, passed as 1 when given), `mode` (continuity: 0 off, 1 prefer, 2
+/// required); `"object.key" => type object / key` for a field of an object option (a
+/// `number`, `count` or `boolean`), read only when the object is given. Generates
 /// [`Config::from_js`], [`Config::to_js`] and [`Config::js_options`] as straight-line code
 /// (small in wasm).
 macro_rules! js_options {
-    ($($name:literal => $ty:ident $($field:ident).+ $(/ $sub:ident)?;)*) => {
-        /// How many options [`Config::from_js`] reads.
-        const JS_OPTION_COUNT: usize = [$($name),*].len();
-
+    ($($(#[$attr:meta])* $name:literal => $ty:ident $($field:ident).+ $(/ $sub:ident)?;)*) => {
         impl Config {
             /// The config for the options of the JS class, given as one number each in the
             /// order of [`Config::js_options`], `NaN` for an option not given (which keeps its
@@ -283,10 +351,13 @@ macro_rules! js_options {
                 let mut c = Config::default();
                 let mut i = 0;
                 $(
-                    if let Some(&v) = numbers.get(i).filter(|v| !v.is_nan()) {
-                        js_options!(@set $ty, c, v, $name, $($field).+ $(/ $sub)?);
+                    $(#[$attr])*
+                    {
+                        if let Some(&v) = numbers.get(i).filter(|v| !v.is_nan()) {
+                            js_options!(@set $ty, c, v, $name, $($field).+ $(/ $sub)?);
+                        }
+                        i += 1;
                     }
-                    i += 1;
                 )*
                 let _ = i;
                 c.validate()?;
@@ -296,17 +367,29 @@ macro_rules! js_options {
             /// The options' values as [`Config::from_js`] reads them (Infinity for no limit,
             /// 1 or 0 for a boolean, the index of an `Overflow`; an object's fields with their
             /// defaults when it is not given).
-            pub fn to_js(&self) -> [f64; JS_OPTION_COUNT] {
+            // (One push per option: some exist only with a feature.)
+            #[allow(clippy::vec_init_then_push)]
+            pub fn to_js(&self) -> alloc::vec::Vec<f64> {
                 let c = self;
-                [$(js_options!(@get $ty, c, $($field).+ $(/ $sub)?)),*]
+                let mut values = alloc::vec::Vec::new();
+                $(
+                    $(#[$attr])*
+                    values.push(js_options!(@get $ty, c, $($field).+ $(/ $sub)?));
+                )*
+                values
             }
 
             /// The options of the JS class, in the order of [`Config::from_js`]'s numbers: JS
             /// name (`heartbeat.intervalMs` for a field of `heartbeat`), JS type (`"number"`,
             /// `"count"`, `"boolean"`, `"overflow"` or `"object"`) and value in `self` as
             /// [`Config::to_js`] gives it.
+            #[allow(clippy::vec_init_then_push)]
             pub fn js_options(&self) -> impl Iterator<Item = (&'static str, &'static str, f64)> {
-                let names = [$(($name, stringify!($ty))),*];
+                let mut names = alloc::vec::Vec::new();
+                $(
+                    $(#[$attr])*
+                    names.push(($name, stringify!($ty)));
+                )*
                 names.into_iter().zip(self.to_js()).map(|((n, t), v)| (n, t, v))
             }
         }
@@ -317,6 +400,24 @@ macro_rules! js_options {
         }
     };
     (@set number, $c:ident, $v:ident, $name:literal, $($field:ident).+) => { $c.$($field).+ = $v };
+    (@set count, $c:ident, $v:ident, $name:literal, $($field:ident).+ / $sub:ident) => {
+        if let Some(object) = &mut $c.$($field).+ {
+            check(is_count($v), $name, "a whole number >= 0 or Infinity")?;
+            object.$sub = $v as _;
+        }
+    };
+    (@set boolean, $c:ident, $v:ident, $name:literal, $($field:ident).+ / $sub:ident) => {
+        if let Some(object) = &mut $c.$($field).+ {
+            object.$sub = $v != 0.0;
+        }
+    };
+    (@set mode, $c:ident, $v:ident, $name:literal, $($field:ident).+) => {{
+        check($v == 0.0 || $v == 1.0 || $v == 2.0, $name, "\"off\", \"prefer\" or \"required\"")?;
+        $c.$($field).+ = ($v != 0.0).then(|| Continuity {
+            required: $v == 2.0,
+            ..Continuity::default()
+        });
+    }};
     (@set count, $c:ident, $v:ident, $name:literal, $($field:ident).+) => {{
         check(is_count($v), $name, "a whole number >= 0 or Infinity")?;
         $c.$($field).+ = $v as _;
@@ -332,6 +433,14 @@ macro_rules! js_options {
     };
     (@get number, $c:ident, $($field:ident).+ / $sub:ident) => { $c.$($field).+.unwrap_or_default().$sub };
     (@get number, $c:ident, $($field:ident).+) => { $c.$($field).+ };
+    (@get count, $c:ident, $($field:ident).+ / $sub:ident) => {{
+        let field = $c.$($field).+.unwrap_or_default().$sub;
+        #[allow(clippy::unnecessary_cast)]
+        let (n, unlimited) = (field as u64, max_of(&field));
+        count(n, unlimited)
+    }};
+    (@get boolean, $c:ident, $($field:ident).+ / $sub:ident) => { $c.$($field).+.unwrap_or_default().$sub as u8 as f64 };
+    (@get mode, $c:ident, $($field:ident).+) => { $c.$($field).+.map_or(0.0, |c| 1.0 + c.required as u8 as f64) };
     (@get count, $c:ident, $($field:ident).+) => {{
         #[allow(clippy::unnecessary_cast)]
         let (n, unlimited) = ($c.$($field).+ as u64, max_of(&$c.$($field).+));
@@ -380,6 +489,17 @@ js_options! {
     "heartbeat" => object heartbeat;
     "heartbeat.intervalMs" => number heartbeat / interval_ms;
     "heartbeat.timeoutMs" => number heartbeat / timeout_ms;
+    // The continuity protocol's (the JS sends them to the continuity build only).
+    #[cfg(feature = "continuity")]
+    "continuity" => mode continuity;
+    #[cfg(feature = "continuity")]
+    "continuity.window" => count continuity / window;
+    #[cfg(feature = "continuity")]
+    "continuity.windowBytes" => count continuity / window_bytes;
+    #[cfg(feature = "continuity")]
+    "continuity.ackDelayMs" => number continuity / ack_delay_ms;
+    #[cfg(feature = "continuity")]
+    "continuity.resend" => boolean continuity / resend;
 }
 
 #[cfg(test)]

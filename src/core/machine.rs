@@ -12,9 +12,11 @@ use alloc::string::String;
 
 use super::backoff;
 use super::config::Config;
+use super::continuity::{app_protocol, ClientInbound, ResumeReason, CLOSE_PROTOCOL_ERROR};
 use super::inflight::InFlight;
 use super::outbox::{Admission, Outbox};
 use super::rng::Rng;
+use super::session::{new_session, Session};
 
 /// The public state of a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +88,10 @@ pub enum RetryReason {
     HeartbeatTimeout,
     /// The server sent a message larger than `maxMessageBytes`.
     MessageTooBig,
+    /// The server broke the continuity protocol (closed with 4002).
+    ProtocolError,
+    /// The server does not speak the continuity protocol, which is required.
+    NoContinuity,
 }
 
 impl RetryReason {
@@ -96,6 +102,8 @@ impl RetryReason {
             RetryReason::ConnectionTimeout => "connection-timeout",
             RetryReason::HeartbeatTimeout => "heartbeat-timeout",
             RetryReason::MessageTooBig => "message-too-big",
+            RetryReason::ProtocolError => "protocol-error",
+            RetryReason::NoContinuity => "no-continuity",
         }
     }
 }
@@ -109,6 +117,9 @@ pub enum DropReason {
     Disposed,
     /// A newer message with the same replace key took its place.
     Replaced,
+    /// Sent in a continuity session the server lost, never acknowledged, and not sent again
+    /// (`continuity.resend: false`).
+    SessionLost,
 }
 
 impl DropReason {
@@ -118,6 +129,7 @@ impl DropReason {
             DropReason::Overflow => "overflow",
             DropReason::Disposed => "disposed",
             DropReason::Replaced => "replaced",
+            DropReason::SessionLost => "session-lost",
         }
     }
 }
@@ -131,6 +143,61 @@ pub enum ErrorKind {
     ConnectionTimeout,
     /// The server sent a message larger than `maxMessageBytes`.
     MessageTooBig,
+    /// The server broke the continuity protocol.
+    ProtocolError,
+    /// Continuity is required and the server does not speak it.
+    NoContinuity,
+}
+
+/// How a connection's continuity session began, for the `resume` event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStart {
+    /// The session was resumed: nothing lost either way.
+    Resumed,
+    /// A new session: the hello named none (the first connection).
+    New,
+    /// The previous session is lost: the server did not know it (restarted without its
+    /// state, or forgot it after `bye`).
+    Unknown,
+    /// The previous session outlived its TTL.
+    Expired,
+    /// The server refused the session's token.
+    Auth,
+    /// The server's buffer for this client overflowed while it was away.
+    Overflow,
+    /// The server does not speak the protocol: this connection is a plain WebSocket
+    /// (`continuity: "prefer"`).
+    Unsupported,
+    /// The server selected the protocol and never said `welcome`: the next attempts offer
+    /// only the application's subprotocols (`"prefer"`).
+    NoWelcome,
+}
+
+impl SessionStart {
+    /// The JS name used in `resume` events (`reason`; `null` when resumed).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionStart::Resumed => "resumed",
+            SessionStart::New => "new",
+            SessionStart::Unknown => "unknown",
+            SessionStart::Expired => "expired",
+            SessionStart::Auth => "auth",
+            SessionStart::Overflow => "overflow",
+            SessionStart::Unsupported => "unsupported",
+            SessionStart::NoWelcome => "no-welcome",
+        }
+    }
+
+    fn from_welcome(reason: Option<ResumeReason>) -> Self {
+        match reason {
+            None => SessionStart::Resumed,
+            Some(ResumeReason::New) => SessionStart::New,
+            Some(ResumeReason::Unknown) => SessionStart::Unknown,
+            Some(ResumeReason::Expired) => SessionStart::Expired,
+            Some(ResumeReason::Auth) => SessionStart::Auth,
+            Some(ResumeReason::Overflow) => SessionStart::Overflow,
+        }
+    }
 }
 
 /// Something the user should hear about.
@@ -174,6 +241,18 @@ pub enum Event<P> {
         /// Their size in bytes.
         bytes: u64,
     },
+    /// A connection's continuity session began (continuity on): emitted before `Open`.
+    /// (With the `continuity` feature.)
+    #[cfg(feature = "continuity")]
+    Resume {
+        /// How: resumed, or why not.
+        start: SessionStart,
+        /// Messages in doubt from a lost session sent again first.
+        resent: usize,
+        /// Messages in doubt from a lost session reported dropped (`continuity.resend`
+        /// false), each in a `Dropped` event.
+        dropped: usize,
+    },
 }
 
 /// Work for the driver.
@@ -184,8 +263,9 @@ pub enum Action<P> {
         /// The attempt.
         id: ConnId,
     },
-    /// Socket `id` just opened: write the outbox to it, in order, taking each message with
-    /// [`Machine::poll_flush`] until it returns `None`. (Pulled one by one rather than handed
+    /// Socket `id` is open (welcomed, with continuity): write to it, in order, first each
+    /// message [`Machine::poll_replay`] gives (continuity), then each [`Machine::poll_flush`]
+    /// gives, until it returns `None`. (Pulled one by one rather than handed
     /// over as a batch so that a send made meanwhile can never overtake the backlog.)
     Flush {
         /// The socket.
@@ -195,6 +275,15 @@ pub enum Action<P> {
     SendHeartbeat {
         /// The socket.
         id: ConnId,
+    },
+    /// Write a text frame of the continuity protocol to socket `id` (a `hello`, an ack,
+    /// a `bye`), as it is. (With the `continuity` feature.)
+    #[cfg(feature = "continuity")]
+    SendFrame {
+        /// The socket.
+        id: ConnId,
+        /// The frame.
+        text: String,
     },
     /// Close socket `id`. When `abandon` is set the machine has already moved on: stop
     /// listening to that socket now rather than waiting for its close event.
@@ -251,6 +340,16 @@ pub struct Machine<P> {
     outbox: Outbox<P>,
     /// Writes to the open socket that may not have left the browser yet.
     in_flight: InFlight<P>,
+    /// The continuity session, when continuity is on.
+    session: Option<Session<P>>,
+    /// The current socket speaks the continuity protocol (its server selected it).
+    speaking: bool,
+    /// A server selected the protocol and never welcomed: offer only the app's protocols.
+    plain_only: bool,
+    /// The size of the message in hand, when continuity needed it before the write.
+    held_size: Option<u64>,
+    /// The next message to replay after a resume, during the flush.
+    replay_next: Option<u64>,
     actions: VecDeque<Action<P>>,
 }
 
@@ -314,6 +413,7 @@ impl<P> Machine<P> {
     /// A machine with a validated `cfg`, a random `seed` and the current time. Unless
     /// `start_closed`, it immediately asks for a connection.
     pub fn new(cfg: Config, seed: u64, now: f64) -> Self {
+        let session = new_session(&cfg);
         let mut m = Machine {
             outbox: Outbox::new(cfg.queue),
             cfg,
@@ -330,6 +430,11 @@ impl<P> Machine<P> {
             hidden: false,
             timers: Timers::default(),
             in_flight: InFlight::new(),
+            session,
+            speaking: false,
+            plain_only: false,
+            held_size: None,
+            replay_next: None,
             actions: VecDeque::new(),
         };
         if !m.cfg.start_closed {
@@ -390,7 +495,32 @@ impl<P> Machine<P> {
 
     /// When `handle_timeout` should be called next, if at all.
     pub fn poll_timeout(&self) -> Option<f64> {
-        self.timers.earliest()
+        let ack = self
+            .session
+            .as_ref()
+            .filter(|_| self.speaking())
+            .and_then(|s| s.poll_timeout());
+        match (self.timers.earliest(), ack) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// During an [`Action::Flush`] after a resume: the next message the server has not
+    /// taken, to write again, with its header's `(seq, ack)`; `None` when the replay is
+    /// done (then [`Machine::poll_flush`]). A failed write needs nothing: the message stays
+    /// in the session for the next resume.
+    pub fn poll_replay(&mut self, id: ConnId) -> Option<(u64, u64, &P)> {
+        if self.current != Some(id) || self.state != State::Open || !self.speaking() {
+            return None;
+        }
+        let session = self.session.as_mut()?;
+        let seq = self
+            .replay_next
+            .filter(|seq| session.replay_range().contains(seq))?;
+        self.replay_next = Some(seq + 1);
+        let ack = session.ack_to_send();
+        session.unacked_at(seq).map(|p| (seq, ack, p))
     }
 
     /// The next queued message to write to socket `id` during a [`Action::Flush`], with its
@@ -398,6 +528,14 @@ impl<P> Machine<P> {
     pub fn poll_flush(&mut self, id: ConnId) -> Option<(P, u64)> {
         if self.current != Some(id) || self.state != State::Open || self.socket_unwritable {
             return None;
+        }
+        if self.speaking() {
+            // Within the window; the rest goes as acks make room.
+            let size = self.outbox.front_size()?;
+            if !self.session.as_ref().is_some_and(|s| s.has_room(size)) {
+                return None;
+            }
+            self.held_size = Some(size);
         }
         self.outbox.pop_with_size()
     }
@@ -413,6 +551,22 @@ impl<P> Machine<P> {
         }
     }
 
+    /// Whether the next attempt offers the continuity protocol (continuity on, and no
+    /// server has selected it without speaking it): then connect with
+    /// [`offered_protocols`](super::continuity::offered_protocols) of the app's.
+    pub fn offers_continuity(&self) -> bool {
+        self.session.is_some() && !self.plain_only
+    }
+
+    /// The header `(seq, ack)` to write before the message in hand, when the socket speaks
+    /// the continuity protocol (`D<seq>,<ack>;` then the payload, in one frame).
+    pub fn data_header(&self) -> Option<(u64, u64)> {
+        self.session
+            .as_ref()
+            .filter(|_| self.speaking())
+            .map(|s| s.next_header())
+    }
+
     /// Sends a message: straight to the socket when it is open and nothing is queued
     /// ([`SendOutcome::Write`], its size unknown), else into the outbox, sized with
     /// `size_of` only then. A message with a replace `key` that has to be queued takes the
@@ -420,10 +574,27 @@ impl<P> Machine<P> {
     /// (`Replaced`): for state where only the latest value matters, such as a cursor
     /// position, the outbox then holds one message per key while disconnected.
     pub fn send(&mut self, payload: P, key: Option<&str>, size_of: impl FnOnce(&P) -> u64) -> SendOutcome<P> {
-        if let Some(id) = self.writable_socket() {
-            return SendOutcome::Write(id, payload);
+        if !self.speaking() {
+            if let Some(id) = self.writable_socket() {
+                return SendOutcome::Write(id, payload);
+            }
+            let bytes = size_of(&payload);
+            return self.enqueue(payload, bytes, key);
         }
+        // Continuity counts the window in bytes: sized first.
         let bytes = size_of(&payload);
+        let room = self.session.as_ref().is_some_and(|s| s.has_room(bytes));
+        match self.writable_socket() {
+            Some(id) if room => {
+                self.held_size = Some(bytes);
+                SendOutcome::Write(id, payload)
+            }
+            _ => self.enqueue(payload, bytes, key),
+        }
+    }
+
+    /// Puts a message of `bytes` in the outbox under its limits and replace key.
+    fn enqueue(&mut self, payload: P, bytes: u64, key: Option<&str>) -> SendOutcome<P> {
         if let Some(old) = key.and_then(|k| self.outbox.remove_key(k)) {
             self.emit(Event::Dropped {
                 payload: old,
@@ -459,6 +630,13 @@ impl<P> Machine<P> {
             (State::Open, Some(id)) => {
                 self.clear_connection_timers();
                 self.timers.closing = Some(now + CLOSING_TIMEOUT_MS);
+                if let (true, Some(session)) = (self.speaking(), self.session.as_mut()) {
+                    // The server forgets the session. What it had not acknowledged left
+                    // before the close frame, as with a plain WebSocket.
+                    let mut text = String::new();
+                    drop(session.bye(&mut text));
+                    self.send_frame(id, text);
+                }
                 self.actions.push_back(Action::Close {
                     id,
                     code,
@@ -503,6 +681,7 @@ impl<P> Machine<P> {
         }
         self.retry_count = 0;
         self.after_stable = false;
+        self.plain_only = false;
         self.timers = Timers::default();
         self.set_state(State::Connecting);
         self.replacing = replacing;
@@ -541,11 +720,113 @@ impl<P> Machine<P> {
         }
     }
 
-    /// Socket `id` opened.
-    pub fn handle_opened(&mut self, id: ConnId, now: f64) {
+    /// Socket `id` opened, its server having selected the subprotocol `protocol` (`""`:
+    /// none). With continuity on and a tether token selected, the `hello` is written first
+    /// and the connection opens on the `welcome` (within the connection timeout).
+    pub fn handle_opened(&mut self, id: ConnId, now: f64, protocol: &str) {
         if self.current != Some(id) || self.state != State::Connecting {
             return;
         }
+        if self.session.is_some() {
+            if let (true, Some(session)) = (self.offers_continuity_now(protocol), self.session.as_mut()) {
+                self.speaking = true;
+                let mut text = String::new();
+                session.handle_opened(&mut text);
+                self.send_frame(id, text);
+                return;
+            }
+            if self.cfg.continuity.is_some_and(|c| c.required) {
+                self.abandon(id, ABANDON_CODE, "continuity required");
+                self.emit(Event::Error(ErrorKind::NoContinuity));
+                let info = abnormal("continuity required");
+                self.lost(now, info, RetryReason::NoContinuity, false);
+                return;
+            }
+            self.emit_resume(SessionStart::Unsupported, 0, 0);
+        }
+        self.go_open(id, now);
+    }
+
+    /// A message (a WebSocket frame) arrived on socket `id`, which speaks the continuity
+    /// protocol ([`Machine::speaks_continuity`]): `frame` is the whole frame, or for a data
+    /// frame at least its first 35 bytes (of the string, for text), and `len` its length.
+    /// Returns where the payload starts when the frame is a message to deliver; the driver
+    /// delivers `frame[at..]` (text stays text). Anything that breaks the protocol closes
+    /// the socket with 4002 and resumes on a new one.
+    pub fn handle_frame(
+        &mut self,
+        id: ConnId,
+        frame: &[u8],
+        len: u64,
+        text: bool,
+        now: f64,
+    ) -> Option<usize> {
+        if self.current != Some(id) || !self.speaking() {
+            return None;
+        }
+        let session = self.session.as_mut()?;
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        match session.handle_frame(frame, len, text, now) {
+            Ok(ClientInbound::Deliver { payload_at }) => {
+                self.flush_if_room(id);
+                Some(payload_at)
+            }
+            Ok(ClientInbound::Nothing) => {
+                self.flush_if_room(id);
+                None
+            }
+            Ok(ClientInbound::Welcomed(r)) => {
+                self.replay_next = r.resumed.then(|| *session.replay_range().start());
+                let resent = r.resend.len();
+                for (payload, size) in r.resend.into_iter().rev() {
+                    self.outbox.push_front_unchecked(payload, size);
+                }
+                let dropped = r.dropped.len();
+                for (payload, _) in r.dropped {
+                    self.emit(Event::Dropped {
+                        payload,
+                        reason: DropReason::SessionLost,
+                    });
+                }
+                let start = if r.resumed {
+                    SessionStart::Resumed
+                } else {
+                    SessionStart::from_welcome(r.reason)
+                };
+                self.emit_resume(start, resent, dropped);
+                self.go_open(id, now);
+                None
+            }
+            Err(_) => {
+                let stable =
+                    self.state == State::Open && now - self.opened_at >= self.cfg.backoff.min_uptime_ms;
+                self.abandon(id, CLOSE_PROTOCOL_ERROR, "protocol error");
+                self.emit(Event::Error(ErrorKind::ProtocolError));
+                self.lost(
+                    now,
+                    abnormal("protocol error"),
+                    RetryReason::ProtocolError,
+                    stable,
+                );
+                None
+            }
+        }
+    }
+
+    /// Whether the current socket speaks the continuity protocol (always false in a build
+    /// without it, which lets the compiler drop every continuity branch).
+    fn speaking(&self) -> bool {
+        cfg!(feature = "continuity") && self.speaking
+    }
+
+    /// Whether socket `id` speaks the continuity protocol: its messages go through
+    /// [`Machine::handle_frame`], its writes carry [`Machine::data_header`].
+    pub fn speaks_continuity(&self, id: ConnId) -> bool {
+        self.speaking() && self.current == Some(id)
+    }
+
+    /// The connection is open (its `welcome` came, with continuity): flush, then `open`.
+    fn go_open(&mut self, id: ConnId, now: f64) {
         self.timers.connect = None;
         self.opened_at = now;
         self.socket_unwritable = false;
@@ -556,10 +837,43 @@ impl<P> Machine<P> {
         }
         self.set_state(State::Open);
         // Flush before `open` is emitted, so listeners see the backlog already on its way.
-        if !self.outbox.is_empty() {
+        if !self.outbox.is_empty() || self.replay_next.is_some() {
             self.actions.push_back(Action::Flush { id });
         }
         self.emit(Event::Open);
+    }
+
+    fn offers_continuity_now(&self, protocol: &str) -> bool {
+        self.offers_continuity() && app_protocol(protocol).is_some()
+    }
+
+    // (Without continuity, neither is ever called and the variants do not exist: the npm
+    // package's default entry then carries none of their code.)
+    #[cfg_attr(not(feature = "continuity"), allow(unused_variables))]
+    fn emit_resume(&mut self, start: SessionStart, resent: usize, dropped: usize) {
+        #[cfg(feature = "continuity")]
+        self.emit(Event::Resume {
+            start,
+            resent,
+            dropped,
+        });
+    }
+
+    #[cfg_attr(not(feature = "continuity"), allow(unused_variables))]
+    fn send_frame(&mut self, id: ConnId, text: String) {
+        #[cfg(feature = "continuity")]
+        self.actions.push_back(Action::SendFrame { id, text });
+    }
+
+    /// An ack made room in the window: write what the outbox holds.
+    fn flush_if_room(&mut self, id: ConnId) {
+        let room = match (self.outbox.front_size(), self.session.as_ref()) {
+            (Some(size), Some(s)) => s.has_room(size),
+            _ => false,
+        };
+        if room && self.state == State::Open && !self.socket_unwritable {
+            self.actions.push_back(Action::Flush { id });
+        }
     }
 
     /// A message arrived on socket `id`; `counts_as_reply` says whether it satisfies the
@@ -581,6 +895,9 @@ impl<P> Machine<P> {
     /// written because socket `id` is no longer open. It goes back to the head of the outbox
     /// (it was the oldest unsent one) for the next connection; later sends queue behind it.
     pub fn handle_unsent(&mut self, id: ConnId, payload: P, bytes: u64) {
+        if cfg!(feature = "continuity") {
+            self.held_size = None;
+        }
         if self.current == Some(id) {
             self.socket_unwritable = true;
         }
@@ -593,7 +910,18 @@ impl<P> Machine<P> {
     /// the driver should report the socket's `bufferedAmount` through
     /// [`Machine::handle_buffered`] (every so often, amortised).
     pub fn handle_written(&mut self, id: ConnId, payload: P, size: Option<u64>) -> bool {
-        self.in_flight.push(id, payload, size, true)
+        if !self.speaks_continuity(id) {
+            return self.in_flight.push(id, payload, size, true);
+        }
+        // Numbered as `data_header` said, and kept until the server acknowledges it.
+        let bytes = size.or(self.held_size.take()).unwrap_or(0);
+        if let Some(session) = self.session.as_mut() {
+            if let Err(payload) = session.push(payload, bytes) {
+                // Not possible when the driver keeps the contract (room was checked).
+                self.outbox.push_front_unchecked(payload, bytes);
+            }
+        }
+        false
     }
 
     /// The heartbeat message `payload` was written to socket `id`. It is never sent again,
@@ -676,6 +1004,7 @@ impl<P> Machine<P> {
     /// The current socket `id` ended: report it and retry unless told otherwise.
     fn ended(&mut self, id: ConnId, now: f64, info: CloseInfo, should_reconnect: Option<bool>) {
         debug_assert_eq!(self.current, Some(id));
+        self.socket_ended();
         self.current = None;
         let prev = self.state;
         let stable = prev == State::Open && now - self.opened_at >= self.cfg.backoff.min_uptime_ms;
@@ -703,16 +1032,28 @@ impl<P> Machine<P> {
         let t = self.timers;
         match (self.state, self.current) {
             (State::Connecting, Some(id)) if is_due(t.connect, now) => {
+                let (kind, reason) = match (self.speaking(), self.cfg.continuity) {
+                    // The server selected the protocol and never welcomed: it does not speak
+                    // it (some echo the first subprotocol offered).
+                    (true, Some(c)) if c.required => (ErrorKind::NoContinuity, RetryReason::NoContinuity),
+                    (true, _) => {
+                        self.plain_only = true;
+                        self.emit_resume(SessionStart::NoWelcome, 0, 0);
+                        (ErrorKind::ConnectionTimeout, RetryReason::ConnectionTimeout)
+                    }
+                    _ => (ErrorKind::ConnectionTimeout, RetryReason::ConnectionTimeout),
+                };
                 self.abandon(id, ABANDON_CODE, "connection timeout");
-                self.emit(Event::Error(ErrorKind::ConnectionTimeout));
-                self.lost(
-                    now,
-                    abnormal("connection timeout"),
-                    RetryReason::ConnectionTimeout,
-                    false,
-                );
+                self.emit(Event::Error(kind));
+                self.lost(now, abnormal("connection timeout"), reason, false);
             }
             (State::Open, Some(id)) => {
+                if let (true, Some(session)) = (self.speaking(), self.session.as_mut()) {
+                    if let Some(ack) = session.poll_ack(now) {
+                        let text = ack.as_str().into();
+                        self.send_frame(id, text);
+                    }
+                }
                 if is_due(t.uptime, now) {
                     self.timers.uptime = None;
                     self.retry_count = 0;
@@ -774,12 +1115,31 @@ impl<P> Machine<P> {
     /// The page became visible or hidden.
     pub fn handle_visibility(&mut self, now: f64, visible: bool) {
         self.hidden = !visible;
+        if let (false, State::Open, Some(id)) = (visible, self.state, self.current) {
+            self.flush_ack(id);
+        }
         if visible && self.state == State::Reconnecting && self.timers.retry.is_none() {
             self.try_resume(now);
         }
     }
 
+    /// The page is unloading (`pagehide`): acks owed are written now.
+    pub fn handle_unload(&mut self) {
+        if let (State::Open, Some(id)) = (self.state, self.current) {
+            self.flush_ack(id);
+        }
+    }
+
     // ---- internals ----
+
+    fn flush_ack(&mut self, id: ConnId) {
+        if let (true, Some(session)) = (self.speaking(), self.session.as_mut()) {
+            if let Some(ack) = session.flush_ack() {
+                let text = ack.as_str().into();
+                self.send_frame(id, text);
+            }
+        }
+    }
 
     fn emit(&mut self, event: Event<P>) {
         self.actions.push_back(Action::Emit(event));
@@ -819,6 +1179,7 @@ impl<P> Machine<P> {
     /// they are at-most-once, like every write that left the browser.
     fn abandon(&mut self, id: ConnId, code: u16, reason: &str) {
         self.in_flight.reset(None);
+        self.socket_ended();
         self.current = None;
         self.actions.push_back(Action::Close {
             id,
@@ -843,6 +1204,19 @@ impl<P> Machine<P> {
         }
         self.actions
             .push_front(Action::Emit(Event::Requeued { count, bytes }));
+    }
+
+    /// The current socket is gone: its session (if any) waits for the next one.
+    fn socket_ended(&mut self) {
+        if !cfg!(feature = "continuity") {
+            return;
+        }
+        if let (true, Some(session)) = (self.speaking(), self.session.as_mut()) {
+            session.handle_closed();
+        }
+        self.speaking = false;
+        self.replay_next = None;
+        self.held_size = None;
     }
 
     /// The machine gave up on a connection itself: report it closed and retry.

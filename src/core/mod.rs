@@ -52,24 +52,26 @@
 //!
 //! let mut m: Machine<&str> = Machine::new(Config::default(), 42, 0.0);
 //! let Some(Action::Connect { id }) = m.poll_action() else { panic!("expected a connect") };
-//! m.handle_opened(id, 10.0);
+//! m.handle_opened(id, 10.0, "");
 //! assert_eq!(m.state(), State::Open);
 //! ```
 
 mod backoff;
 mod close_code;
 mod config;
+pub mod continuity;
 mod inflight;
 mod machine;
 mod outbox;
 mod rng;
+mod session;
 
 pub use backoff::{base_delay, jittered};
 pub use close_code::{check_close_args, CloseArgError, MAX_REASON_BYTES};
-pub use config::{Backoff, Config, ConfigError, Heartbeat, Overflow, QueueLimits};
+pub use config::{Backoff, Config, ConfigError, Continuity, Heartbeat, Overflow, QueueLimits};
 pub use machine::{
-    Action, CloseInfo, ConnId, DropReason, ErrorKind, Event, Machine, RetryReason, SendOutcome, State,
-    ABNORMAL_CLOSURE, MESSAGE_TOO_BIG,
+    Action, CloseInfo, ConnId, DropReason, ErrorKind, Event, Machine, RetryReason, SendOutcome, SessionStart,
+    State, ABNORMAL_CLOSURE, MESSAGE_TOO_BIG,
 };
 pub use outbox::{Admission, Outbox};
 pub use rng::Rng;

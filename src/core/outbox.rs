@@ -125,6 +125,11 @@ impl<P> Outbox<P> {
         Some((item, bytes))
     }
 
+    /// The size of the oldest message, if any.
+    pub fn front_size(&self) -> Option<u64> {
+        self.items.front().map(|e| e.bytes)
+    }
+
     /// Takes the oldest message.
     pub fn pop(&mut self) -> Option<P> {
         self.pop_with_size().map(|(item, _)| item)

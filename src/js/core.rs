@@ -18,6 +18,8 @@ use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "continuity")]
+use crate::core::continuity::{app_protocol, offered_protocols, DataHeaderBuf};
 use crate::core::{
     check_close_args, Action, CloseInfo, Config, ConfigError, ConnId, Event, Machine, SendOutcome,
 };
@@ -53,6 +55,10 @@ const KIND_RECONNECTING: u8 = 8;
 const KIND_STATE_CHANGE: u8 = 9;
 const KIND_DROP: u8 = 10;
 const KIND_REQUEUE: u8 = 11;
+#[cfg(feature = "continuity")]
+const KIND_SEND_FRAME: u8 = 12;
+#[cfg(feature = "continuity")]
+const KIND_RESUME: u8 = 13;
 
 /// The connection rules of one TetherSocket. Internal to the package: its JS class is the API.
 #[wasm_bindgen(skip_typescript)]
@@ -135,6 +141,11 @@ impl Core {
             Action::Connect { id } => (KIND_CONNECT, id.0 as f64, 0.0, 0.0),
             Action::Flush { id } => (KIND_FLUSH, id.0 as f64, 0.0, 0.0),
             Action::SendHeartbeat { id } => (KIND_HEARTBEAT, id.0 as f64, 0.0, 0.0),
+            #[cfg(feature = "continuity")]
+            Action::SendFrame { id, text } => {
+                self.text = text;
+                (KIND_SEND_FRAME, id.0 as f64, 0.0, 0.0)
+            }
             Action::Close {
                 id,
                 code,
@@ -164,6 +175,12 @@ impl Core {
                     (KIND_DROP, 0.0, reason as u8 as f64, 0.0)
                 }
                 Event::Requeued { count, bytes } => (KIND_REQUEUE, 0.0, count as f64, bytes as f64),
+                #[cfg(feature = "continuity")]
+                Event::Resume {
+                    start,
+                    resent,
+                    dropped,
+                } => (KIND_RESUME, dropped as f64, start as u8 as f64, resent as f64),
             },
         };
         self.id = id;
@@ -339,9 +356,16 @@ impl Core {
         self.machine.handle_socket_created(conn(id));
     }
 
-    /// Socket `id` opened.
+    /// Socket `id` opened (its subprotocol matters only with continuity).
+    #[cfg(not(feature = "continuity"))]
     pub fn opened(&mut self, id: f64, now: f64) {
-        self.machine.handle_opened(conn(id), now);
+        self.machine.handle_opened(conn(id), now, "");
+    }
+
+    /// Socket `id` opened, its server having selected subprotocol `protocol`.
+    #[cfg(feature = "continuity")]
+    pub fn opened(&mut self, id: f64, now: f64, protocol: &str) {
+        self.machine.handle_opened(conn(id), now, protocol);
     }
 
     /// A message arrived on socket `id` (heartbeats on); `reply`: it counts as a pong.
@@ -427,5 +451,85 @@ impl Core {
                 None
             }
         }
+    }
+}
+
+/// The continuity protocol's inputs and outputs, in the `tether-ws/continuity` build only
+/// (src/core/session.rs says why).
+#[cfg(feature = "continuity")]
+#[wasm_bindgen]
+impl Core {
+    /// A text frame on socket `id`, which speaks the continuity protocol: `frame` is the
+    /// whole string, or its first 35 characters for a data frame, `len` its length. Returns
+    /// where its payload starts (-1: not a message to deliver).
+    #[wasm_bindgen(js_name = frameText)]
+    pub fn frame_text(&mut self, id: f64, frame: &str, len: f64, now: f64) -> f64 {
+        let at = self
+            .machine
+            .handle_frame(conn(id), frame.as_bytes(), len as u64, true, now);
+        at.map_or(-1.0, |at| at as f64)
+    }
+
+    /// As `frameText`, for a binary frame (its first 35 bytes at least).
+    #[wasm_bindgen(js_name = frameBinary)]
+    pub fn frame_binary(&mut self, id: f64, frame: &[u8], len: f64, now: f64) -> f64 {
+        let at = self.machine.handle_frame(conn(id), frame, len as u64, false, now);
+        at.map_or(-1.0, |at| at as f64)
+    }
+
+    /// Whether socket `id` speaks the continuity protocol (its messages go to `frameText` /
+    /// `frameBinary`, its writes carry `dataHeader`).
+    #[wasm_bindgen(js_name = speaksContinuity)]
+    pub fn speaks_continuity(&self, id: f64) -> bool {
+        self.machine.speaks_continuity(conn(id))
+    }
+
+    /// Whether the next attempt offers the continuity protocol.
+    #[wasm_bindgen(js_name = offersContinuity)]
+    pub fn offers_continuity(&self) -> bool {
+        self.machine.offers_continuity()
+    }
+
+    /// The subprotocols to offer for the app's (comma-separated, as they are HTTP tokens):
+    /// the continuity protocol's tokens first.
+    pub fn offered(app: &str) -> String {
+        let app: alloc::vec::Vec<&str> = app.split(',').filter(|p| !p.is_empty()).collect();
+        offered_protocols(&app).join(",")
+    }
+
+    /// The app's part of a selected subprotocol (`"tether.v1+chat"` → `"chat"`).
+    #[wasm_bindgen(js_name = appProtocol)]
+    pub fn app_protocol(selected: &str) -> String {
+        app_protocol(selected).unwrap_or(selected).into()
+    }
+
+    /// The header (`D<seq>,<ack>;`) to write before the message in hand; `""` when the
+    /// socket does not speak the continuity protocol.
+    #[wasm_bindgen(js_name = dataHeader)]
+    pub fn data_header(&self) -> String {
+        let header = self
+            .machine
+            .data_header()
+            .and_then(|(seq, ack)| DataHeaderBuf::new(seq, ack).ok());
+        header.map(|h| h.as_str().into()).unwrap_or_default()
+    }
+
+    /// During a flush after a resume: the slot of the next message to write again (0: the
+    /// replay is done), its header in `text`.
+    #[wasm_bindgen(js_name = pollReplay)]
+    pub fn poll_replay(&mut self, id: f64) -> f64 {
+        let Some((seq, ack, slot)) = self.machine.poll_replay(conn(id)) else {
+            return 0.0;
+        };
+        let slot = slot.0;
+        self.text = DataHeaderBuf::new(seq, ack)
+            .map(|h| h.as_str().into())
+            .unwrap_or_default();
+        slot
+    }
+
+    /// The page is being unloaded: acks owed go now.
+    pub fn unload(&mut self) {
+        self.machine.handle_unload();
     }
 }

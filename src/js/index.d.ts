@@ -45,6 +45,20 @@ export interface HeartbeatOptions {
   isPong?: ((data: any) => boolean) | undefined;
 }
 
+/** The continuity protocol's settings (PROTOCOL.md): exactly-once, in-order delivery both ways across reconnects, with a server that speaks it. */
+export interface ContinuityOptions {
+  /** "prefer": use it when the server selects it, a plain WebSocket otherwise; "required": a connection without it fails (default "prefer" in this object). */
+  mode?: "off" | "prefer" | "required" | undefined;
+  /** Unacknowledged messages at most, per direction (default 256). */
+  window?: number | undefined;
+  /** Unacknowledged bytes at most, per direction (default 1048576). */
+  windowBytes?: number | undefined;
+  /** Delay of an ack after the first message not yet acknowledged, ms (default 250). */
+  ackDelayMs?: number | undefined;
+  /** After a lost session, send the messages in doubt again (true) or report them in `drop` events with reason "session-lost" (false) (default true). */
+  resend?: boolean | undefined;
+}
+
 /** Options; names shared with reconnecting-websocket and partysocket keep their meaning. An option set to undefined (or null) is one not given, hence the `| undefined` for consumers with `exactOptionalPropertyTypes`. */
 export interface TetherSocketOptions {
   /** The WebSocket class to use, read before every attempt (default: the global WebSocket). Required where there is none, e.g. Node 20: `{ WebSocket: require("ws") }`. */
@@ -89,6 +103,8 @@ export interface TetherSocketOptions {
   pauseWhenHidden?: boolean | undefined;
   /** How binary messages are delivered (default "blob"). */
   binaryType?: TetherBinaryType | undefined;
+  /** The continuity protocol (PROTOCOL.md): a mode, or an object of settings (default "off"). No heartbeat with it yet. */
+  continuity?: "off" | "prefer" | "required" | ContinuityOptions | undefined;
 }
 
 /** reconnecting-websocket's and partysocket's name for the options. */
@@ -120,7 +136,7 @@ export interface ReconnectingEvent extends Event {
   /** Wait before the attempt, jitter included, ms. */
   readonly delayMs: number;
   /** What ended the previous connection. */
-  readonly reason: "closed" | "connection-timeout" | "heartbeat-timeout" | "message-too-big";
+  readonly reason: "closed" | "connection-timeout" | "heartbeat-timeout" | "message-too-big" | "protocol-error" | "no-continuity";
 }
 
 /** Fired on every state change. */
@@ -135,8 +151,21 @@ export interface DropEvent extends Event {
   readonly type: "drop";
   /** The message, as it was given to `send()`. */
   readonly data: TetherData;
-  /** "overflow": the outbox limits; "disposed": `free()` with the message still queued; "replaced": a newer message with the same key took its place. */
-  readonly reason: "overflow" | "disposed" | "replaced";
+  /** "overflow": the outbox limits; "disposed": `free()` with the message still queued; "replaced": a newer message with the same key took its place; "session-lost": sent in a continuity session the server lost, never acknowledged, and not sent again (`continuity.resend: false`). */
+  readonly reason: "overflow" | "disposed" | "replaced" | "session-lost";
+}
+
+/** With continuity: how a connection's session began, before its `open` event. */
+export interface ResumeEvent extends Event {
+  readonly type: "resume";
+  /** True: nothing was lost either way. */
+  readonly resumed: boolean;
+  /** Why not (null when resumed): "new" (first connection), "unknown" (the server lost or forgot the session), "expired", "auth", "overflow", "unsupported" (the server does not speak the protocol: a plain WebSocket, under "prefer"), "no-welcome" (it selected the protocol without speaking it; the next attempts offer only your subprotocols). */
+  readonly reason: null | "new" | "unknown" | "expired" | "auth" | "overflow" | "unsupported" | "no-welcome";
+  /** Messages in doubt from a lost session that were sent again first (the server may see them twice). */
+  readonly resent: number;
+  /** Messages in doubt reported in `drop` events instead (`continuity.resend: false`). */
+  readonly dropped: number;
 }
 
 /** Fired when a connection died with messages still in the browser's send buffer (`bufferedAmount`): they never left, so they were put back at the head of the queue and go out, in order, on the next connection. Comes just before that connection's `close` event. */
@@ -159,6 +188,7 @@ export interface TetherSocketEventMap {
   statechange: StateChangeEvent;
   drop: DropEvent;
   requeue: RequeueEvent;
+  resume: ResumeEvent;
 }
 
 /** `this` in a listener function: the event's `currentTarget`. */
@@ -212,7 +242,7 @@ export declare class TetherSocket {
   readonly CLOSED: 3;
   /** The URL of the current socket, else of the latest attempt. */
   readonly url: string;
-  /** The subprotocol the server selected ("" when none or not open). */
+  /** The subprotocol the server selected ("" when none or not open); with continuity, the application's part of it. */
   readonly protocol: string;
   /** The extensions the server selected. */
   readonly extensions: string;

@@ -5,6 +5,8 @@
 
 import { checkProtocols, checkUrl, payloadKind } from "./helpers.js";
 
+/* global CONTINUITY */
+
 // The core's options (Config::js_options), in the order of the numbers Core takes (NaN: not
 // given): name and type. tests/js_contract.rs checks this copy against the core's table.
 const CORE_OPTIONS = [
@@ -26,8 +28,19 @@ const CORE_OPTIONS = [
   ["heartbeat.intervalMs", "number"],
   ["heartbeat.timeoutMs", "number"],
 ];
+// Then the continuity protocol's (read only by the "tether-ws/continuity" build's Core).
+const CONTINUITY_OPTIONS = [
+  ["continuity", "mode"],
+  ["continuity.window", "count"],
+  ["continuity.windowBytes", "count"],
+  ["continuity.ackDelayMs", "number"],
+  ["continuity.resend", "boolean"],
+];
+if (CONTINUITY) CORE_OPTIONS.push(...CONTINUITY_OPTIONS);
 // Overflow's variants, by index (src/core/config.rs).
 const OVERFLOW = ["drop-oldest", "drop-newest", "reject"];
+// The continuity modes, by the number Core takes.
+const MODES = ["off", "prefer", "required"];
 
 // binaryType values: the browser's, and the `ws` package's own.
 export const BINARY_TYPES = ["blob", "arraybuffer", "nodebuffer", "fragments"];
@@ -88,7 +101,7 @@ function reader(obj, prefix) {
     core(n) {
       CORE_OPTIONS.forEach(([name, type], i) => {
         const key = name.slice(prefix.length);
-        if (!name.startsWith(prefix) || key.includes(".") || type === "object") return;
+        if (!name.startsWith(prefix) || key.includes(".") || type === "object" || (CONTINUITY && type === "mode")) return;
         let v;
         if (type === "boolean") v = boolean(key);
         else if (type !== "overflow") v = number(key);
@@ -150,6 +163,19 @@ export function parseOptions(url, protocols, options) {
   out.options = options;
   if (!webSocketClass(options) && (r.get("WebSocket") !== undefined || !r.boolean("startClosed"))) {
     throw noWebSocket(options);
+  }
+  // `continuity`: a mode, or an object with `mode` ("prefer" when absent) and the settings.
+  const continuity = r.get("continuity");
+  if (!CONTINUITY && continuity !== undefined && continuity !== "off") {
+    throw fail('`continuity` needs "tether-ws/continuity"');
+  }
+  if (CONTINUITY && continuity !== undefined) {
+    const c = reader(isObject(continuity) ? continuity : undefined, "continuity.");
+    const mode = MODES.indexOf(isObject(continuity) ? c.get("mode") ?? "prefer" : continuity);
+    if (mode < 0) throw optionError("continuity", '"off", "prefer" or "required", or an object with `mode`');
+    n[CORE_OPTIONS.findIndex(([key]) => key === "continuity")] = mode;
+    c.core(n);
+    out.continuity = mode > 0;
   }
   const heartbeat = r.get("heartbeat");
   if (heartbeat !== undefined) {

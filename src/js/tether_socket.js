@@ -10,6 +10,11 @@
 // User code (listeners, hooks, providers) may call back into the socket at any time, free()
 // included: free() releases Core only in a microtask, after the code running now is done.
 
+// CONTINUITY (true or false) is set by scripts/build-pkg.sh for each entry: the continuity
+// protocol is only in `tether-ws/continuity` (src/core/session.rs says why), and esbuild
+// drops the code behind `CONTINUITY &&` from the others.
+/* global CONTINUITY */
+
 // "tether-ws-wasm" is how this entry gets its wasm (wasm_inline.js: the bytes inside the
 // module; wasm_slim.js: a separate file loaded by init()); scripts/build-pkg.sh points it
 // there when it bundles each entry. `load()` instantiates it (once) or throws.
@@ -23,12 +28,34 @@ import { keep, slotData } from "./slots.js";
 // machine.rs): tests/js_contract.rs checks these against the Rust definitions.
 const CONNECT = 1, FLUSH = 2, HEARTBEAT = 3, CLOSE_SOCKET = 4, OPEN = 5, CLOSE = 6, ERROR = 7;
 const RECONNECTING = 8, STATE_CHANGE = 9, DROP = 10, REQUEUE = 11;
+const SEND_FRAME = 12, RESUME = 13;
 const STATES = /** @type {const} */ (["connecting", "open", "closing", "reconnecting", "closed"]);
 const RETRY_REASONS = ["closed", "connection-timeout", "heartbeat-timeout", "message-too-big"];
 // The `message` of error events, by ErrorKind (src/core/machine.rs); a socket's own error
 // carries the socket's message, if any.
 const ERROR_MESSAGES = [undefined, "TIMEOUT", "message too big"];
 const DROP_REASONS = ["overflow", "disposed", "replaced"];
+// The continuity protocol's variants come last in each enum (only its entry meets them).
+if (CONTINUITY) {
+  RETRY_REASONS.push("protocol-error", "no-continuity");
+  ERROR_MESSAGES.push("protocol error", "no continuity");
+  DROP_REASONS.push("session-lost");
+}
+// How a continuity session began (SessionStart): the `reason` of `resume` events.
+const SESSION_STARTS = ["resumed", "new", "unknown", "expired", "auth", "overflow", "unsupported", "no-welcome"];
+// A data frame's header is at most 35 characters (src/core/continuity/frame.rs).
+const HEADER_CHARS = 35;
+
+// `header` followed by `data`, as one message of the same kind.
+function framed(header, data) {
+  if (typeof data === "string") return header + data;
+  if (typeof Blob === "function" && data instanceof Blob) return new Blob([header, data]);
+  const bytes = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+  const out = new Uint8Array(header.length + bytes.length);
+  for (let i = 0; i < header.length; i++) out[i] = header.charCodeAt(i);
+  out.set(bytes, header.length);
+  return out;
+}
 // setTimeout takes at most 2^31-1 ms.
 const MAX_DELAY = 2147483647;
 
@@ -41,6 +68,25 @@ function closeArgs(code, reason) {
   else if (typeof reason !== "string") throw fail("close() reason must be a string");
   if (code === undefined || code === null) code = 1000;
   return [typeof code === "number" ? code : NaN, reason];
+}
+
+// A frame of the continuity protocol on socket `id`, read by Core: the message event to
+// deliver (its data without the header, binary as `binaryType` says), or undefined.
+function unframe(core, id, e, binaryType) {
+  const data = e.data;
+  let payload;
+  if (typeof data === "string") {
+    const at = core.frameText(id, data[0] === "{" ? data : data.slice(0, HEADER_CHARS), data.length, now());
+    if (at < 0) return undefined;
+    payload = data.slice(at);
+  } else {
+    const bytes = new Uint8Array(data);
+    const at = core.frameBinary(id, bytes.subarray(0, HEADER_CHARS), bytes.length, now());
+    if (at < 0) return undefined;
+    payload = data.slice(at);
+    if (binaryType === "blob" && typeof Blob === "function") payload = new Blob([payload]);
+  }
+  return new MessageEvent("message", { data: payload, origin: e.origin });
 }
 
 // Kept on every socket we create, and never removed: the `ws` package throws an 'error' event
@@ -94,12 +140,14 @@ export class TetherSocket {
   // The socket of attempt #wsId, and the function that removes our listeners from it.
   #ws = null;
   #wsId = -1;
+  #framing; // the socket that speaks the continuity protocol, if one does
   #detachWs = null;
   #lastError; // the socket's error event, for the error event we fire
   // The one armed timer and the deadline it was armed for.
   #timer;
   #timerAt = Infinity;
   #detachEnv;
+  #continuity; // the continuity option is on
 
   constructor(url, protocols, options) {
     const p = parseOptions(url, protocols, options);
@@ -122,6 +170,7 @@ export class TetherSocket {
     const seed = Math.floor(Math.random() * 2 ** 32) * 2 ** 21 + Math.floor(Math.random() * 2 ** 21);
     const core = (this.#core = makeCore(Core, p, seed, now()));
     this.#maxMessageBytes = p.maxMessageBytes;
+    if (CONTINUITY) this.#continuity = p.continuity;
     if (!isOnline()) core.offline();
     if (p.pauseWhenHidden && !isVisible()) core.visibility(now(), false);
     this.#detachEnv = this.#watchEnv(p.pauseWhenHidden);
@@ -146,7 +195,7 @@ export class TetherSocket {
     if (this.#log) this.#log(to >= 0 ? "send" : "enqueue", data);
     if (to < 0 && this.#closeCalled) {
       this.#closeCalled = false; // once per close()
-      console.warn("TetherSocket: send() was called after close(). The message is queued and goes out only if reconnect() is called on this socket.");
+      console.warn("TetherSocket: send() was called after close(): it is queued until reconnect().");
     }
     const written = to >= 0 && this.#writeHeld(to, data);
     this.#pump();
@@ -229,9 +278,11 @@ export class TetherSocket {
     return this.#ws?.url ?? this.#lastUrl;
   }
 
-  /** The subprotocol the server selected ("" when none or not open). */
+  /** The subprotocol the server selected ("" when none or not open); with continuity, the
+   * application's part of it. */
   get protocol() {
-    return this.#currentSocket()?.protocol ?? "";
+    const selected = this.#currentSocket()?.protocol ?? "";
+    return CONTINUITY && this.#continuity ? Core.appProtocol(selected) : selected;
   }
 
   /** The extensions the server selected ("" when none or not open). */
@@ -263,14 +314,15 @@ export class TetherSocket {
    * current socket's, else the one set. */
   get binaryType() {
     this.#live();
-    return this.#ws?.binaryType ?? this.#binaryType;
+    // (With continuity the socket's is "arraybuffer", to read headers synchronously.)
+    return (!(CONTINUITY && this.#continuity) && this.#ws?.binaryType) || this.#binaryType;
   }
 
   set binaryType(value) {
     this.#live();
     if (!BINARY_TYPES.includes(value)) throw fail(`invalid option \`binaryType\`: expected ${BINARY_TYPES_TEXT}`);
     this.#binaryType = value;
-    if (this.#ws) this.#ws.binaryType = value;
+    if (this.#ws && !(CONTINUITY && this.#continuity)) this.#ws.binaryType = value;
   }
 
   static {
@@ -322,7 +374,8 @@ export class TetherSocket {
         // A failed heartbeat write needs no retry: the socket is closing.
         const m = this.#heartbeat;
         if (m !== undefined && this.#write(id, m) && core.heartbeatWritten(id, keep(m))) this.#reportBuffered(id);
-      } else if (kind === CLOSE_SOCKET) this.#closeSocket(id, core.a, core.text, core.b !== 0);
+      } else if (CONTINUITY && kind === SEND_FRAME) this.#write(id, core.text);
+      else if (kind === CLOSE_SOCKET) this.#closeSocket(id, core.a, core.text, core.b !== 0);
       // Once freed, only the queued messages' drop events are told.
       else if (!this.#freed || kind === DROP) this.#emit(kind, core);
     }
@@ -343,6 +396,10 @@ export class TetherSocket {
       listeners.fireStateChange(from, to);
     } else if (kind === DROP) listeners.fireDrop(slotData(core.payload), DROP_REASONS[core.a]);
     else if (kind === REQUEUE) listeners.fireRequeue(core.a, core.b);
+    else if (CONTINUITY && kind === RESUME) {
+      const reason = SESSION_STARTS[core.a], resumed = reason === "resumed";
+      listeners.fireWith("resume", { resumed, reason: resumed ? null : reason, resent: core.b, dropped: core.id });
+    }
   }
 
   /** The Error an error event of kind `kind` (ErrorKind's index) carries. */
@@ -370,6 +427,7 @@ export class TetherSocket {
    * tells Core whether it went. */
   #writeHeld(id, data) {
     const core = this.#core;
+    if (CONTINUITY && this.#framing === id) data = framed(core.dataHeader(), data);
     if (!this.#write(id, data)) {
       core.unsent(id);
       return false;
@@ -390,6 +448,8 @@ export class TetherSocket {
 
   #flush(id) {
     const core = this.#core;
+    // After a resume: what the server had not taken, again (a failed write needs nothing).
+    if (CONTINUITY) for (let slot; (slot = core.pollReplay(id)); ) this.#write(id, framed(core.text, slotData(slot)));
     for (let slot; (slot = core.pollFlush(id)); ) {
       if (!this.#writeHeld(id, slotData(slot))) break;
     }
@@ -426,10 +486,11 @@ export class TetherSocket {
     if (url !== undefined && protocols !== undefined && WebSocketClass) {
       this.#lastUrl = url;
       if (this.#log) this.#log("connect", { url: redactUrl(url), protocols });
+      if (CONTINUITY && core.offersContinuity()) protocols = Core.offered(protocols.join(",")).split(",");
       try {
         ws = new WebSocketClass(url, protocols);
         ws.addEventListener("error", ignore);
-        ws.binaryType = this.#binaryType;
+        ws.binaryType = CONTINUITY && this.#continuity ? "arraybuffer" : this.#binaryType;
       } catch (e) {
         // Refused (a bad URL for the browser, a broken WebSocket class): a failed attempt.
         if (ws) closeQuietly(ws);
@@ -445,9 +506,9 @@ export class TetherSocket {
     const onMessage = (e) => this.#onMessage(id, ws, e);
     const handlers = {
       open: () => this.#onOpen(id),
-      // Without heartbeats, messages go straight to the listeners (only those over
-      // maxMessageBytes come here); with them, every message is news for Core.
-      message: this.#heartbeat === undefined ? this.#listeners.route(ws, onMessage, this.#maxMessageBytes) : onMessage,
+      // Without heartbeats or continuity, messages go straight to the listeners (only those
+      // over maxMessageBytes come here); with them, every message is news for Core.
+      message: this.#heartbeat === undefined && !(CONTINUITY && this.#continuity) ? this.#listeners.route(ws, onMessage, this.#maxMessageBytes) : onMessage,
       error: (e) => this.#onError(id, e),
       close: (e) => this.#onClose(id, e),
     };
@@ -464,11 +525,17 @@ export class TetherSocket {
     if (this.#detachWs) this.#detachWs();
     this.#ws = this.#detachWs = null;
     this.#wsId = -1;
+    if (CONTINUITY) this.#framing = -1;
   }
 
   #onOpen(id) {
     if (this.#log) this.#log("open event");
-    this.#core.opened(id, now());
+    const core = this.#core;
+    if (!CONTINUITY) core.opened(id, now());
+    else {
+      core.opened(id, now(), this.#continuity ? (this.#currentSocket()?.protocol ?? "") : "");
+      this.#framing = core.speaksContinuity(id) ? id : -1;
+    }
     this.#pump();
   }
 
@@ -480,6 +547,13 @@ export class TetherSocket {
       core.oversized(id, now());
       this.#pump();
       return;
+    }
+    if (CONTINUITY && this.#framing === id) {
+      e = unframe(core, id, e, this.#binaryType);
+      if (!e) {
+        this.#pump();
+        return;
+      }
     }
     if (this.#heartbeat !== undefined) {
       const reply = this.#isPong ? callHook(this.#isPong, e.data, false) : true;
@@ -543,6 +617,7 @@ export class TetherSocket {
    * listeners hold the socket weakly, so that one dropped without free() can still be
    * garbage-collected (its listeners are then removed, and wasm-bindgen frees its Core). */
   #watchEnv(visibility) {
+    const continuity = CONTINUITY && this.#continuity;
     // (No closure made here may mention `this`: V8 would then keep it for all of them.)
     const self = weakRef(this);
     const token = {};
@@ -559,7 +634,9 @@ export class TetherSocket {
       listen(globalThis, "online");
       listen(globalThis, "offline");
     }
-    if (visibility && typeof document !== "undefined") listen(document, "visibilitychange");
+    if ((visibility || (CONTINUITY && continuity)) && typeof document !== "undefined") listen(document, "visibilitychange");
+    // With continuity, acks owed go out before the page goes.
+    if (CONTINUITY && continuity && typeof globalThis.addEventListener === "function") listen(globalThis, "pagehide");
     const stop = () => on.forEach((off) => off());
     envCleanup()?.register(this, stop, token);
     return () => {
@@ -572,6 +649,7 @@ export class TetherSocket {
     const core = this.#core;
     if (type === "online") core.online(now());
     else if (type === "offline") core.offline();
+    else if (CONTINUITY && type === "pagehide") core.unload();
     else core.visibility(now(), isVisible());
     this.#pump();
   }

@@ -1,0 +1,621 @@
+//! The server's side: a table of sessions, each with its token, its two directions and the
+//! connection it is attached to. Sans-IO like the client's machine: the server's I/O feeds it
+//! frames, connections and the time (`handle_*`), the application sends through it
+//! ([`Sessions::send`]), and it answers with frames to write and connections to close
+//! ([`Sessions::poll_transmit`]) and one deadline ([`Sessions::poll_timeout`]).
+//!
+//! Randomness is passed in: every `hello` comes with 32 bytes from the caller's CSPRNG, of
+//! which a new session's `sid` takes 16 and every `welcome`'s fresh `tok` the other 16 (128
+//! bits each, written as hex).
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::string::String;
+
+use super::frame::{kind_of, parse_ack, parse_control, parse_data_header, write_welcome};
+use super::frame::{AckBuf, Control, DataHeaderBuf, FrameKind, Hello, ResumeReason, Welcome};
+use super::frame::{MAX_SEQ, MAX_WINDOW_MESSAGES};
+use super::stream::{Incoming, Outgoing, ProtocolError, Received, Window, ACK_DELAY_MS};
+use super::{CLOSE_PROTOCOL_ERROR, CLOSE_SESSION_REFUSED, CLOSE_SUPERSEDED};
+
+/// A connection, as the server's I/O numbers them (never reused while the table lives).
+pub type ConnKey = u64;
+
+/// The server's limits and timings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServerConfig {
+    /// How long a session outlives its connection, ms (120 s by default).
+    pub ttl_ms: u64,
+    /// The window of each direction: unacknowledged messages the server keeps for a
+    /// client, and what it states in `welcome` for the client's sends.
+    pub window: Window,
+    /// The delay of an ack after the first unacknowledged delivery, ms.
+    pub ack_delay_ms: f64,
+    /// Messages a session may hold beyond its window (sent by the application while the
+    /// client is away or slow) before it is ended with `reason: "overflow"`.
+    pub max_queued_messages: usize,
+    /// The same bound in bytes.
+    pub max_queued_bytes: u64,
+    /// Sessions the table holds at most; a `hello` that would open one more is refused
+    /// with 4003.
+    pub max_sessions: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            ttl_ms: 120_000,
+            window: Window::default(),
+            ack_delay_ms: ACK_DELAY_MS,
+            max_queued_messages: 1024,
+            max_queued_bytes: 4 * 1_048_576,
+            max_sessions: 10_000,
+        }
+    }
+}
+
+/// Work for the server's I/O.
+#[derive(Debug)]
+pub enum Transmit<P> {
+    /// Write a text frame (a `welcome` or an `A` frame) to `conn`.
+    Text {
+        /// The connection.
+        conn: ConnKey,
+        /// The frame.
+        text: String,
+    },
+    /// Write a data frame to `conn`: the header, then the payload, in one frame of the
+    /// payload's kind (text or binary).
+    Data {
+        /// The connection.
+        conn: ConnKey,
+        /// `D<seq>,<ack>;`.
+        header: DataHeaderBuf,
+        /// The application's message.
+        payload: P,
+    },
+    /// Close `conn` with `code` and forget it: its session (if any) no longer uses it.
+    Close {
+        /// The connection.
+        conn: ConnKey,
+        /// [`CLOSE_SUPERSEDED`], [`CLOSE_PROTOCOL_ERROR`] or [`CLOSE_SESSION_REFUSED`].
+        code: u16,
+        /// A short reason for the close frame.
+        reason: &'static str,
+    },
+}
+
+/// What a frame from a client meant.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Inbound<'a> {
+    /// Nothing for the application (a control or ack frame, or a duplicate).
+    Nothing,
+    /// The session `sid` was opened or resumed on this connection by a `hello`.
+    Welcomed {
+        /// The session.
+        sid: &'a str,
+        /// Whether it was resumed (false: a new session).
+        resumed: bool,
+    },
+    /// The next message of session `sid`: hand `frame[payload_at..]` to the application,
+    /// exactly once.
+    Deliver {
+        /// The session.
+        sid: &'a str,
+        /// Where the payload starts in the frame.
+        payload_at: usize,
+    },
+    /// The client said `bye`: the session is forgotten.
+    Ended,
+}
+
+/// Why [`Sessions::send`] refused a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// No such session (never opened, ended, expired or overflowed).
+    UnknownSession,
+    /// The session's queue was full: it was ended (`"overflow"` on the next resume).
+    Overflow,
+}
+
+impl SendError {
+    /// A message naming the problem.
+    pub fn message(self) -> &'static str {
+        match self {
+            SendError::UnknownSession => "no such session",
+            SendError::Overflow => "the session's queue overflowed: the session was ended",
+        }
+    }
+}
+
+/// A session the server ended on its own (expired, overflowed), for the application: the
+/// messages it still held for its client will never be delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    /// The session.
+    pub sid: String,
+    /// Why: [`ResumeReason::Expired`] or [`ResumeReason::Overflow`].
+    pub reason: ResumeReason,
+    /// Messages sent to it and not acknowledged by its client (unacked and queued).
+    pub undelivered: usize,
+}
+
+/// Ended sessions remembered, to answer a resume with why (`expired`, `overflow`).
+const MAX_ENDED: usize = 4096;
+
+#[derive(Debug)]
+struct Session<P> {
+    tok: String,
+    /// The connection it is attached to, if any.
+    conn: Option<ConnKey>,
+    /// When it was detached (its TTL runs from then).
+    detached_at: Option<f64>,
+    incoming: Incoming,
+    outgoing: Outgoing<P>,
+    /// The application's messages not yet numbered: beyond the window, or while away.
+    queue: VecDeque<(P, u64)>,
+    queue_bytes: u64,
+    /// The deadline this session has in `Sessions::timers`.
+    armed: Option<u64>,
+}
+
+/// The session table of one server (or one node: see the shared-store issue).
+#[derive(Debug)]
+pub struct Sessions<P> {
+    cfg: ServerConfig,
+    sessions: BTreeMap<String, Session<P>>,
+    /// Which session each welcomed connection belongs to.
+    conns: BTreeMap<ConnKey, String>,
+    ended: VecDeque<(String, ResumeReason)>,
+    /// Every session's next deadline (ack due or TTL), in whole ms.
+    timers: BTreeSet<(u64, String)>,
+    transmits: VecDeque<Transmit<P>>,
+    ended_events: VecDeque<Ended>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// Compares two tokens in time that depends only on their lengths.
+fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A deadline in whole ms (rounded up, so that it is never early).
+fn whole_ms(at: f64) -> u64 {
+    let ceiled = at.max(0.0);
+    let whole = ceiled as u64;
+    if (whole as f64) < ceiled {
+        whole.saturating_add(1)
+    } else {
+        whole
+    }
+}
+
+impl<P: Clone> Sessions<P> {
+    /// An empty table. Values the protocol cannot state in a `welcome` are brought into
+    /// range (window 1..=65536 messages and 1..=2^53−1 bytes, TTL at most 2^53−1 ms), so
+    /// that every `welcome` can be written.
+    pub fn new(mut cfg: ServerConfig) -> Self {
+        cfg.window.messages = cfg.window.messages.clamp(1, MAX_WINDOW_MESSAGES);
+        cfg.window.bytes = cfg.window.bytes.clamp(1, MAX_SEQ);
+        cfg.ttl_ms = cfg.ttl_ms.min(MAX_SEQ);
+        Sessions {
+            cfg,
+            sessions: BTreeMap::new(),
+            conns: BTreeMap::new(),
+            ended: VecDeque::new(),
+            timers: BTreeSet::new(),
+            transmits: VecDeque::new(),
+            ended_events: VecDeque::new(),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ServerConfig {
+        &self.cfg
+    }
+
+    /// Sessions in the table, attached or not.
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    /// The session connection `conn` belongs to, once welcomed.
+    pub fn session_of(&self, conn: ConnKey) -> Option<&str> {
+        self.conns.get(&conn).map(String::as_str)
+    }
+
+    /// Messages session `sid` holds for its client (unacknowledged and queued).
+    pub fn held(&self, sid: &str) -> usize {
+        self.sessions
+            .get(sid)
+            .map_or(0, |s| s.outgoing.len() + s.queue.len())
+    }
+
+    /// The next frame to write or connection to close, in order.
+    pub fn poll_transmit(&mut self) -> Option<Transmit<P>> {
+        self.transmits.pop_front()
+    }
+
+    /// The next session the server ended on its own, for the application to hear of.
+    pub fn poll_ended(&mut self) -> Option<Ended> {
+        self.ended_events.pop_front()
+    }
+
+    /// When [`Sessions::handle_timeout`] should be called next, if at all (ms).
+    pub fn poll_timeout(&self) -> Option<f64> {
+        self.timers.first().map(|(at, _)| *at as f64)
+    }
+
+    /// A frame arrived on `conn` (`text`: a text frame). Frames before `hello`, after a
+    /// protocol error, or that break the protocol close the connection with 4002 (a
+    /// [`Transmit::Close`] is queued and the error returned). `random`: 32 bytes from a
+    /// CSPRNG, used only if the frame is a `hello`.
+    pub fn handle_frame<'a>(
+        &'a mut self,
+        conn: ConnKey,
+        frame: &[u8],
+        text: bool,
+        now: f64,
+        random: &[u8; 32],
+    ) -> Result<Inbound<'a>, ProtocolError> {
+        match self.read_frame(conn, frame, text, now, random) {
+            Ok(Some(Read::Welcomed(resumed))) => Ok(match self.conns.get(&conn) {
+                Some(sid) => Inbound::Welcomed { sid, resumed },
+                None => Inbound::Nothing,
+            }),
+            Ok(Some(Read::Deliver(payload_at))) => Ok(match self.conns.get(&conn) {
+                Some(sid) => Inbound::Deliver { sid, payload_at },
+                None => Inbound::Nothing,
+            }),
+            Ok(Some(Read::Ended)) => Ok(Inbound::Ended),
+            Ok(Some(Read::Refused) | None) => Ok(Inbound::Nothing),
+            Err(e) => {
+                self.drop_conn(conn, now, CLOSE_PROTOCOL_ERROR, "protocol error");
+                Err(e)
+            }
+        }
+    }
+
+    /// Connection `conn` is gone (closed by either side, or failed). Its session, if any,
+    /// waits for a resume until its TTL.
+    pub fn handle_disconnect(&mut self, conn: ConnKey, now: f64) {
+        let Some(sid) = self.conns.remove(&conn) else {
+            return;
+        };
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            if s.conn == Some(conn) {
+                s.conn = None;
+                s.detached_at = Some(now);
+            }
+        }
+        self.rearm(&sid);
+    }
+
+    /// Sends `payload` (of `bytes`) to session `sid`: written now if its client is attached
+    /// and the window has room, else queued, in order, and delivered exactly once, across
+    /// the client's reconnects, for as long as the session lives.
+    pub fn send(&mut self, sid: &str, payload: P, bytes: u64) -> Result<(), SendError> {
+        let cfg = self.cfg;
+        let Some(s) = self.sessions.get_mut(sid) else {
+            return Err(SendError::UnknownSession);
+        };
+        if s.queue.len() >= cfg.max_queued_messages
+            || s.queue_bytes.saturating_add(bytes) > cfg.max_queued_bytes
+        {
+            self.end(sid, ResumeReason::Overflow);
+            return Err(SendError::Overflow);
+        }
+        s.queue.push_back((payload, bytes));
+        s.queue_bytes = s.queue_bytes.saturating_add(bytes);
+        self.pump(sid);
+        Ok(())
+    }
+
+    /// Time passed: acks that are due are written, sessions past their TTL are ended.
+    pub fn handle_timeout(&mut self, now: f64) {
+        while let Some((at, sid)) = self.timers.first().cloned() {
+            if at as f64 > now {
+                break;
+            }
+            self.timers.remove(&(at, sid.clone()));
+            let Some(s) = self.sessions.get_mut(&sid) else {
+                continue;
+            };
+            s.armed = None;
+            if s.detached_at
+                .is_some_and(|d| whole_ms(d) + self.cfg.ttl_ms <= whole_ms(now))
+            {
+                self.end(&sid, ResumeReason::Expired);
+                continue;
+            }
+            if let Some(conn) = s.conn {
+                if let Some(ack) = s.incoming.poll_ack(now) {
+                    self.transmits.push_back(ack_frame(conn, ack));
+                }
+            }
+            self.rearm(&sid);
+        }
+    }
+
+    // ---- internals ----
+
+    fn read_frame(
+        &mut self,
+        conn: ConnKey,
+        frame: &[u8],
+        text: bool,
+        now: f64,
+        random: &[u8; 32],
+    ) -> Result<Option<Read>, ProtocolError> {
+        let kind = kind_of(frame.first().copied()).ok_or(ProtocolError::NotAFrame)?;
+        if kind != FrameKind::Data && !text {
+            return Err(ProtocolError::NotAFrame);
+        }
+        let sid = self.conns.get(&conn).cloned();
+        match (kind, sid) {
+            (FrameKind::Control, sid) => match (parse_control(frame)?, sid) {
+                (Control::Hello(hello), None) => self.hello(conn, hello, now, random).map(Some),
+                (Control::Bye, Some(sid)) => {
+                    self.conns.remove(&conn);
+                    self.forget(&sid);
+                    Ok(Some(Read::Ended))
+                }
+                _ => Err(ProtocolError::UnexpectedControl),
+            },
+            (_, None) => Err(ProtocolError::BeforeHello),
+            (FrameKind::Data, Some(sid)) => {
+                let header = parse_data_header(frame)?;
+                let Some(s) = self.sessions.get_mut(&sid) else {
+                    return Ok(None);
+                };
+                s.outgoing.handle_ack(header.ack)?;
+                let bytes = (frame.len() - header.len) as u64;
+                let received = s.incoming.handle_data(header.seq, bytes, now)?;
+                self.pump(&sid);
+                Ok((received == Received::Deliver).then_some(Read::Deliver(header.len)))
+            }
+            (FrameKind::Ack, Some(sid)) => {
+                let ack = parse_ack(frame)?;
+                if let Some(s) = self.sessions.get_mut(&sid) {
+                    s.outgoing.handle_ack(ack)?;
+                }
+                self.pump(&sid);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Answers a `hello` on `conn`: resumes the session it names if the token is right and
+    /// the session alive, else opens a new one (saying why not); either way writes the
+    /// `welcome`, then what the client has not delivered.
+    fn hello(
+        &mut self,
+        conn: ConnKey,
+        hello: Hello,
+        now: f64,
+        random: &[u8; 32],
+    ) -> Result<Read, ProtocolError> {
+        let (sid_bytes, tok_bytes) = random.split_at(16);
+        let tok = hex(tok_bytes);
+        let found = hello
+            .sid
+            .as_deref()
+            .map(|sid| self.lookup(sid, hello.tok.as_deref(), now));
+        let (sid, resumed, reason) = match found {
+            Some(Ok(sid)) => (sid, true, None),
+            Some(Err(reason)) => (hex(sid_bytes), false, Some(reason)),
+            None => (hex(sid_bytes), false, Some(ResumeReason::New)),
+        };
+        if resumed {
+            let s = self
+                .sessions
+                .get_mut(&sid)
+                .ok_or(ProtocolError::UnexpectedControl)?;
+            // The client's rx must lie within what was sent (replay() checks and frees).
+            drop(s.outgoing.replay(hello.rx)?);
+            if let Some(old) = s.conn.replace(conn) {
+                self.conns.remove(&old);
+                self.transmits.push_back(Transmit::Close {
+                    conn: old,
+                    code: CLOSE_SUPERSEDED,
+                    reason: "superseded by a resume",
+                });
+            }
+        } else {
+            if self.sessions.len() >= self.cfg.max_sessions {
+                self.transmits.push_back(Transmit::Close {
+                    conn,
+                    code: CLOSE_SESSION_REFUSED,
+                    reason: "too many sessions",
+                });
+                return Ok(Read::Refused);
+            }
+            let window = self.cfg.window;
+            self.sessions.insert(
+                sid.clone(),
+                Session {
+                    tok: String::new(),
+                    conn: Some(conn),
+                    detached_at: None,
+                    incoming: Incoming::new(window, self.cfg.ack_delay_ms),
+                    outgoing: Outgoing::new(window),
+                    queue: VecDeque::new(),
+                    queue_bytes: 0,
+                    armed: None,
+                },
+            );
+        }
+        let s = self
+            .sessions
+            .get_mut(&sid)
+            .ok_or(ProtocolError::UnexpectedControl)?;
+        s.tok = tok.clone();
+        s.detached_at = None;
+        let welcome = Welcome {
+            sid: sid.clone(),
+            tok,
+            resumed,
+            rx: s.incoming.rx(),
+            ttl_ms: self.cfg.ttl_ms,
+            reason,
+            window: Some(self.cfg.window.messages),
+            window_bytes: Some(self.cfg.window.bytes),
+        };
+        let mut text = String::new();
+        write_welcome(&mut text, &welcome)?;
+        self.transmits.push_back(Transmit::Text { conn, text });
+        // The replay: every message the client has not delivered, each carrying the ack.
+        let ack = s.incoming.piggyback();
+        let from = s.outgoing.acked();
+        if let (true, Ok(replay)) = (resumed, s.outgoing.replay(from)) {
+            for (seq, payload) in replay {
+                if let Ok(header) = DataHeaderBuf::new(seq, ack) {
+                    let payload = payload.clone();
+                    self.transmits.push_back(Transmit::Data {
+                        conn,
+                        header,
+                        payload,
+                    });
+                }
+            }
+        }
+        self.conns.insert(conn, sid.clone());
+        self.pump(&sid);
+        Ok(Read::Welcomed(resumed))
+    }
+
+    /// The live session `sid` if `tok` is its token and it has not expired, else why not.
+    fn lookup(&mut self, sid: &str, tok: Option<&str>, now: f64) -> Result<String, ResumeReason> {
+        let ttl = self.cfg.ttl_ms;
+        let Some(s) = self.sessions.get(sid) else {
+            let ended = self.ended.iter().find(|(s, _)| s == sid);
+            return Err(ended.map_or(ResumeReason::Unknown, |(_, why)| *why));
+        };
+        if !tok.is_some_and(|t| same_token(t, &s.tok)) {
+            return Err(ResumeReason::Auth);
+        }
+        if s.detached_at.is_some_and(|d| whole_ms(d) + ttl <= whole_ms(now)) {
+            self.end(sid, ResumeReason::Expired);
+            return Err(ResumeReason::Expired);
+        }
+        Ok(String::from(sid))
+    }
+
+    /// Writes what session `sid` may send now: queued messages while the window has room.
+    fn pump(&mut self, sid: &str) {
+        let Some(s) = self.sessions.get_mut(sid) else {
+            return;
+        };
+        if let Some(conn) = s.conn {
+            while let Some((_, bytes)) = s.queue.front() {
+                if !s.outgoing.has_room(*bytes) {
+                    break;
+                }
+                let Some((payload, bytes)) = s.queue.pop_front() else {
+                    break;
+                };
+                s.queue_bytes = s.queue_bytes.saturating_sub(bytes);
+                let Ok(seq) = s.outgoing.push(payload.clone(), bytes) else {
+                    break;
+                };
+                if let Ok(header) = DataHeaderBuf::new(seq, s.incoming.piggyback()) {
+                    self.transmits.push_back(Transmit::Data {
+                        conn,
+                        header,
+                        payload,
+                    });
+                }
+            }
+        }
+        self.rearm(sid);
+    }
+
+    /// Keeps session `sid`'s entry in `timers` at its next deadline.
+    fn rearm(&mut self, sid: &str) {
+        let Some(s) = self.sessions.get_mut(sid) else {
+            return;
+        };
+        let expiry = s.detached_at.map(|d| whole_ms(d).saturating_add(self.cfg.ttl_ms));
+        let ack = s.conn.and(s.incoming.poll_timeout()).map(whole_ms);
+        let next = match (expiry, ack) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if s.armed == next {
+            return;
+        }
+        if let Some(old) = s.armed.take() {
+            self.timers.remove(&(old, String::from(sid)));
+        }
+        if let Some(at) = next {
+            self.timers.insert((at, String::from(sid)));
+        }
+        s.armed = next;
+    }
+
+    /// Ends session `sid`, remembering why for a later resume, and closes its connection.
+    fn end(&mut self, sid: &str, why: ResumeReason) {
+        let undelivered = self.held(sid);
+        self.ended_events.push_back(Ended {
+            sid: String::from(sid),
+            reason: why,
+            undelivered,
+        });
+        if let Some(conn) = self.sessions.get(sid).and_then(|s| s.conn) {
+            self.conns.remove(&conn);
+            self.transmits.push_back(Transmit::Close {
+                conn,
+                code: CLOSE_SESSION_REFUSED,
+                reason: "session ended",
+            });
+        }
+        self.forget(sid);
+        if self.ended.len() >= MAX_ENDED {
+            self.ended.pop_front();
+        }
+        self.ended.push_back((String::from(sid), why));
+    }
+
+    /// Removes session `sid` (after `bye`, it is simply unknown).
+    fn forget(&mut self, sid: &str) {
+        if let Some(s) = self.sessions.remove(sid) {
+            if let Some(at) = s.armed {
+                self.timers.remove(&(at, String::from(sid)));
+            }
+        }
+    }
+
+    /// Detaches `conn` after an error and closes it with `code`.
+    fn drop_conn(&mut self, conn: ConnKey, now: f64, code: u16, reason: &'static str) {
+        self.handle_disconnect(conn, now);
+        self.transmits.push_back(Transmit::Close { conn, code, reason });
+    }
+}
+
+enum Read {
+    Welcomed(bool),
+    Refused,
+    Deliver(usize),
+    Ended,
+}
+
+fn ack_frame<P>(conn: ConnKey, ack: u64) -> Transmit<P> {
+    let text = AckBuf::new(ack)
+        .map(|a| String::from(a.as_str()))
+        .unwrap_or_default();
+    Transmit::Text { conn, text }
+}
