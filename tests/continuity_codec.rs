@@ -5,7 +5,9 @@
 //! whole frame, and (with serde_json, feature `std`) the control frame reader accepts exactly
 //! the JSON that serde_json accepts.
 //!
-//! 256 cases per property unless `PROPTEST_CASES` says otherwise.
+//! 256 cases per property unless `PROPTEST_CASES` says otherwise (at least 64).
+
+mod cases;
 
 use proptest::prelude::*;
 use tether_ws::core::continuity::{
@@ -15,15 +17,8 @@ use tether_ws::core::continuity::{
 };
 
 fn config() -> ProptestConfig {
-    let cases = match std::env::var("PROPTEST_CASES") {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("PROPTEST_CASES={v:?} is not a number of cases")),
-        Err(_) => 256,
-    };
     ProptestConfig {
-        cases,
+        cases: cases::cases(256),
         failure_persistence: None,
         ..ProptestConfig::default()
     }

@@ -10,6 +10,8 @@
 //!
 //! And once the link heals, everything sent is delivered, or was reported lost.
 
+mod cases;
+
 use std::collections::{BTreeSet, VecDeque};
 
 use proptest::prelude::*;
@@ -395,7 +397,7 @@ fn server_config() -> ServerConfig {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(256),
+        cases: cases::cases(256),
         ..ProptestConfig::default()
     })]
 

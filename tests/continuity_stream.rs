@@ -10,9 +10,11 @@
 //! healthy, every message that got a number is delivered. Everything is decided by the
 //! proptest inputs, so a failing case replays exactly.
 //!
-//! 256 cases unless `PROPTEST_CASES` says otherwise.
+//! 256 cases unless `PROPTEST_CASES` says otherwise (at least 64).
 
 use std::collections::VecDeque;
+
+mod cases;
 
 use proptest::prelude::*;
 use tether_ws::core::continuity::{
@@ -22,15 +24,8 @@ use tether_ws::core::continuity::{
 const ACK_DELAY_MS: f64 = 250.0;
 
 fn config() -> ProptestConfig {
-    let cases = match std::env::var("PROPTEST_CASES") {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("PROPTEST_CASES={v:?} is not a number of cases")),
-        Err(_) => 256,
-    };
     ProptestConfig {
-        cases,
+        cases: cases::cases(256),
         failure_persistence: None,
         ..ProptestConfig::default()
     }

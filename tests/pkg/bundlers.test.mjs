@@ -14,7 +14,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer as netServer } from "node:net";
 import { createRequire } from "node:module";
-import { copyFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -42,6 +42,28 @@ function freePort() {
   });
 }
 
+// The page of each fixture that loads its build (or, for Vite, its source) by one script
+// tag; the importmap fixture writes its own.
+const PAGE_SCRIPTS = {
+  esbuild: '<script type="module" src="dist/main.js"></script>',
+  rollup: '<script type="module" src="dist/main.js"></script>',
+  vite7: '<script type="module" src="/src/main.js"></script>',
+  vite8: '<script type="module" src="/src/main.js"></script>',
+  webpack: '<script src="dist/main.js"></script>',
+};
+const fixturePage = (name, script) => `<!doctype html>
+<html>
+  <head>
+    <meta charset="utf-8" />
+    <link rel="icon" href="data:," />
+    <title>tether-ws fixture: ${name}</title>
+  </head>
+  <body>
+    ${script}
+  </body>
+</html>
+`;
+
 let browser;
 before(async () => {
   const health = await fetch(`${HTTP}/health`, { signal: AbortSignal.timeout(5000) }).catch((e) => {
@@ -54,6 +76,7 @@ before(async () => {
   for (const name of FIXTURES.filter((f) => f !== "vite-slim")) {
     mkdirSync(join(dir(name), "src"), { recursive: true });
     copyFileSync(join(PKG_TESTS, "bundlers", "main.js"), join(dir(name), "src", "main.js"));
+    if (PAGE_SCRIPTS[name]) writeFileSync(join(dir(name), "index.html"), fixturePage(name, PAGE_SCRIPTS[name]));
   }
   console.log(`bundlers: ${FIXTURES.length} fixtures installed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   browser = await chromium.launch({

@@ -132,8 +132,9 @@ describe("the scenario in each runtime", () => {
 });
 
 describe("runtime behaviour", () => {
-  for (const [mode, file] of [["esm", "index.js"], ["cjs", "index.cjs"], ["slim", "slim.js"]]) {
-    test(`no side effects at import (${mode === "cjs" ? "require" : "import"} tether-ws${mode === "slim" ? "/slim" : ""})`, async () => {
+  const entries = [["esm", "index.js", ""], ["cjs", "index.cjs", ""], ["slim", "slim.js", "/slim"], ["continuity", "continuity.js", "/continuity"]];
+  for (const [mode, file, path] of entries) {
+    test(`no side effects at import (${mode === "cjs" ? "require" : "import"} tether-ws${path})`, async () => {
       const report = lastJson(await script(["side-effects.mjs", mode]));
       assert.equal(report.file, file, "the entry loaded");
       assert.ok(report.exports.includes("TetherSocket"), `exports: ${report.exports}`);

@@ -1,6 +1,6 @@
 // Importing the package must touch nothing: every global a browser library might read or
 // call at import is replaced by a getter that records the access, then the entry is loaded.
-//   node side-effects.mjs esm|cjs|slim
+//   node side-effects.mjs esm|cjs|slim|continuity
 // Prints the entry's exports and the accesses made while loading it (none expected).
 import { createRequire } from "node:module";
 
@@ -36,9 +36,10 @@ for (const name of ["Module", "instantiate", "compile", "instantiateStreaming"])
 
 const mode = process.argv[2];
 const require = createRequire(import.meta.url);
-const file = { esm: import.meta.resolve("tether-ws"), cjs: require.resolve("tether-ws"), slim: import.meta.resolve("tether-ws/slim") }[mode];
+const specifier = { esm: "tether-ws", cjs: "tether-ws", slim: "tether-ws/slim", continuity: "tether-ws/continuity" }[mode];
+const file = mode === "cjs" ? require.resolve(specifier) : specifier && import.meta.resolve(specifier);
 if (!file) throw new Error(`unknown mode ${mode}`);
 watching = true;
-const entry = mode === "cjs" ? require("tether-ws") : await import(mode === "slim" ? "tether-ws/slim" : "tether-ws");
+const entry = mode === "cjs" ? require(specifier) : await import(specifier);
 watching = false;
 console.log(JSON.stringify({ file: file.split("/").pop(), exports: Object.keys(entry).sort(), touched }));

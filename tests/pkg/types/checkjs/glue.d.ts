@@ -6,6 +6,14 @@ export interface InitOutput {
 export declare class Core {
   constructor(numbers: Float64Array, seed: number, now: number);
   [method: string]: any;
+  // The continuity build's static methods (src/js/core.rs).
+  static offered(app: string): string;
+  static appProtocol(selected: string): string;
+}
+
+declare global {
+  /** Set by scripts/build-pkg.sh for each entry (esbuild --define). */
+  const CONTINUITY: boolean;
 }
 export default function init(options?: { module_or_path: unknown }): Promise<InitOutput>;
 export declare function initSync(options: { module: BufferSource | WebAssembly.Module }): InitOutput;
