@@ -16,14 +16,6 @@ use tether_ws::core::continuity::{
     MAX_DATA_HEADER_BYTES, MAX_SEQ, MAX_TOKEN_BYTES, MAX_WINDOW_MESSAGES,
 };
 
-fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: cases::cases(256),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 /// Characters that exercise the string writer and reader: quotes, backslashes, controls,
 /// multi-byte text, and anything at all.
 fn token_char() -> impl Strategy<Value = char> {
@@ -202,7 +194,7 @@ fn valid_frame() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(cases::config(256))]
 
     /// A hello is written exactly when its fields are in range, and read back as it was.
     #[test]
@@ -372,7 +364,7 @@ mod against_serde_json {
     }
 
     proptest! {
-        #![proptest_config(config())]
+        #![proptest_config(cases::config(256))]
 
         /// An unknown field's value, valid or edited: our reader takes it exactly when
         /// serde_json does (beyond our depth bound and serde_json's float range, which differ

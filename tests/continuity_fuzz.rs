@@ -20,14 +20,6 @@ const WINDOW: Window = Window {
     bytes: 64,
 };
 
-fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: cases::cases(256),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 /// One thing a peer sends: raw bytes, or a frame of the protocol with chosen numbers.
 #[derive(Debug, Clone)]
 enum Input {
@@ -93,7 +85,7 @@ fn encode(input: &Input) -> (Vec<u8>, bool) {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(cases::config(256))]
 
     #[test]
     fn the_client_engine_survives_anything(inputs in prop::collection::vec(input(), 0..60), sends in 0usize..8) {

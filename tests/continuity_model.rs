@@ -396,10 +396,7 @@ fn server_config() -> ServerConfig {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: cases::cases(256),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(cases::config(256))]
 
     #[test]
     fn exactly_once_in_order_both_ways_across_drops_and_restarts(steps in prop::collection::vec(step(), 1..120)) {

@@ -23,14 +23,6 @@ use tether_ws::core::continuity::{
 
 const ACK_DELAY_MS: f64 = 250.0;
 
-fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: cases::cases(256),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 #[derive(Debug, Clone)]
 enum Step {
     /// The app sends a message of this many bytes (it waits in the outbox, unnumbered).
@@ -387,7 +379,7 @@ impl Sim {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(cases::config(256))]
 
     #[test]
     fn every_message_is_delivered_once_in_order(

@@ -1,6 +1,9 @@
 //! How many random cases a property test runs: `default` unless `PROPTEST_CASES` says
 //! otherwise, never fewer than 64 (so that `PROPTEST_CASES=0` cannot pass silently); a
-//! value that is not a number fails too rather than being ignored.
+//! value that is not a number fails too rather than being ignored. Shared by the continuity
+//! property tests (`mod cases;`).
+
+use proptest::test_runner::Config;
 
 /// Fewer random cases than this prove too little.
 pub const MIN_CASES: u32 = 64;
@@ -19,4 +22,14 @@ pub fn cases(default: u32) -> u32 {
         "PROPTEST_CASES={cases}: at least {MIN_CASES} cases are needed to prove anything"
     );
     cases
+}
+
+/// A proptest configuration of [`cases`]`(default)` cases that saves no failures (the
+/// continuity tests print the failing input instead).
+pub fn config(default: u32) -> Config {
+    Config {
+        cases: cases(default),
+        failure_persistence: None,
+        ..Config::default()
+    }
 }
