@@ -488,3 +488,18 @@ fn a_server_config_out_of_the_protocols_range_still_welcomes() {
     };
     assert!(text.contains(r#""window":1,"windowBytes":1"#), "{text}");
 }
+
+#[test]
+fn a_resume_whose_welcome_is_lost_still_resumes() {
+    // The token rotates on every welcome; the client keeps the one it last received.
+    let mut w = World::new();
+    w.deliver_to_server(1);
+    w.deliver_to_client(1);
+    w.run(&Step::ClientSends(2));
+    w.run(&Step::Drop);
+    w.deliver_to_server(1); // the resume's hello: the server rotates the token...
+    w.run(&Step::Drop); // ...and its welcome is lost with the connection
+    w.settle();
+    assert_eq!(w.lost_sessions, 0, "the session survived");
+    assert_eq!(w.at_server, [1, 2]);
+}

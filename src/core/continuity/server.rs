@@ -146,6 +146,10 @@ const MAX_ENDED: usize = 4096;
 #[derive(Debug)]
 struct Session<P> {
     tok: String,
+    /// The token the last resume was made with, still good until the client shows it got
+    /// the `welcome` that replaced it (its first data or ack frame): a resume whose
+    /// `welcome` was lost with the connection must not lose the session.
+    prev_tok: Option<String>,
     /// The connection it is attached to, if any.
     conn: Option<ConnKey>,
     /// When it was detached (its TTL runs from then).
@@ -166,7 +170,8 @@ pub struct Sessions<P> {
     sessions: BTreeMap<String, Session<P>>,
     /// Which session each welcomed connection belongs to.
     conns: BTreeMap<ConnKey, String>,
-    ended: VecDeque<(String, ResumeReason)>,
+    /// Sessions the server ended: sid, why, and the token that may hear why.
+    ended: VecDeque<(String, ResumeReason, String)>,
     /// Every session's next deadline (ack due or TTL), in whole ms.
     timers: BTreeSet<(u64, String)>,
     transmits: VecDeque<Transmit<P>>,
@@ -382,6 +387,8 @@ impl<P: Clone> Sessions<P> {
                 let Some(s) = self.sessions.get_mut(&sid) else {
                     return Ok(None);
                 };
+                // The client has the `welcome`: only its token is good from now on.
+                s.prev_tok = None;
                 s.outgoing.handle_ack(header.ack)?;
                 let bytes = (frame.len() - header.len) as u64;
                 let received = s.incoming.handle_data(header.seq, bytes, now)?;
@@ -391,6 +398,7 @@ impl<P: Clone> Sessions<P> {
             (FrameKind::Ack, Some(sid)) => {
                 let ack = parse_ack(frame)?;
                 if let Some(s) = self.sessions.get_mut(&sid) {
+                    s.prev_tok = None;
                     s.outgoing.handle_ack(ack)?;
                 }
                 self.pump(&sid);
@@ -449,6 +457,7 @@ impl<P: Clone> Sessions<P> {
                 sid.clone(),
                 Session {
                     tok: String::new(),
+                    prev_tok: None,
                     conn: Some(conn),
                     detached_at: None,
                     incoming: Incoming::new(window, self.cfg.ack_delay_ms),
@@ -463,7 +472,13 @@ impl<P: Clone> Sessions<P> {
             .sessions
             .get_mut(&sid)
             .ok_or(ProtocolError::UnexpectedControl)?;
-        s.tok = tok.clone();
+        let used = core::mem::replace(&mut s.tok, tok.clone());
+        // (A resume made with the previous token keeps that one, not the unproven current.)
+        if resumed && s.prev_tok.as_deref() != hello.tok.as_deref() {
+            s.prev_tok = Some(used);
+        } else if !resumed {
+            s.prev_tok = None;
+        }
         s.detached_at = None;
         let welcome = Welcome {
             sid: sid.clone(),
@@ -502,10 +517,19 @@ impl<P: Clone> Sessions<P> {
     fn lookup(&mut self, sid: &str, tok: Option<&str>, now: f64) -> Result<String, ResumeReason> {
         let ttl = self.cfg.ttl_ms;
         let Some(s) = self.sessions.get(sid) else {
-            let ended = self.ended.iter().find(|(s, _)| s == sid);
-            return Err(ended.map_or(ResumeReason::Unknown, |(_, why)| *why));
+            // Why it ended is told only to its last token: a sid alone learns nothing.
+            let ended = self.ended.iter().find(|(s, ..)| s == sid);
+            return Err(ended.map_or(ResumeReason::Unknown, |(_, why, last)| {
+                if tok.is_some_and(|t| same_token(t, last)) {
+                    *why
+                } else {
+                    ResumeReason::Auth
+                }
+            }));
         };
-        if !tok.is_some_and(|t| same_token(t, &s.tok)) {
+        let known =
+            |t: &str| same_token(t, &s.tok) || s.prev_tok.as_deref().is_some_and(|p| same_token(t, p));
+        if !tok.is_some_and(known) {
             return Err(ResumeReason::Auth);
         }
         if s.detached_at.is_some_and(|d| whole_ms(d) + ttl <= whole_ms(now)) {
@@ -570,6 +594,7 @@ impl<P: Clone> Sessions<P> {
     /// Ends session `sid`, remembering why for a later resume, and closes its connection.
     fn end(&mut self, sid: &str, why: ResumeReason) {
         let undelivered = self.held(sid);
+        let last_tok = self.sessions.get(sid).map(|s| s.tok.clone()).unwrap_or_default();
         self.ended_events.push_back(Ended {
             sid: String::from(sid),
             reason: why,
@@ -587,7 +612,7 @@ impl<P: Clone> Sessions<P> {
         if self.ended.len() >= MAX_ENDED {
             self.ended.pop_front();
         }
-        self.ended.push_back((String::from(sid), why));
+        self.ended.push_back((String::from(sid), why, last_tok));
     }
 
     /// Removes session `sid` (after `bye`, it is simply unknown).

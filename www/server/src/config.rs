@@ -105,6 +105,11 @@ pub struct Config {
     /// with 1013 (its session stays; it may resume). Its outgoing queue is bounded too (the
     /// window plus 64 frames), and when it fills the client is closed the same way. 10 s.
     pub write_timeout_ms: u64,
+    /// Liveness: a connection that sends nothing, not even the pong to the ping it gets
+    /// after half this time of silence, for this long, ms, is closed with 1001 and its
+    /// session detached (so that its TTL runs: a client that vanished without a TCP close
+    /// must not hold its session attached). 60 s; 0 turns it off.
+    pub idle_timeout_ms: u64,
     /// Events that may wait for the application ([`Server::events`]): while this many are
     /// unread, the server reads no frame from any client (their windows fill, and they
     /// wait); a message is acknowledged to its client once it is in this queue. Only
@@ -133,6 +138,7 @@ impl Default for Config {
             max_message_bytes: 1_048_576,
             hello_timeout_ms: 10_000,
             write_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
             event_capacity: 1024,
             protocols: Vec::new(),
             allowed_origins: None,
@@ -160,6 +166,7 @@ impl fmt::Debug for Config {
             .field("max_message_bytes", &self.max_message_bytes)
             .field("hello_timeout_ms", &self.hello_timeout_ms)
             .field("write_timeout_ms", &self.write_timeout_ms)
+            .field("idle_timeout_ms", &self.idle_timeout_ms)
             .field("event_capacity", &self.event_capacity)
             .field("protocols", &self.protocols)
             .field("allowed_origins", &self.allowed_origins)

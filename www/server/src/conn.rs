@@ -40,9 +40,10 @@ pub(crate) async fn run<S>(
     let (key, rx, killed) = inner.register(&protocol);
     let (mut sink, mut stream) = ws.split();
     let write_timeout = Duration::from_millis(inner.cfg.write_timeout_ms);
+    let idle = (inner.cfg.idle_timeout_ms > 0).then(|| Duration::from_millis(inner.cfg.idle_timeout_ms));
     let close = {
-        let reader = read(&inner, key, &mut stream, deadline);
-        let writer = write(&mut sink, rx, killed, write_timeout);
+        let reader = read(&inner, key, &mut stream, deadline, idle);
+        let writer = write(&mut sink, rx, killed, write_timeout, idle.map(|d| d / 2));
         tokio::select! {
             c = reader => c,
             c = writer => c,
@@ -70,6 +71,7 @@ async fn read<S>(
     key: u64,
     stream: &mut SplitStream<WebSocketStream<S>>,
     deadline: Instant,
+    idle: Option<Duration>,
 ) -> Closing
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -77,7 +79,14 @@ where
     let mut welcomed = false;
     loop {
         let next = if welcomed {
-            stream.next().await
+            match idle {
+                // Any frame counts, the pong to our ping included.
+                Some(idle) => match tokio::time::timeout(idle, stream.next()).await {
+                    Ok(next) => next,
+                    Err(_) => return Some((close::GOING_AWAY, "idle: no frame, no pong")),
+                },
+                None => stream.next().await,
+            }
         } else {
             match tokio::time::timeout_at(deadline, stream.next()).await {
                 Ok(next) => next,
@@ -122,15 +131,24 @@ async fn write<S>(
     mut rx: mpsc::Receiver<Out>,
     mut killed: oneshot::Receiver<(u16, &'static str)>,
     write_timeout: Duration,
+    ping_after: Option<Duration>,
 ) -> Closing
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     loop {
+        let silence = async {
+            match ping_after {
+                Some(after) => tokio::time::sleep(after).await,
+                None => std::future::pending().await,
+            }
+        };
         let first = tokio::select! {
             biased;
             k = &mut killed => return k.ok(),
             out = rx.recv() => out?,
+            // Nothing written for a while: a ping, which the client's browser answers.
+            () = silence => Out::Frame(WsMessage::Ping(Default::default())),
         };
         let batch = async {
             let mut next = Some(first);

@@ -91,7 +91,8 @@ pub mod close {
     /// [`Config::write_timeout_ms`](crate::Config::write_timeout_ms). Its session stays:
     /// it may resume.
     pub const TOO_SLOW: u16 = 1013;
-    /// [`Server::shutdown`](crate::Server::shutdown).
+    /// [`Server::shutdown`](crate::Server::shutdown), or a connection silent for
+    /// [`Config::idle_timeout_ms`](crate::Config::idle_timeout_ms).
     pub const GOING_AWAY: u16 = 1001;
     /// A WebSocket-level protocol error (bad opcode, unmasked frame, …).
     pub const WS_PROTOCOL_ERROR: u16 = 1002;

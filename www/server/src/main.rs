@@ -26,6 +26,7 @@ const USAGE: &str = "usage: tether-server [FLAG VALUE]...
   --max-connections N       connections at most (default 1024; past it a connection is dropped)
   --max-message-bytes N     largest client payload (default 1048576; larger: close 1009)
   --hello-timeout-ms N      from accept to hello (default 10000; then close 4002)
+  --idle-timeout-ms N       silence (no frame, no pong to our ping) before close 1001 (default 60000; 0: off)
   --protocol P              an application subprotocol: selects tether.v1+P when offered (repeatable)
   --origin O                allow only this Origin (repeatable; default: any)
   the echo: every message from a session is sent back to it; stops on SIGINT/SIGTERM";
@@ -83,6 +84,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, Stri
             "--max-connections" => args.cfg.max_connections = number(f, v)?,
             "--max-message-bytes" => args.cfg.max_message_bytes = number(f, v)?,
             "--hello-timeout-ms" => args.cfg.hello_timeout_ms = number(f, v)?,
+            "--idle-timeout-ms" => args.cfg.idle_timeout_ms = number(f, v)?,
             "--protocol" => args.cfg.protocols.push(value),
             "--origin" => args.cfg.allowed_origins.get_or_insert_with(Vec::new).push(value),
             _ => return Err(format!("unknown argument {flag}")),

@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use tether_server::{Config, EndReason, SendError, ServerEvent, SessionConfig};
 use tether_ws::core::continuity::Window;
 use tokio::io::AsyncReadExt;
@@ -383,4 +383,45 @@ async fn slow_application_backpressures_clients() {
     }
     let want: Vec<String> = (1..=100).map(|n| format!("b{n}")).collect();
     assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn a_silent_client_is_closed_and_its_session_detached() {
+    let cfg = Config {
+        idle_timeout_ms: 400,
+        ..Config::default()
+    };
+    let (server, addr, _events) = start(cfg).await;
+    // A client that answers pings (tungstenite does, while its stream is read) stays.
+    let mut alive = raw(addr).await;
+    hello(&mut alive, None, None, 0).await;
+    // One that says hello, then goes silent (never read: no pong), as a vanished peer.
+    let mut silent = raw(addr).await;
+    let welcome = hello(&mut silent, None, None, 0).await;
+    let started = Instant::now();
+    let read_alive = async {
+        while tokio::time::timeout(Duration::from_millis(50), alive.next())
+            .await
+            .map_or(true, |f| f.is_some())
+        {
+            if started.elapsed() > Duration::from_millis(1500) {
+                break;
+            }
+        }
+    };
+    read_alive.await;
+    assert_eq!(
+        server.connections(),
+        1,
+        "the silent one closed, the live one kept"
+    );
+    assert_eq!(
+        server.sessions(),
+        2,
+        "both sessions are kept, the silent one detached"
+    );
+    // The silent client comes back and resumes: its session was waiting for it.
+    let mut back = raw(addr).await;
+    let resumed = hello(&mut back, Some(&welcome.sid), Some(&welcome.tok), 0).await;
+    assert!(resumed.resumed, "{resumed:?}");
 }

@@ -197,7 +197,10 @@ async fn take_over_closes_the_old_socket_with_4001() {
         other => panic!("{other:?}"),
     }
     assert_eq!(close_code(&mut a).await, Some(4001));
-    // The old token no longer works.
+    // Once the new socket shows it got its welcome (any data or ack frame), the old token
+    // no longer works (until then it would: a resume whose welcome is lost keeps its session).
+    b.send(Ws::text("A1")).await.expect("ack");
+    assert!(eventually(|| server.held(&w.sid) == 0).await, "the ack was taken");
     let mut c = raw(addr).await;
     let w3 = hello(&mut c, Some(&w.sid), Some(&w.tok), 1).await;
     assert!(!w3.resumed);
