@@ -43,10 +43,15 @@ JS_LOG="$LOG_DIR/js-tests.log"
 export TETHER_HTTP_PORT="${TETHER_HTTP_PORT:-8790}"
 export TETHER_WS_PORT="${TETHER_WS_PORT:-8791}"
 export TETHER_BLACKHOLE_PORT="${TETHER_BLACKHOLE_PORT:-8792}"
+# The continuity reference server (www/server) the Rust face's browser tests talk to.
+export TETHER_CONTINUITY_PORT="${TETHER_CONTINUITY_PORT:-8793}"
 HTTP_PORT=$TETHER_HTTP_PORT WS_PORT=$TETHER_WS_PORT BLACKHOLE_PORT=$TETHER_BLACKHOLE_PORT
+CONTINUITY_PORT=$TETHER_CONTINUITY_PORT
+CONTINUITY_PID=""
+CONTINUITY_LOG="$LOG_DIR/continuity-server.log"
 # The known number of tests per step (floors: raise them when you add tests).
 NATIVE_TESTS_MIN=181
-BROWSER_TESTS_MIN=29
+BROWSER_TESTS_MIN=35
 JS_TESTS_MIN=113
 
 elapsed() { local s=$1; printf '%dm%02ds' $((s / 60)) $((s % 60)); }
@@ -71,17 +76,22 @@ check_cargo_counts() {
   ((ignored == 0)) || fail "$name ignored $ignored tests: $(grep -E '\.\.\. ignored' "$log" | head -n 20 | tr '\n' ' ')"
 }
 
-stop_server() {
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
+stop_pid() {
+  local pid=$1
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do
-      kill -0 "$SERVER_PID" 2>/dev/null || break
+      kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
   fi
-  SERVER_PID=""
+}
+stop_server() {
+  stop_pid "$SERVER_PID"
+  stop_pid "$CONTINUITY_PID"
+  SERVER_PID="" CONTINUITY_PID=""
 }
 
 on_exit() {
@@ -155,13 +165,14 @@ check_cargo_counts "native tests" "$LOG_DIR/native-tests.log" "$NATIVE_TESTS_MIN
 # ------------------------------------------------------------------------------- test server
 step "test server: build and start"
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in "$HTTP_PORT" "$WS_PORT" "$BLACKHOLE_PORT"; do
+for port in "$HTTP_PORT" "$WS_PORT" "$BLACKHOLE_PORT" "$CONTINUITY_PORT"; do
   if port_busy "$port"; then
     fail "port 127.0.0.1:$port is already in use (a leftover tether-test-server?" \
       "'ss -ltnp sport = :$port' shows the process); stop it and run again"
   fi
 done
-cargo build -p tether-test-server -p tether-relay || fail "building tests/server and the demo relay failed"
+cargo build -p tether-test-server -p tether-relay -p tether-server \
+  || fail "building tests/server, the demo relay and the continuity server failed"
 "$TARGET_DIR/debug/tether-test-server" --root "$ROOT" \
   --http "127.0.0.1:$HTTP_PORT" --ws "127.0.0.1:$WS_PORT" --blackhole "127.0.0.1:$BLACKHOLE_PORT" \
   >"$SERVER_LOG" 2>&1 &
@@ -184,6 +195,18 @@ if ((ready == 0)); then
   fail "the test server exited before it was ready"
 fi
 echo "test server (pid $SERVER_PID): $(grep -m1 '^ready' "$SERVER_LOG"); log: ${SERVER_LOG#"$ROOT"/}"
+# The continuity reference server: echoes every message to its session and feeds {"n":k}.
+"$TARGET_DIR/debug/tether-server" --listen "127.0.0.1:$CONTINUITY_PORT" --feed-ms 50 >"$CONTINUITY_LOG" 2>&1 &
+CONTINUITY_PID=$!
+for _ in $(seq 1 100); do # 10 s
+  grep -q '^listening on' "$CONTINUITY_LOG" 2>/dev/null && break
+  kill -0 "$CONTINUITY_PID" 2>/dev/null || break
+  sleep 0.1
+done
+grep -q '^listening on' "$CONTINUITY_LOG" || { tail -n 20 "$CONTINUITY_LOG" >&2; fail "the continuity server did not start"; }
+echo "continuity server (pid $CONTINUITY_PID): $(grep -m1 '^listening on' "$CONTINUITY_LOG")"
+# The protocol's second implementation, from PROTOCOL.md alone (tests/interop), checked.
+node tests/interop/selftest.mjs || fail "the interop server's self-test failed (tests/interop)"
 
 # ------------------------------------------------------------------------------- wasm browser tests
 step "browser tests: cargo test -p tether-ws --target wasm32-unknown-unknown (headless Chromium)"

@@ -131,8 +131,10 @@ async fn on_event_callback_runs_until_its_guard_is_dropped() {
 async fn offers_subprotocols_and_the_server_selects_the_first() {
     let key = unique_key("proto");
     let builder = Socket::builder(ws_url("/proto", &key)).protocols(["a", "b"]);
-    let (_socket, mut events) = connect(builder);
+    let (socket, mut events) = connect(builder);
+    assert_eq!(socket.protocol(), "", "none before open");
     wait_open(&mut events).await;
+    assert_eq!(socket.protocol(), "a");
     let (reply, _) = wait_for(&mut events, 3_000, "protocol reply", |e| {
         matches!(e, Event::Message(_))
     })

@@ -16,6 +16,6 @@ pub use socket::{Socket, SocketBuilder, Subscription};
 pub use subscribers::EventStream;
 pub use typed::{decode, TypedEvent, TypedEventStream, TypedSocket};
 pub use types::{
-    CloseInfo, DropReason, Event, HeartbeatOptions, Jitter, Message, Overflow, QueueOptions,
-    ReconnectOptions, RetryReason, SessionStart, State,
+    CloseInfo, ContinuityMode, ContinuityOptions, DropReason, Event, HeartbeatOptions, Jitter, Message,
+    Overflow, QueueOptions, ReconnectOptions, RetryReason, SessionStart, State,
 };

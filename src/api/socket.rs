@@ -8,7 +8,8 @@ use serde::Serialize;
 use super::error::Error;
 use super::subscribers::{EventStream, Subscribers};
 use super::types::{
-    duration, limit, ms, CloseInfo, Event, HeartbeatOptions, Message, QueueOptions, ReconnectOptions, State,
+    duration, limit, ms, CloseInfo, ContinuityOptions, Event, HeartbeatOptions, Message, QueueOptions,
+    ReconnectOptions, State,
 };
 use crate::core::{check_close_args, Config, Heartbeat};
 
@@ -30,6 +31,7 @@ pub struct SocketBuilder {
     pause_when_hidden: bool,
     should_reconnect: Option<ShouldReconnect>,
     max_message_bytes: Option<usize>,
+    continuity: Option<ContinuityOptions>,
 }
 
 impl SocketBuilder {
@@ -94,6 +96,19 @@ impl SocketBuilder {
         self
     }
 
+    /// Turns on the continuity protocol (default: off): with a server that speaks it
+    /// ([PROTOCOL.md]), every message is delivered once and in order, both ways, across
+    /// reconnects. The client offers `tether.v1` (`tether.v1+<p>` for each of your
+    /// subprotocols `<p>`, then the `<p>`s); each connection's session begins with an
+    /// [`Event::Resume`] before its `Open`, and [`Event::Message`] carries the payload
+    /// without the protocol's header. Not yet with [`heartbeat`](Self::heartbeat).
+    ///
+    /// [PROTOCOL.md]: https://github.com/tether-ws/tether-ws/blob/main/PROTOCOL.md
+    pub fn continuity(mut self, options: ContinuityOptions) -> Self {
+        self.continuity = Some(options);
+        self
+    }
+
     /// Decides whether to reconnect after a close the socket did not ask for (default: always).
     pub fn should_reconnect(mut self, f: impl Fn(&CloseInfo) -> bool + 'static) -> Self {
         self.should_reconnect = Some(Rc::new(f));
@@ -113,7 +128,7 @@ impl SocketBuilder {
             reconnect_on_online: self.reconnect_on_online,
             pause_when_hidden: self.pause_when_hidden,
             max_message_bytes: self.max_message_bytes.map_or(u64::MAX, |n| n as u64),
-            continuity: None,
+            continuity: self.continuity.as_ref().map(ContinuityOptions::to_core),
         };
         cfg.validate().map_err(Error::InvalidOption)?;
         Ok(cfg)
@@ -210,6 +225,7 @@ impl Socket {
             should_reconnect: None,
             max_message_bytes: limit(d.max_message_bytes, u64::MAX)
                 .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            continuity: None,
         }
     }
 
@@ -275,6 +291,12 @@ impl Socket {
         imp::queued_messages(&self.inner)
     }
 
+    /// The subprotocol the server selected (`""` when none, or not connected); with
+    /// continuity, your part of it (`"chat"` for `tether.v1+chat`).
+    pub fn protocol(&self) -> String {
+        imp::protocol(&self.inner)
+    }
+
     fn subscribers(&self) -> &Rc<Subscribers> {
         imp::subscribers(&self.inner)
     }
@@ -288,7 +310,7 @@ mod imp {
     use std::time::Duration;
 
     use wasm_bindgen::{JsCast, JsValue};
-    use web_sys::{BinaryType, MessageEvent};
+    use web_sys::BinaryType;
 
     use super::super::error::{ConnectionError, Error};
     use super::super::subscribers::Subscribers;
@@ -373,8 +395,8 @@ mod imp {
             self.subscribers.publish(event);
         }
 
-        fn message(&self, event: &MessageEvent) {
-            self.subscribers.publish(Event::Message(from_js(&event.data())));
+        fn message(&self, data: &JsValue) {
+            self.subscribers.publish(Event::Message(from_js(data)));
         }
 
         fn should_reconnect(&self, info: &CloseInfo) -> Option<bool> {
@@ -429,6 +451,10 @@ mod imp {
         inner.driver.queued_messages()
     }
 
+    pub fn protocol(inner: &Inner) -> String {
+        inner.driver.protocol()
+    }
+
     pub fn subscribers(inner: &Inner) -> &Rc<Subscribers> {
         &inner.callbacks.subscribers
     }
@@ -470,6 +496,9 @@ mod imp {
     pub fn queued_messages(inner: &Inner) -> usize {
         match *inner {}
     }
+    pub fn protocol(inner: &Inner) -> String {
+        match *inner {}
+    }
     pub fn subscribers(inner: &Inner) -> &Rc<Subscribers> {
         match *inner {}
     }
@@ -494,5 +523,54 @@ mod tests {
         };
         let err = Socket::builder("ws://x/").backoff(bad).connect().err();
         assert!(matches!(err, Some(Error::InvalidOption(e)) if e.option == "reconnectionDelayGrowFactor"));
+    }
+
+    #[test]
+    fn continuity_options_map_to_the_core_and_are_validated() {
+        use crate::api::{ContinuityMode, ContinuityOptions};
+        use crate::core::Continuity;
+
+        let builder = |c: ContinuityOptions| Socket::builder("ws://x/").continuity(c);
+        let cfg = builder(ContinuityOptions::default()).config().unwrap();
+        assert_eq!(
+            cfg.continuity,
+            Some(Continuity::default()),
+            "the defaults are the core's"
+        );
+        assert_eq!(
+            Socket::builder("ws://x/").config().unwrap().continuity,
+            None,
+            "off by default"
+        );
+
+        let options = ContinuityOptions::default()
+            .mode(ContinuityMode::Required)
+            .window(8)
+            .window_bytes(None)
+            .ack_delay(Duration::from_millis(40))
+            .resend(false);
+        let expected = Continuity {
+            required: true,
+            window: 8,
+            window_bytes: u64::MAX,
+            ack_delay_ms: 40.0,
+            resend: false,
+        };
+        assert_eq!(builder(options).config().unwrap().continuity, Some(expected));
+
+        let option = |b: SocketBuilder| match b.connect().err() {
+            Some(Error::InvalidOption(e)) => e.option,
+            other => panic!("expected an option error, got {other:?}"),
+        };
+        assert_eq!(
+            option(builder(ContinuityOptions::default().window(0))),
+            "continuity.window"
+        );
+        assert_eq!(
+            option(builder(ContinuityOptions::default().window_bytes(Some(0)))),
+            "continuity.windowBytes"
+        );
+        let with_heartbeat = builder(ContinuityOptions::default()).heartbeat(HeartbeatOptions::default());
+        assert_eq!(option(with_heartbeat), "heartbeat", "not yet with heartbeats");
     }
 }

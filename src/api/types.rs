@@ -189,6 +189,118 @@ impl Default for HeartbeatOptions {
     }
 }
 
+/// Whether a server that does not speak the continuity protocol is still used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ContinuityMode {
+    /// Use the protocol when the server speaks it, a plain WebSocket otherwise: the
+    /// connection's [`Event::Resume`] then says [`SessionStart::Unsupported`] (or
+    /// [`SessionStart::NoWelcome`] for a server that selected the protocol without
+    /// speaking it: the next attempts offer only your subprotocols).
+    #[default]
+    Prefer,
+    /// A connection without the protocol is closed and counts as a failed attempt, reported
+    /// as [`Event::Error`] with [`ConnectionError::NoContinuity`].
+    Required,
+}
+
+/// The continuity protocol ([PROTOCOL.md]): with a server that speaks it, every message is
+/// delivered once and in order, both ways, across reconnects; each connection's session
+/// begins with an [`Event::Resume`] before its `Open`. Turn it on with
+/// [`SocketBuilder::continuity`](super::SocketBuilder::continuity). The defaults are the
+/// core's ([`Continuity`](crate::core::Continuity)). Not yet with heartbeats (an
+/// [`Error::InvalidOption`](super::Error::InvalidOption) on `connect`).
+///
+/// ```
+/// use std::time::Duration;
+/// use tether_ws::{ContinuityMode, ContinuityOptions};
+///
+/// let options = ContinuityOptions::default()
+///     .mode(ContinuityMode::Required)
+///     .ack_delay(Duration::from_millis(100));
+/// assert_eq!(options.window, 256);
+/// ```
+///
+/// [PROTOCOL.md]: https://github.com/tether-ws/tether-ws/blob/main/PROTOCOL.md
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ContinuityOptions {
+    /// Prefer the protocol, or require it (`Prefer`).
+    pub mode: ContinuityMode,
+    /// Unacknowledged messages at most, per direction: 1 to 65,536 (256; the server may
+    /// ask for fewer). Sends beyond it wait in the outbox.
+    pub window: u32,
+    /// Unacknowledged bytes at most, per direction (1 MiB; `None`: no limit of yours, the
+    /// server's still applies). One larger message still goes when nothing is
+    /// unacknowledged.
+    pub window_bytes: Option<u64>,
+    /// How long an acknowledgement waits after the first delivery not yet acknowledged
+    /// (250 ms).
+    pub ack_delay: Duration,
+    /// After a lost session (the server forgot it), send the messages in doubt again
+    /// (`true`: the server may see them twice) or report each one as
+    /// [`Event::Dropped`] with [`DropReason::SessionLost`] (`false`).
+    pub resend: bool,
+}
+
+impl Default for ContinuityOptions {
+    fn default() -> Self {
+        let c = crate::core::Continuity::default();
+        ContinuityOptions {
+            mode: if c.required {
+                ContinuityMode::Required
+            } else {
+                ContinuityMode::Prefer
+            },
+            window: c.window,
+            window_bytes: limit(c.window_bytes, u64::MAX),
+            ack_delay: duration(c.ack_delay_ms),
+            resend: c.resend,
+        }
+    }
+}
+
+impl ContinuityOptions {
+    /// Prefer the protocol, or require it.
+    pub fn mode(mut self, mode: ContinuityMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Unacknowledged messages at most, per direction (1 to 65,536).
+    pub fn window(mut self, messages: u32) -> Self {
+        self.window = messages;
+        self
+    }
+
+    /// Unacknowledged bytes at most, per direction (`None`: no limit of yours).
+    pub fn window_bytes(mut self, bytes: Option<u64>) -> Self {
+        self.window_bytes = bytes;
+        self
+    }
+
+    /// How long an acknowledgement waits.
+    pub fn ack_delay(mut self, delay: Duration) -> Self {
+        self.ack_delay = delay;
+        self
+    }
+
+    /// Send the messages in doubt from a lost session again (`true`) or drop them.
+    pub fn resend(mut self, yes: bool) -> Self {
+        self.resend = yes;
+        self
+    }
+
+    pub(crate) fn to_core(&self) -> crate::core::Continuity {
+        crate::core::Continuity {
+            required: self.mode == ContinuityMode::Required,
+            window: self.window,
+            window_bytes: self.window_bytes.unwrap_or(u64::MAX),
+            ack_delay_ms: ms(self.ack_delay),
+            resend: self.resend,
+        }
+    }
+}
+
 pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }

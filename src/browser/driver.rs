@@ -1,6 +1,9 @@
 //! The driver: runs the core state machine against a real browser WebSocket.
 //!
 //! It turns socket, timer and page events into core inputs and carries out the core's actions.
+//! With continuity, a socket that speaks the protocol has its messages read by the machine
+//! (`unframe`: the payload is delivered without its header) and its writes framed with the
+//! machine's header (`framed`), as the JS class does (src/js/tether_socket.js).
 //! It never holds a `RefCell` borrow while user code runs (events, `should_reconnect`), so
 //! user code may call back into the socket — send, close, reconnect, even free — at any time.
 
@@ -8,21 +11,24 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::Timeout;
+use js_sys::{ArrayBuffer, JsString, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{BinaryType, CloseEvent, MessageEvent};
+use web_sys::{BinaryType, Blob, CloseEvent, MessageEvent};
 
 use super::bindings::{self, performance_now as now};
 use super::conn::{Conn, SocketEvent};
 use super::env::{EnvChange, EnvWatch};
+use crate::core::continuity::{app_protocol, offered_protocols, DataHeaderBuf, MAX_DATA_HEADER_BYTES};
 use crate::core::{Action, CloseInfo, Config, ConnId, Event, Machine, SendOutcome, State};
 
 /// Receives what the driver has to tell the user (the Rust API's socket).
 pub trait Callbacks {
     /// A core event (open, close, error, reconnecting, state change, dropped message).
     fn event(&self, event: Event<JsValue>);
-    /// A message from the server (with heartbeats on, every message counts as a reply).
-    fn message(&self, event: &MessageEvent);
+    /// A message from the server, its data (with continuity, the payload without the
+    /// protocol's header; with heartbeats on, every message counts as a reply).
+    fn message(&self, data: &JsValue);
     /// The user's verdict on reconnecting after an unexpected close (`shouldReconnect`);
     /// `None` keeps the default (reconnect).
     fn should_reconnect(&self, info: &CloseInfo) -> Option<bool>;
@@ -36,7 +42,8 @@ pub struct DriverOptions {
     pub url: String,
     /// Subprotocols to offer, checked (`target::check_protocols`).
     pub protocols: Vec<String>,
-    /// How binary messages are delivered.
+    /// How binary messages are delivered (with continuity the socket's is `arraybuffer`, to
+    /// read headers synchronously; payloads are then made Blobs if this says so).
     pub binary_type: BinaryType,
     /// The heartbeat message, if heartbeats are on.
     pub heartbeat_message: Option<JsValue>,
@@ -67,13 +74,15 @@ struct Inner {
     timer: RefCell<Option<(f64, Timeout)>>,
     env: RefCell<Option<EnvWatch>>,
     url: String,
-    /// The subprotocols, as `new WebSocket` takes them.
-    protocols: js_sys::Array,
+    /// The app's subprotocols (checked).
+    protocols: Vec<String>,
     heartbeat_message: Option<JsValue>,
     binary_type: BinaryType,
     /// `maxMessageBytes`, when set.
     max_message_bytes: Option<f64>,
     disposed: Cell<bool>,
+    /// The continuity option is on.
+    continuity: bool,
     callbacks: Rc<dyn Callbacks>,
 }
 
@@ -81,6 +90,35 @@ struct Inner {
 /// text).
 fn size_of(data: &JsValue) -> u64 {
     bindings::payload_size(data) as u64
+}
+
+/// `header` followed by `data`, as one message of the same kind (text: one string; binary:
+/// one buffer, or a Blob for a Blob).
+fn framed(header: &DataHeaderBuf, data: &JsValue) -> JsValue {
+    if let Some(text) = data.dyn_ref::<JsString>() {
+        return JsString::from(header.as_str()).concat(text).into();
+    }
+    if data.is_instance_of::<Blob>() {
+        let parts = js_sys::Array::of2(&header.as_str().into(), data);
+        if let Ok(blob) = Blob::new_with_str_sequence(&parts) {
+            return blob.into();
+        }
+    }
+    let bytes = if let Some(bytes) = data.dyn_ref::<Uint8Array>() {
+        bytes.clone()
+    } else if ArrayBuffer::is_view(data) {
+        // (The getters are looked up by name: any view has them.)
+        let view = data.unchecked_ref::<js_sys::DataView>();
+        let (at, len) = (view.byte_offset() as u32, view.byte_length() as u32);
+        Uint8Array::new_with_byte_offset_and_length(&view.buffer(), at, len)
+    } else {
+        Uint8Array::new(data)
+    };
+    let head = header.as_bytes();
+    let out = Uint8Array::new_with_length(head.len() as u32 + bytes.length());
+    out.subarray(0, head.len() as u32).copy_from(head);
+    out.set(&bytes, head.len() as u32);
+    out.into()
 }
 
 fn random_seed() -> u64 {
@@ -94,6 +132,7 @@ impl Driver {
     /// Starts managing a connection (connecting at once unless `start_closed`).
     pub fn start(opts: DriverOptions, callbacks: Rc<dyn Callbacks>) -> Driver {
         let watch_visibility = opts.config.pause_when_hidden;
+        let continuity = opts.config.continuity.is_some();
         let limit = opts.config.max_message_bytes;
         let max_message_bytes = (limit != u64::MAX).then_some(limit as f64);
         let mut machine = Machine::new(opts.config, random_seed(), now());
@@ -103,22 +142,22 @@ impl Driver {
         if watch_visibility && !bindings::is_visible() {
             machine.handle_visibility(now(), false);
         }
-        let protocols = opts.protocols.iter().map(|p| JsValue::from_str(p)).collect();
         let inner = Rc::new(Inner {
             machine: RefCell::new(machine),
             conn: RefCell::new(None),
             timer: RefCell::new(None),
             env: RefCell::new(None),
             url: opts.url,
-            protocols,
+            protocols: opts.protocols,
             heartbeat_message: opts.heartbeat_message,
             binary_type: opts.binary_type,
             max_message_bytes,
             disposed: Cell::new(false),
+            continuity,
             callbacks,
         });
         let weak = Rc::downgrade(&inner);
-        *inner.env.borrow_mut() = Some(EnvWatch::new(watch_visibility, move |change| {
+        *inner.env.borrow_mut() = Some(EnvWatch::new(watch_visibility, continuity, move |change| {
             if let Some(inner) = weak.upgrade() {
                 inner.on_env(change);
             }
@@ -164,6 +203,24 @@ impl Driver {
     /// Messages in the outbox.
     pub fn queued_messages(&self) -> usize {
         self.inner.machine.borrow().queued_messages()
+    }
+
+    /// The subprotocol the server selected (`""` when none or not open); with continuity,
+    /// the application's part of it.
+    pub fn protocol(&self) -> String {
+        let current = self.inner.machine.borrow().current();
+        let selected = self
+            .inner
+            .conn
+            .borrow()
+            .as_ref()
+            .filter(|c| Some(c.id) == current)
+            .map(|c| c.ws.protocol())
+            .unwrap_or_default();
+        match app_protocol(&selected) {
+            Some(app) if self.inner.continuity => app.into(),
+            _ => selected,
+        }
     }
 }
 
@@ -237,7 +294,17 @@ impl Inner {
     /// Writes `data`, the message in hand (from `send` or `poll_flush`, of `size` bytes if
     /// known), to socket `id`, and tells the machine it went. Gives it back if it did not.
     fn write_held(&self, id: ConnId, data: JsValue, size: Option<u64>) -> Result<(), JsValue> {
-        if !self.write(id, &data) {
+        let header = {
+            let m = self.machine.borrow();
+            m.speaks_continuity(id).then(|| m.data_header()).flatten()
+        };
+        let written = match header.map(|(seq, ack)| DataHeaderBuf::new(seq, ack)) {
+            Some(Ok(header)) => self.write(id, &framed(&header, &data)),
+            // (Not possible: the machine numbers within the protocol's range.)
+            Some(Err(_)) => false,
+            None => self.write(id, &data),
+        };
+        if !written {
             return Err(data);
         }
         let report = self.machine.borrow_mut().handle_written(id, data, size);
@@ -274,6 +341,18 @@ impl Inner {
     }
 
     fn flush(&self, id: ConnId) {
+        // After a resume: what the server had not taken, again (a failed write needs nothing).
+        loop {
+            let next = self
+                .machine
+                .borrow_mut()
+                .poll_replay(id)
+                .map(|(seq, ack, data)| (seq, ack, data.clone()));
+            let Some((seq, ack, data)) = next else { break };
+            if let Ok(header) = DataHeaderBuf::new(seq, ack) {
+                self.write(id, &framed(&header, &data));
+            }
+        }
         loop {
             let next = self.machine.borrow_mut().poll_flush(id);
             let Some((data, size)) = next else { break };
@@ -309,7 +388,22 @@ impl Inner {
                 inner.on_socket_event(id, ev);
             }
         };
-        match Conn::open(id, &self.url, &self.protocols, self.binary_type, on_event) {
+        let app = self.protocols.iter().map(String::as_str);
+        let protocols: js_sys::Array = if self.machine.borrow().offers_continuity() {
+            let app: Vec<&str> = app.collect();
+            offered_protocols(&app)
+                .iter()
+                .map(|p| JsValue::from_str(p))
+                .collect()
+        } else {
+            app.map(JsValue::from_str).collect()
+        };
+        let binary_type = if self.continuity {
+            BinaryType::Arraybuffer
+        } else {
+            self.binary_type
+        };
+        match Conn::open(id, &self.url, &protocols, binary_type, on_event) {
             Ok(conn) => {
                 *self.conn.borrow_mut() = Some(conn);
                 self.machine.borrow_mut().handle_socket_created(id);
@@ -343,10 +437,12 @@ impl Inner {
     }
 
     fn on_open(self: &Rc<Self>, id: ConnId) {
+        // (The selected subprotocol matters only with continuity.)
         let protocol = self
             .conn
             .borrow()
             .as_ref()
+            .filter(|c| self.continuity && c.id == id)
             .map(|c| c.ws.protocol())
             .unwrap_or_default();
         self.machine.borrow_mut().handle_opened(id, now(), &protocol);
@@ -364,11 +460,58 @@ impl Inner {
                 return;
             }
         }
+        let mut data = e.data();
+        if self.machine.borrow().speaks_continuity(id) {
+            match self.unframe(id, &data) {
+                Some(payload) => data = payload,
+                None => {
+                    self.pump();
+                    return;
+                }
+            }
+        }
         if self.heartbeat_message.is_some() {
             self.machine.borrow_mut().handle_message(id, true);
         }
-        self.callbacks.message(e);
+        self.callbacks.message(&data);
         self.pump();
+    }
+
+    /// A frame of the continuity protocol on socket `id`, read by the machine: the payload
+    /// to deliver (the data without its header; binary as `binary_type` says), or `None`.
+    fn unframe(&self, id: ConnId, data: &JsValue) -> Option<JsValue> {
+        if let Some(text) = data.dyn_ref::<JsString>() {
+            // The whole of a control frame; of a data frame, the header's characters (ASCII:
+            // as many bytes), so the payload is never copied into wasm.
+            let len = text.length();
+            let head = if text.char_code_at(0) == f64::from(b'{') {
+                String::from(text)
+            } else {
+                String::from(text.slice(0, MAX_DATA_HEADER_BYTES as u32))
+            };
+            let at =
+                self.machine
+                    .borrow_mut()
+                    .handle_frame(id, head.as_bytes(), u64::from(len), true, now())?;
+            return Some(text.slice(at as u32, len).into());
+        }
+        // (The socket's binaryType is arraybuffer while continuity is on.)
+        let buffer = data.dyn_ref::<ArrayBuffer>()?;
+        let len = buffer.byte_length();
+        let mut head = [0u8; MAX_DATA_HEADER_BYTES];
+        let head = &mut head[..len.min(MAX_DATA_HEADER_BYTES as u32) as usize];
+        Uint8Array::new_with_byte_offset_and_length(buffer, 0, head.len() as u32).copy_to(head);
+        let at = self
+            .machine
+            .borrow_mut()
+            .handle_frame(id, head, u64::from(len), false, now())?;
+        let payload = buffer.slice(at as u32);
+        if self.binary_type == BinaryType::Blob {
+            if let Ok(blob) = Blob::new_with_buffer_source_sequence(&js_sys::Array::of1(&payload)) {
+                return Some(blob.into());
+            }
+        }
+        Some(payload.into())
     }
 
     fn on_error(self: &Rc<Self>, id: ConnId) {
@@ -409,6 +552,7 @@ impl Inner {
                 EnvChange::Online => m.handle_online(now()),
                 EnvChange::Offline => m.handle_offline(),
                 EnvChange::Visibility(visible) => m.handle_visibility(now(), visible),
+                EnvChange::Unload => m.handle_unload(),
             }
         }
         self.pump();

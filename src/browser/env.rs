@@ -13,9 +13,12 @@ pub enum EnvChange {
     Offline,
     /// `visibilitychange` on the document; the flag is the new visibility.
     Visibility(bool),
+    /// `pagehide` on the global object (watched with continuity: acks owed go out).
+    Unload,
 }
 
-/// Listeners for `online`, `offline` and (if asked for) `visibilitychange`; removed on drop.
+/// Listeners for `online`, `offline`, (if asked for) `visibilitychange`, and with continuity
+/// `visibilitychange` and `pagehide`; removed on drop.
 pub struct EnvWatch {
     _listeners: Vec<Listener>,
 }
@@ -23,7 +26,11 @@ pub struct EnvWatch {
 impl EnvWatch {
     /// Starts watching. In contexts without these events (no global `EventTarget`), watches
     /// nothing.
-    pub fn new(watch_visibility: bool, on_change: impl Fn(EnvChange) + Clone + 'static) -> Self {
+    pub fn new(
+        watch_visibility: bool,
+        continuity: bool,
+        on_change: impl Fn(EnvChange) + Clone + 'static,
+    ) -> Self {
         let mut listeners = Vec::new();
         let global = js_sys::global();
         if let Some(target) = global.dyn_ref::<web_sys::EventTarget>() {
@@ -31,8 +38,13 @@ impl EnvWatch {
                 let f = on_change.clone();
                 listeners.push(Listener::new(target, kind, move |_| f(change)));
             }
+            // With continuity, acks owed go out before the page goes.
+            if continuity {
+                let f = on_change.clone();
+                listeners.push(Listener::new(target, "pagehide", move |_| f(EnvChange::Unload)));
+            }
         }
-        if watch_visibility {
+        if watch_visibility || continuity {
             if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
                 let f = on_change.clone();
                 listeners.push(Listener::new(&doc, "visibilitychange", move |_| {

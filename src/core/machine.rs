@@ -797,6 +797,13 @@ impl<P> Machine<P> {
                 self.go_open(id, now);
                 None
             }
+            Err(_) if self.state == State::Connecting => {
+                // No valid `welcome`: the server selected the protocol without speaking it
+                // (some select the first subprotocol offered, then echo the `hello`).
+                let plain = (ErrorKind::ProtocolError, RetryReason::ProtocolError);
+                self.without_welcome(id, now, plain, CLOSE_PROTOCOL_ERROR, "protocol error");
+                None
+            }
             Err(_) => {
                 let stable =
                     self.state == State::Open && now - self.opened_at >= self.cfg.backoff.min_uptime_ms;
@@ -863,6 +870,31 @@ impl<P> Machine<P> {
     fn send_frame(&mut self, id: ConnId, text: String) {
         #[cfg(feature = "continuity")]
         self.actions.push_back(Action::SendFrame { id, text });
+    }
+
+    /// Socket `id`'s server selected the continuity protocol without speaking it (no valid
+    /// `welcome`: PROTOCOL.md, Negotiation): a failed attempt, reported as `prefer` (the
+    /// error `plain`; the next attempts offer only the app's subprotocols) or `required`
+    /// says.
+    fn without_welcome(
+        &mut self,
+        id: ConnId,
+        now: f64,
+        plain: (ErrorKind, RetryReason),
+        code: u16,
+        why: &str,
+    ) {
+        let (kind, reason) = match self.cfg.continuity {
+            Some(c) if c.required => (ErrorKind::NoContinuity, RetryReason::NoContinuity),
+            _ => {
+                self.plain_only = true;
+                self.emit_resume(SessionStart::NoWelcome, 0, 0);
+                plain
+            }
+        };
+        self.abandon(id, code, why);
+        self.emit(Event::Error(kind));
+        self.lost(now, abnormal(why), reason, false);
     }
 
     /// An ack made room in the window: write what the outbox holds.
@@ -1032,20 +1064,15 @@ impl<P> Machine<P> {
         let t = self.timers;
         match (self.state, self.current) {
             (State::Connecting, Some(id)) if is_due(t.connect, now) => {
-                let (kind, reason) = match (self.speaking(), self.cfg.continuity) {
-                    // The server selected the protocol and never welcomed: it does not speak
-                    // it (some echo the first subprotocol offered).
-                    (true, Some(c)) if c.required => (ErrorKind::NoContinuity, RetryReason::NoContinuity),
-                    (true, _) => {
-                        self.plain_only = true;
-                        self.emit_resume(SessionStart::NoWelcome, 0, 0);
-                        (ErrorKind::ConnectionTimeout, RetryReason::ConnectionTimeout)
-                    }
-                    _ => (ErrorKind::ConnectionTimeout, RetryReason::ConnectionTimeout),
-                };
-                self.abandon(id, ABANDON_CODE, "connection timeout");
-                self.emit(Event::Error(kind));
-                self.lost(now, abnormal("connection timeout"), reason, false);
+                let timeout = (ErrorKind::ConnectionTimeout, RetryReason::ConnectionTimeout);
+                if self.speaking() {
+                    // The server selected the protocol and never welcomed.
+                    self.without_welcome(id, now, timeout, ABANDON_CODE, "connection timeout");
+                } else {
+                    self.abandon(id, ABANDON_CODE, "connection timeout");
+                    self.emit(Event::Error(timeout.0));
+                    self.lost(now, abnormal("connection timeout"), timeout.1, false);
+                }
             }
             (State::Open, Some(id)) => {
                 if let (true, Some(session)) = (self.speaking(), self.session.as_mut()) {

@@ -4,7 +4,9 @@
 //! The test server (tests/server) must be running; scripts/test.sh starts it. Its ports are
 //! 8790 (HTTP control), 8791 (WebSocket endpoints) and 8792 (blackhole), or whatever
 //! `TETHER_HTTP_PORT` / `TETHER_WS_PORT` / `TETHER_BLACKHOLE_PORT` said when the tests were
-//! compiled (a wasm test cannot read the environment at run time).
+//! compiled (a wasm test cannot read the environment at run time). The continuity tests
+//! also need the reference server (www/server) on 8793 (`TETHER_CONTINUITY_PORT`), with
+//! its feed on.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -39,6 +41,14 @@ pub fn ws_url(path_and_query: &str, key: &str) -> String {
     let ws = port(option_env!("TETHER_WS_PORT"), "8791");
     let sep = if path_and_query.contains('?') { '&' } else { '?' };
     format!("ws://127.0.0.1:{ws}{path_and_query}{sep}key={key}")
+}
+
+/// The reference server of the continuity protocol (www/server: `tether-server --listen
+/// 127.0.0.1:8793 --feed-ms 50`, or `TETHER_CONTINUITY_PORT`): it echoes every message to
+/// its session and feeds `{"n":k}` to every session.
+pub fn continuity_url() -> String {
+    let port = port(option_env!("TETHER_CONTINUITY_PORT"), "8793");
+    format!("ws://127.0.0.1:{port}/")
 }
 
 /// The port that accepts TCP but never answers the WebSocket handshake.
