@@ -21,6 +21,8 @@
 # 2 if the run could not be carried out. Stops by
 # itself: the runner is bounded by `timeout` (seconds + 300 s), the server by its
 # --max-lifetime-secs, and both are stopped when the script exits.
+# Then the continuity soak, as long (tests/js/continuity/run-soak.mjs; its report goes to
+# bench-results/soak-continuity-latest.{json,md}).
 # Environment: SOAK_SEED (seed of the fault schedule), TETHER_CHROMIUM.
 set -euo pipefail
 
@@ -31,7 +33,7 @@ source "$ROOT/scripts/env.sh"
 
 seconds="${1:-120}"
 case "$seconds" in
-  -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+  -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
 esac
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -ge 1 && "$seconds" -le 1800 ]] || {
   echo "soak: seconds must be a whole number from 1 to 1800 (got $seconds)" >&2
@@ -42,8 +44,8 @@ if [[ ! -f pkg/index.js ]]; then
   printf '\n== pkg/ missing: building it\n'
   bash scripts/build-pkg.sh
 fi
-printf '\n== test server (cargo build -p tether-test-server)\n'
-cargo build -p tether-test-server
+printf '\n== test server and continuity server (cargo build -p tether-test-server -p tether-server)\n'
+cargo build -p tether-test-server -p tether-server
 
 runner_pid=""
 cleanup() {
@@ -67,4 +69,16 @@ wait "$runner_pid"
 rc=$?
 set -e
 runner_pid=""
-exit "$rc"
+
+# The same with continuity on (tests/js/continuity/soak.mjs): through a chaos proxy to the
+# reference server, numbered streams both ways, then a restart without state.
+printf '\n== continuity chaos soak: %s s\n' "$seconds"
+timeout --kill-after=10 $((seconds + 300)) node tests/js/continuity/run-soak.mjs "${args[@]}" &
+runner_pid=$!
+set +e
+wait "$runner_pid"
+crc=$?
+set -e
+runner_pid=""
+((rc != 0)) && exit "$rc"
+exit "$crc"

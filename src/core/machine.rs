@@ -348,8 +348,8 @@ pub struct Machine<P> {
     plain_only: bool,
     /// The size of the message in hand, when continuity needed it before the write.
     held_size: Option<u64>,
-    /// The next message to replay after a resume, during the flush.
-    replay_next: Option<u64>,
+    /// The messages to replay after a resume (during the flush), by number.
+    replay: core::ops::Range<u64>,
     actions: VecDeque<Action<P>>,
 }
 
@@ -382,6 +382,9 @@ impl Timers {
         .reduce(f64::min)
     }
 }
+
+/// An empty range of message numbers: nothing to replay.
+const NO_REPLAY: core::ops::Range<u64> = 0..0;
 
 /// How long `close()` waits for the closing handshake before giving up on it, ms.
 const CLOSING_TIMEOUT_MS: f64 = 5000.0;
@@ -434,7 +437,7 @@ impl<P> Machine<P> {
             speaking: false,
             plain_only: false,
             held_size: None,
-            replay_next: None,
+            replay: NO_REPLAY,
             actions: VecDeque::new(),
         };
         if !m.cfg.start_closed {
@@ -515,10 +518,8 @@ impl<P> Machine<P> {
             return None;
         }
         let session = self.session.as_mut()?;
-        let seq = self
-            .replay_next
-            .filter(|seq| session.replay_range().contains(seq))?;
-        self.replay_next = Some(seq + 1);
+        // (The numbers the resume found unacknowledged; what is sent later is not replayed.)
+        let seq = self.replay.next()?;
         let ack = session.ack_to_send();
         session.unacked_at(seq).map(|p| (seq, ack, p))
     }
@@ -776,7 +777,10 @@ impl<P> Machine<P> {
                 None
             }
             Ok(ClientInbound::Welcomed(r)) => {
-                self.replay_next = r.resumed.then(|| *session.replay_range().start());
+                self.replay = match (r.resumed, session.replay_range()) {
+                    (true, range) => *range.start()..range.end().saturating_add(1),
+                    (false, _) => NO_REPLAY,
+                };
                 let resent = r.resend.len();
                 for (payload, size) in r.resend.into_iter().rev() {
                     self.outbox.push_front_unchecked(payload, size);
@@ -844,7 +848,7 @@ impl<P> Machine<P> {
         }
         self.set_state(State::Open);
         // Flush before `open` is emitted, so listeners see the backlog already on its way.
-        if !self.outbox.is_empty() || self.replay_next.is_some() {
+        if !self.outbox.is_empty() || !self.replay.is_empty() {
             self.actions.push_back(Action::Flush { id });
         }
         self.emit(Event::Open);
@@ -1242,7 +1246,7 @@ impl<P> Machine<P> {
             session.handle_closed();
         }
         self.speaking = false;
-        self.replay_next = None;
+        self.replay = NO_REPLAY;
         self.held_size = None;
     }
 

@@ -1,0 +1,205 @@
+// The chaos soak with continuity on: a page sends a numbered stream through a
+// `tether-ws/continuity` socket while the reference server echoes it back and feeds its own
+// numbered stream, and a chaos proxy between them cuts every connection, stalls reads both
+// ways, refuses new connections and throws away what the server sends, at random (from a
+// seed), for `seconds`. Then the chaos stops, everything drains, and every message is
+// accounted for by number, both ways: each client message must come back exactly once and
+// in order (the echo is the server's delivery, seen by the client), and the feed must have
+// no gap, duplicate or reordering within the session. A last phase restarts the server
+// without its state: that must be reported (`resume` with `resumed: false`, the in-doubt
+// count), never silent.
+//
+// Used by tests/js/continuity-soak.test.mjs (a slice) and scripts/soak.sh (2 minutes, through
+// run-soak.mjs).
+
+import { startProxy } from "./proxy.mjs";
+import { startServer } from "./server.mjs";
+import { evalInPage, HTTP, sleep, waitFor } from "../harness.mjs";
+
+/** Loads the continuity page (pkg/continuity.js), served by the test server at `http`. */
+export async function openContinuityPage(page, http = HTTP) {
+  await page.goto(`${http}/tests/js/continuity/page.html`, { timeout: 20_000 });
+  await page.waitForFunction(() => window.ready === true || typeof window.loadError === "string", null, { timeout: 20_000 });
+  const loadError = await page.evaluate(() => window.loadError);
+  if (loadError) throw new Error(`the continuity page could not load /pkg/continuity.js: ${loadError}`);
+}
+
+/** A small seeded PRNG (mulberry32): the fault schedule is the seed's. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** In the page: a socket that sends `c<k>` every `everyMs` and records what comes back. */
+function pageStart({ url, everyMs }) {
+  const s = (window.soak = { sent: 0, echoes: [], feed: [], sessions: 0, resumes: [], errors: [], stop: null });
+  const ws = new window.TetherSocket(url, [], {
+    continuity: { mode: "required", window: 64 },
+    minReconnectionDelay: 20,
+    maxReconnectionDelay: 400,
+    connectionTimeout: 2000,
+  });
+  s.ws = ws;
+  ws.addEventListener("resume", (e) => {
+    s.resumes.push({ resumed: e.resumed, reason: e.reason, resent: e.resent, dropped: e.dropped });
+    // A new session restarts the server's feed at 1.
+    if (!e.resumed) s.feed.push("session");
+  });
+  ws.addEventListener("error", (e) => s.errors.push(e.message));
+  ws.addEventListener("message", (e) => {
+    if (typeof e.data !== "string") return s.errors.push("binary message");
+    if (e.data.startsWith("c")) s.echoes.push(Number(e.data.slice(1)));
+    else if (e.data.startsWith("{")) s.feed.push(JSON.parse(e.data).n);
+    else s.errors.push(`unexpected message ${e.data.slice(0, 40)}`);
+  });
+  const timer = setInterval(() => ws.send(`c${++s.sent}`), everyMs);
+  s.stop = () => clearInterval(timer);
+}
+
+/**
+ * Accounts for the streams. `echoes`: the client numbers as they came back; `sent`: how
+ * many were sent; `feed`: the server numbers, with "session" where a new session began;
+ * `inDoubt`: client numbers a lost session made doubtful (may come back twice).
+ */
+export function account({ sent, echoes, feed, inDoubt = new Set() }) {
+  const failures = [];
+  const seen = new Set();
+  let last = 0;
+  let duplicates = 0;
+  let reordered = 0;
+  for (const n of echoes) {
+    if (seen.has(n)) {
+      if (!inDoubt.has(n)) {
+        duplicates += 1;
+        failures.push(`c${n} came back twice`);
+      }
+      continue;
+    }
+    seen.add(n);
+    if (n < last && !inDoubt.has(n)) {
+      reordered += 1;
+      failures.push(`c${n} came back after c${last}`);
+    }
+    last = Math.max(last, n);
+  }
+  let lost = 0;
+  for (let n = 1; n <= sent; n++) {
+    if (!seen.has(n)) {
+      lost += 1;
+      if (lost <= 5) failures.push(`c${n} never came back`);
+    }
+  }
+  // The feed: 1, 2, 3… within each session.
+  let expect = 1;
+  let feedDelivered = 0;
+  let feedGaps = 0;
+  for (const n of feed) {
+    if (n === "session") {
+      expect = 1;
+      continue;
+    }
+    feedDelivered += 1;
+    if (n !== expect) {
+      feedGaps += 1;
+      if (feedGaps <= 5) failures.push(`feed: ${n} where ${expect} was due`);
+    }
+    expect = n + 1;
+  }
+  return { sent, delivered: seen.size, lost, duplicates, reordered, feedDelivered, feedGaps, failures };
+}
+
+/**
+ * Runs the soak in `page` (a fresh page of the continuity test page) for `seconds` of chaos.
+ * Returns the report: the two streams' accounts, the faults injected, the resumes seen.
+ */
+export async function runContinuitySoak(page, { seconds, seed = 1, everyMs = 4, log = () => {} }) {
+  const random = rng(seed);
+  const server = await startServer({ feedMs: 25, ttlMs: 60_000 });
+  const proxy = await startProxy({ upstreamPort: server.port });
+  const faults = { cuts: 0, stalls: 0, refusals: 0, discards: 0 };
+  let restarted = null;
+  try {
+    await evalInPage(page, pageStart, { url: proxy.url("/"), everyMs });
+    await waitFor(() => page.evaluate(() => window.soak.resumes.length > 0), 10_000, "the first welcome");
+    const end = Date.now() + seconds * 1000;
+    while (Date.now() < end) {
+      await sleep(100 + random() * 900);
+      const r = random();
+      if (r < 0.4) {
+        faults.cuts += 1;
+        proxy.cutAll();
+      } else if (r < 0.6) {
+        faults.stalls += 1;
+        proxy.stall(true);
+        await sleep(200 + random() * 1500);
+        proxy.stall(false);
+        if (random() < 0.5) proxy.cutAll();
+      } else if (r < 0.8) {
+        faults.refusals += 1;
+        proxy.cutAll();
+        proxy.refuse(true);
+        await sleep(100 + random() * 1000);
+        proxy.refuse(false);
+      } else {
+        // Frames from the server lost in flight, acks included: then the connection dies.
+        faults.discards += 1;
+        proxy.discardDown(true);
+        await sleep(50 + random() * 300);
+        proxy.cutAll();
+        proxy.discardDown(false);
+      }
+    }
+    // Calm: stop sending, let everything come back.
+    await page.evaluate(() => window.soak.stop());
+    const settled = () =>
+      page.evaluate(() => new Set(window.soak.echoes).size >= window.soak.sent && window.soak.ws.state === "open");
+    await waitFor(settled, 30_000, "every echo back after the chaos").catch(() => {});
+    await sleep(300);
+    const during = await page.evaluate(() => ({ ...window.soak, ws: undefined, stop: undefined }));
+    const report = { seed, seconds, faults, resumes: during.resumes, errors: during.errors };
+    report.chaos = account(during);
+    log(`continuity soak: ${JSON.stringify({ faults, ...report.chaos, failures: report.chaos.failures.length })}`);
+
+    // The server restarts without its state, while messages are in flight: reported.
+    const before = during.sent;
+    await page.evaluate(() => {
+      const s = window.soak;
+      s.restartFrom = s.resumes.length;
+      const timer = setInterval(() => s.ws.send(`c${++s.sent}`), 4);
+      s.stop = () => clearInterval(timer);
+    });
+    await sleep(300);
+    const port = server.port;
+    await server.stop("SIGKILL");
+    await sleep(200);
+    restarted = await startServer({ port, feedMs: 25 });
+    await sleep(500);
+    await page.evaluate(() => window.soak.stop());
+    const restart = await waitFor(
+      () =>
+        page.evaluate(() => {
+          const s = window.soak;
+          const lost = s.resumes.slice(s.restartFrom).find((r) => !r.resumed);
+          return lost && new Set(s.echoes).size >= s.sent && s.ws.state === "open" ? { lost, s: { ...s, ws: undefined, stop: undefined } } : null;
+        }),
+      30_000,
+      "a resume reporting the lost session, then every echo back",
+    );
+    // What the lost session made doubtful: the messages sent in the restart phase.
+    const inDoubt = new Set();
+    for (let n = before + 1; n <= restart.s.sent; n++) inDoubt.add(n);
+    report.restart = { resume: restart.lost, ...account({ ...restart.s, inDoubt }) };
+    return report;
+  } finally {
+    await page.evaluate(() => window.soak?.ws?.free()).catch(() => {});
+    await proxy.close();
+    await server.stop("SIGKILL");
+    if (restarted) await restarted.stop("SIGKILL");
+  }
+}

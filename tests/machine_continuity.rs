@@ -1,0 +1,392 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! The connection machine with continuity on, natively, against the server engine: a small
+//! driver that does what both real drivers do (src/core/mod.rs, the driver contract) over a
+//! simulated link, with sockets that can be cut. The rules the machine adds on top of the
+//! protocol's engines: `open` only after the `welcome`, sends queued until then, the window,
+//! the replay after a resume, a lost session reported, a server without the protocol
+//! (plain, selecting it without a welcome, breaking it).
+
+use std::collections::VecDeque;
+
+use tether_ws::core::continuity::{Inbound, ServerConfig, Sessions, Transmit};
+use tether_ws::core::{
+    Action, CloseInfo, Config, ConnId, Continuity, ErrorKind, Event, Machine, RetryReason, SendOutcome,
+    SessionStart, State,
+};
+
+type E = Event<u32>;
+
+/// A client machine, a server engine, and the frames in flight between them.
+struct Link {
+    m: Machine<u32>,
+    server: Sessions<u32>,
+    now: f64,
+    /// The machine's socket, with the subprotocol its server selects, and whether the
+    /// server speaks the protocol at all.
+    socket: Option<ConnId>,
+    protocol: &'static str,
+    speaks: bool,
+    to_server: VecDeque<Vec<u8>>,
+    to_client: VecDeque<Vec<u8>>,
+    /// What the server's application received, and what the client's did.
+    at_server: Vec<u32>,
+    at_client: Vec<u32>,
+    events: Vec<E>,
+    connects: usize,
+    closes: Vec<u16>,
+}
+
+fn continuity(required: bool, window: u32) -> Config {
+    Config {
+        continuity: Some(Continuity {
+            required,
+            window,
+            ..Continuity::default()
+        }),
+        ..Config::default()
+    }
+}
+
+fn frame(header: (u64, u64), n: u32) -> Vec<u8> {
+    format!("D{},{};{n}", header.0, header.1).into_bytes()
+}
+
+impl Link {
+    fn new(cfg: Config) -> Self {
+        let mut l = Link {
+            m: Machine::new(cfg, 7, 0.0),
+            server: Sessions::new(ServerConfig::default()),
+            now: 0.0,
+            socket: None,
+            protocol: "tether.v1",
+            speaks: true,
+            to_server: VecDeque::new(),
+            to_client: VecDeque::new(),
+            at_server: Vec::new(),
+            at_client: Vec::new(),
+            events: Vec::new(),
+            connects: 0,
+            closes: Vec::new(),
+        };
+        l.drive();
+        l
+    }
+
+    /// Carries out the machine's actions, as a driver does.
+    fn drive(&mut self) {
+        while let Some(a) = self.m.poll_action() {
+            match a {
+                Action::Connect { id } => {
+                    self.connects += 1;
+                    self.socket = Some(id);
+                    self.m.handle_socket_created(id);
+                    let protocol = if self.m.offers_continuity() {
+                        self.protocol
+                    } else {
+                        ""
+                    };
+                    self.m.handle_opened(id, self.now, protocol);
+                }
+                Action::SendFrame { id, text } => self.write(id, text.into_bytes()),
+                Action::Flush { id } => {
+                    let mut replay = Vec::new();
+                    while let Some((seq, ack, &n)) = self.m.poll_replay(id) {
+                        replay.push(frame((seq, ack), n));
+                    }
+                    for f in replay {
+                        self.write(id, f);
+                    }
+                    while let Some((n, size)) = self.m.poll_flush(id) {
+                        self.write_message(id, n, Some(size));
+                    }
+                }
+                Action::Close { id, code, .. } => {
+                    self.closes.push(code);
+                    if self.socket == Some(id) {
+                        self.socket = None;
+                    }
+                }
+                Action::SendHeartbeat { .. } => panic!("no heartbeat with continuity"),
+                Action::Emit(e) => self.events.push(e),
+            }
+        }
+    }
+
+    fn write(&mut self, id: ConnId, bytes: Vec<u8>) {
+        if self.socket == Some(id) {
+            self.to_server.push_back(bytes);
+        }
+    }
+
+    /// Writes message `n` with its header, then says it went.
+    fn write_message(&mut self, id: ConnId, n: u32, size: Option<u64>) {
+        match self.m.data_header() {
+            Some(h) => self.write(id, frame(h, n)),
+            None => self.write(id, n.to_string().into_bytes()),
+        }
+        self.m.handle_written(id, n, size);
+    }
+
+    fn send(&mut self, n: u32) {
+        if let SendOutcome::Write(id, n) = self.m.send(n, None, |_| 1) {
+            self.write_message(id, n, None);
+        }
+        self.drive();
+    }
+
+    /// Delivers every frame in flight, both ways, until none is left.
+    fn exchange(&mut self) {
+        for _ in 0..1000 {
+            let Some(id) = self.socket else { return };
+            let conn = id.0;
+            if let Some(f) = self.to_server.pop_front() {
+                if !self.speaks {
+                    // A plain echo server (the `ws` package's default, say): echoes the hello.
+                    self.to_client.push_back(f);
+                    continue;
+                }
+                match self
+                    .server
+                    .handle_frame(conn, &f, true, self.now, &[conn as u8; 32])
+                {
+                    Ok(Inbound::Deliver { payload_at, .. }) => self
+                        .at_server
+                        .push(std::str::from_utf8(&f[payload_at..]).unwrap().parse().unwrap()),
+                    Ok(_) => {}
+                    Err(e) => panic!("server: {e:?}"),
+                }
+                self.server_io();
+            } else if let Some(f) = self.to_client.pop_front() {
+                if let Some(at) = self.m.handle_frame(id, &f, f.len() as u64, true, self.now) {
+                    self.at_client
+                        .push(std::str::from_utf8(&f[at..]).unwrap().parse().unwrap());
+                }
+                self.drive();
+            } else {
+                return;
+            }
+        }
+        panic!("the exchange did not settle");
+    }
+
+    /// The server's frames, onto the link.
+    fn server_io(&mut self) {
+        while let Some(t) = self.server.poll_transmit() {
+            match t {
+                Transmit::Text { text, .. } => self.to_client.push_back(text.into_bytes()),
+                Transmit::Data { header, payload, .. } => {
+                    let mut b = header.as_bytes().to_vec();
+                    b.extend(payload.to_string().into_bytes());
+                    self.to_client.push_back(b);
+                }
+                Transmit::Close { code, .. } => panic!("server closed with {code}"),
+            }
+        }
+    }
+
+    /// The connection dies with frames in flight; the machine retries after its backoff.
+    fn cut(&mut self) {
+        let id = self.socket.take().expect("a socket");
+        self.to_server.clear();
+        self.to_client.clear();
+        self.server.handle_disconnect(id.0, self.now);
+        let info = CloseInfo {
+            code: 1006,
+            reason: String::new(),
+            was_clean: false,
+        };
+        self.m.handle_closed(id, self.now, info, 0, |_| 1, None);
+        self.drive();
+    }
+
+    fn wait(&mut self, ms: f64) {
+        self.now += ms;
+        self.m.handle_timeout(self.now);
+        self.server.handle_timeout(self.now);
+        self.server_io();
+        self.drive();
+    }
+
+    fn starts(&self) -> Vec<SessionStart> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Resume { start, .. } => Some(*start),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn open_comes_after_the_welcome_and_sends_wait_for_it() {
+    let mut l = Link::new(continuity(false, 256));
+    assert_eq!(l.m.state(), State::Connecting, "socket open, no welcome yet");
+    l.send(1);
+    assert_eq!(l.m.queued_messages(), 1);
+    l.exchange();
+    assert_eq!(l.m.state(), State::Open);
+    assert_eq!(l.starts(), [SessionStart::New]);
+    let at = |want: fn(&E) -> bool| l.events.iter().position(want).unwrap();
+    assert!(at(|e| matches!(e, Event::Resume { .. })) < at(|e| matches!(e, Event::Open)));
+    l.send(2);
+    l.exchange();
+    assert_eq!(l.at_server, [1, 2]);
+}
+
+#[test]
+fn a_cut_resumes_and_replays_what_the_server_had_not_taken() {
+    let mut l = Link::new(continuity(false, 256));
+    l.exchange();
+    for n in 1..=5 {
+        l.send(n);
+    }
+    // Frames 1–5 are in flight when the connection dies.
+    l.cut();
+    assert_eq!(l.m.state(), State::Reconnecting);
+    l.wait(20_000.0);
+    l.exchange();
+    assert_eq!(l.starts(), [SessionStart::New, SessionStart::Resumed]);
+    assert_eq!(l.at_server, [1, 2, 3, 4, 5], "replayed once, in order");
+    l.send(6);
+    l.exchange();
+    assert_eq!(
+        l.at_server,
+        [1, 2, 3, 4, 5, 6],
+        "and not again with the next flush"
+    );
+}
+
+#[test]
+fn the_window_holds_messages_in_the_outbox_until_acks_come() {
+    let mut l = Link::new(continuity(false, 2));
+    l.exchange();
+    for n in 1..=5 {
+        l.send(n);
+    }
+    assert_eq!(l.m.queued_messages(), 3, "two in flight, three waiting");
+    l.exchange();
+    l.wait(300.0); // the server's delayed ack
+    l.exchange();
+    l.wait(300.0);
+    l.exchange();
+    assert_eq!(l.at_server, [1, 2, 3, 4, 5]);
+    assert_eq!(l.m.queued_messages(), 0);
+}
+
+#[test]
+fn a_server_that_lost_the_session_is_reported_and_the_unacked_sent_again() {
+    let mut l = Link::new(continuity(false, 256));
+    l.exchange();
+    l.send(1);
+    l.exchange(); // delivered, acked later
+    l.send(2);
+    l.send(3);
+    l.cut();
+    l.server = Sessions::new(ServerConfig::default()); // restarted without its state
+    l.wait(20_000.0);
+    l.exchange();
+    let resume = l.events.iter().rev().find_map(|e| match e {
+        Event::Resume { start, resent, .. } => Some((*start, *resent)),
+        _ => None,
+    });
+    assert_eq!(
+        resume,
+        Some((SessionStart::Unknown, 3)),
+        "1 was never acked either"
+    );
+    assert_eq!(
+        l.at_server,
+        [1, 1, 2, 3],
+        "in doubt: 1 was taken twice, and said so"
+    );
+}
+
+#[test]
+fn prefer_without_a_welcome_goes_plain_and_required_fails() {
+    for required in [false, true] {
+        let mut l = Link::new(continuity(required, 256));
+        l.speaks = false; // selects tether.v1, echoes the hello
+        l.exchange();
+        if required {
+            assert!(
+                l.events.contains(&Event::Error(ErrorKind::NoContinuity)),
+                "{:?}",
+                l.events
+            );
+            assert!(l.events.iter().any(|e| matches!(
+                e,
+                Event::Reconnecting {
+                    reason: RetryReason::NoContinuity,
+                    ..
+                }
+            )));
+        } else {
+            assert_eq!(l.starts(), [SessionStart::NoWelcome]);
+            assert!(
+                !l.m.offers_continuity(),
+                "the next attempts offer only the app's protocols"
+            );
+            l.wait(20_000.0);
+            assert_eq!(l.m.state(), State::Open, "plain");
+            assert_eq!(l.starts(), [SessionStart::NoWelcome, SessionStart::Unsupported]);
+        }
+        assert_eq!(l.closes, [4002], "closed as a protocol error");
+    }
+}
+
+#[test]
+fn a_server_without_the_protocol_is_plain_under_prefer_and_a_failure_under_required() {
+    for required in [false, true] {
+        let mut l = Link {
+            protocol: "",
+            ..Link::new(Config::default())
+        };
+        l.m = Machine::new(continuity(required, 256), 7, 0.0);
+        l.drive();
+        if required {
+            assert_eq!(l.m.state(), State::Reconnecting);
+            assert!(l.events.contains(&Event::Error(ErrorKind::NoContinuity)));
+        } else {
+            assert_eq!(l.m.state(), State::Open);
+            assert_eq!(l.starts(), [SessionStart::Unsupported]);
+            l.send(9);
+            assert_eq!(
+                l.to_server.back().map(Vec::as_slice),
+                Some(&b"9"[..]),
+                "no header"
+            );
+        }
+    }
+}
+
+#[test]
+fn garbage_from_the_server_closes_with_4002_and_resumes() {
+    let mut l = Link::new(continuity(false, 256));
+    l.exchange();
+    l.send(1);
+    let id = l.socket.unwrap();
+    assert_eq!(l.m.handle_frame(id, b"D9,0;gap", 8, true, l.now), None);
+    l.drive();
+    assert_eq!(l.closes, [4002]);
+    assert!(l.events.contains(&Event::Error(ErrorKind::ProtocolError)));
+    l.to_server.clear();
+    l.server.handle_disconnect(id.0, l.now);
+    l.wait(20_000.0);
+    l.exchange();
+    assert_eq!(l.starts(), [SessionStart::New, SessionStart::Resumed]);
+    assert_eq!(l.at_server, [1], "replayed on the next connection");
+}
+
+#[test]
+fn close_sends_bye_first() {
+    let mut l = Link::new(continuity(false, 256));
+    l.exchange();
+    l.m.close(l.now, 1000, "");
+    l.drive();
+    assert_eq!(
+        l.to_server.back().map(Vec::as_slice),
+        Some(&br#"{"t":"bye"}"#[..])
+    );
+    assert_eq!(l.closes, [1000]);
+}
