@@ -446,6 +446,12 @@ impl Inner {
             .map(|c| c.ws.protocol())
             .unwrap_or_default();
         self.machine.borrow_mut().handle_opened(id, now(), &protocol);
+        // A plain connection delivers binary as binary_type says (framed ones are converted).
+        if self.continuity && !self.machine.borrow().speaks_continuity(id) {
+            if let Some(conn) = self.conn.borrow().as_ref().filter(|c| c.id == id) {
+                conn.ws.set_binary_type(self.binary_type);
+            }
+        }
         self.pump();
     }
 

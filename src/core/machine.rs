@@ -9,6 +9,7 @@
 
 use alloc::collections::VecDeque;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use super::backoff;
 use super::config::Config;
@@ -346,6 +347,13 @@ pub struct Machine<P> {
     speaking: bool,
     /// A server selected the protocol and never welcomed: offer only the app's protocols.
     plain_only: bool,
+    /// Attempts in a row that offered the protocol and closed before opening, and whether the
+    /// next one offers nothing instead: a server that selects no subprotocol fails a
+    /// handshake that offered one (browsers fail it), so `prefer` alternates after two.
+    offer_failures: u32,
+    plain_once: bool,
+    /// The current attempt offered the protocol.
+    attempt_offered: bool,
     /// The size of the message in hand, when continuity needed it before the write.
     held_size: Option<u64>,
     /// The messages to replay after a resume (during the flush), by number.
@@ -436,6 +444,9 @@ impl<P> Machine<P> {
             session,
             speaking: false,
             plain_only: false,
+            offer_failures: 0,
+            plain_once: false,
+            attempt_offered: false,
             held_size: None,
             replay: NO_REPLAY,
             actions: VecDeque::new(),
@@ -552,11 +563,20 @@ impl<P> Machine<P> {
         }
     }
 
-    /// Whether the next attempt offers the continuity protocol (continuity on, and no
-    /// server has selected it without speaking it): then connect with
+    /// Whether the current attempt (between attempts: the next) offers the continuity
+    /// protocol: continuity on, no server has shown it does not speak it, and not the
+    /// attempt without it that `prefer` makes after two failed handshakes. Then connect with
     /// [`offered_protocols`](super::continuity::offered_protocols) of the app's.
     pub fn offers_continuity(&self) -> bool {
-        self.session.is_some() && !self.plain_only
+        // (Decided when the attempt starts; the driver asks once it makes the socket.)
+        match self.current {
+            Some(_) => self.attempt_offered,
+            None => self.would_offer(),
+        }
+    }
+
+    fn would_offer(&self) -> bool {
+        self.session.is_some() && !self.plain_only && !self.plain_once
     }
 
     /// The header `(seq, ack)` to write before the message in hand, when the socket speaks
@@ -683,6 +703,8 @@ impl<P> Machine<P> {
         self.retry_count = 0;
         self.after_stable = false;
         self.plain_only = false;
+        self.offer_failures = 0;
+        self.plain_once = false;
         self.timers = Timers::default();
         self.set_state(State::Connecting);
         self.replacing = replacing;
@@ -743,7 +765,12 @@ impl<P> Machine<P> {
                 self.lost(now, info, RetryReason::NoContinuity, false);
                 return;
             }
-            self.emit_resume(SessionStart::Unsupported, 0, 0);
+            // The server speaks plain WebSocket only (a plain attempt after failed offers
+            // that opens shows it: offer nothing from now on).
+            if self.session.is_some() && !self.attempt_offered {
+                self.plain_only = true;
+            }
+            self.session_to_plain(SessionStart::Unsupported);
         }
         self.go_open(id, now);
     }
@@ -781,17 +808,7 @@ impl<P> Machine<P> {
                     (true, range) => *range.start()..range.end().saturating_add(1),
                     (false, _) => NO_REPLAY,
                 };
-                let resent = r.resend.len();
-                for (payload, size) in r.resend.into_iter().rev() {
-                    self.outbox.push_front_unchecked(payload, size);
-                }
-                let dropped = r.dropped.len();
-                for (payload, _) in r.dropped {
-                    self.emit(Event::Dropped {
-                        payload,
-                        reason: DropReason::SessionLost,
-                    });
-                }
+                let (resent, dropped) = self.settle_in_doubt(r.resend, r.dropped);
                 let start = if r.resumed {
                     SessionStart::Resumed
                 } else {
@@ -839,6 +856,9 @@ impl<P> Machine<P> {
     /// The connection is open (its `welcome` came, with continuity): flush, then `open`.
     fn go_open(&mut self, id: ConnId, now: f64) {
         self.timers.connect = None;
+        if cfg!(feature = "continuity") {
+            self.offer_failures = 0;
+        }
         self.opened_at = now;
         self.socket_unwritable = false;
         self.in_flight.reset(Some(id));
@@ -856,6 +876,35 @@ impl<P> Machine<P> {
 
     fn offers_continuity_now(&self, protocol: &str) -> bool {
         self.offers_continuity() && app_protocol(protocol).is_some()
+    }
+
+    /// Messages in doubt from a lost session: `resend` back at the head of the outbox, in
+    /// order, `dropped` reported. Returns how many of each.
+    fn settle_in_doubt(&mut self, resend: Vec<(P, u64)>, dropped: Vec<(P, u64)>) -> (usize, usize) {
+        let counts = (resend.len(), dropped.len());
+        for (payload, size) in resend.into_iter().rev() {
+            self.outbox.push_front_unchecked(payload, size);
+        }
+        for (payload, _) in dropped {
+            self.emit(Event::Dropped {
+                payload,
+                reason: DropReason::SessionLost,
+            });
+        }
+        counts
+    }
+
+    /// The connection goes on without the protocol (`prefer`): the session, if one was
+    /// begun, is given up, and its messages in doubt are sent again plainly (or reported
+    /// dropped, `continuity.resend: false`), counted in the `resume` event that says why.
+    fn session_to_plain(&mut self, start: SessionStart) {
+        let in_doubt = self.session.as_mut().map(|s| s.forget()).unwrap_or_default();
+        let (resend, dropped) = match self.cfg.continuity {
+            Some(c) if !c.resend => (Vec::new(), in_doubt),
+            _ => (in_doubt, Vec::new()),
+        };
+        let (resent, dropped) = self.settle_in_doubt(resend, dropped);
+        self.emit_resume(start, resent, dropped);
     }
 
     // (Without continuity, neither is ever called and the variants do not exist: the npm
@@ -892,7 +941,7 @@ impl<P> Machine<P> {
             Some(c) if c.required => (ErrorKind::NoContinuity, RetryReason::NoContinuity),
             _ => {
                 self.plain_only = true;
-                self.emit_resume(SessionStart::NoWelcome, 0, 0);
+                self.session_to_plain(SessionStart::NoWelcome);
                 plain
             }
         };
@@ -1032,6 +1081,14 @@ impl<P> Machine<P> {
     ) {
         if self.current != Some(id) {
             return;
+        }
+        let refused = self.state == State::Connecting && !self.speaking();
+        let prefer = !self.cfg.continuity.is_some_and(|c| c.required);
+        if cfg!(feature = "continuity") && refused && self.attempt_offered && prefer {
+            // The handshake failed, maybe over the subprotocol we offered: after two, every
+            // other attempt offers nothing.
+            self.offer_failures += 1;
+            self.plain_once = self.offer_failures >= 2;
         }
         self.requeue_unsent(id, buffered, size_of);
         self.ended(id, now, info, should_reconnect);
@@ -1197,6 +1254,10 @@ impl<P> Machine<P> {
         let id = ConnId(self.next_id);
         self.current = Some(id);
         self.socket_unwritable = false;
+        if cfg!(feature = "continuity") {
+            self.attempt_offered = self.would_offer();
+            self.plain_once = false;
+        }
         let timeout = self.cfg.connection_timeout_ms;
         self.timers.connect = timeout.is_finite().then_some(now + timeout);
         self.actions.push_back(Action::Connect { id });

@@ -110,5 +110,9 @@ mod without {
         pub(crate) fn handle_closed(&mut self) {
             self.never()
         }
+
+        pub(crate) fn forget(&mut self) -> Vec<(P, u64)> {
+            self.never()
+        }
     }
 }

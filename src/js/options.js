@@ -64,7 +64,7 @@ export function noWebSocket(options) {
   let given;
   try { given = options?.WebSocket; } catch { /* a throwing getter: invalid */ }
   return given === undefined || given === null
-    ? fail("no WebSocket class: this environment has no global WebSocket; pass one as the `WebSocket` option (in Node 20, the `ws` package's class)")
+    ? fail("no global WebSocket here: pass a class as the `WebSocket` option (in Node 20, the `ws` package's)")
     : optionError("WebSocket", "a WebSocket class (a constructor with CLOSING = 2, like the browser's or the `ws` package's)");
 }
 

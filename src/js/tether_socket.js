@@ -322,7 +322,10 @@ export class TetherSocket {
     this.#live();
     if (!BINARY_TYPES.includes(value)) throw fail(`invalid option \`binaryType\`: expected ${BINARY_TYPES_TEXT}`);
     this.#binaryType = value;
-    if (this.#ws && !(CONTINUITY && this.#continuity)) this.#ws.binaryType = value;
+    // (With continuity, a socket reads arraybuffers until it is open and known plain.)
+    if (this.#ws && !(CONTINUITY && this.#continuity && (this.#framing === this.#wsId || this.#ws.readyState !== 1))) {
+      this.#ws.binaryType = value;
+    }
   }
 
   static {
@@ -535,6 +538,8 @@ export class TetherSocket {
     else {
       core.opened(id, now(), this.#continuity ? (this.#currentSocket()?.protocol ?? "") : "");
       this.#framing = core.speaksContinuity(id) ? id : -1;
+      // A plain connection delivers binary as binaryType says (framed ones are converted).
+      if (this.#continuity && this.#framing !== id && this.#wsId === id) this.#ws.binaryType = this.#binaryType;
     }
     this.#pump();
   }

@@ -197,6 +197,11 @@ impl<P> Client<P> {
                 .window_bytes
                 .map_or(self.cfg.window.bytes, |n| n.min(self.cfg.window.bytes)),
         };
+        if w.resumed && self.sid.as_deref() != Some(w.sid.as_str()) {
+            // A resume of another session than the hello named (or of none): taking it would
+            // keep this session's numbers for another's messages.
+            return Err(ProtocolError::ResumeOfAnotherSession);
+        }
         let in_doubt = if w.resumed {
             // Checks the server's rx against what was sent (replay() frees what it covers).
             drop(self.outgoing.replay(w.rx)?);
@@ -302,6 +307,12 @@ impl<P> Client<P> {
         if self.phase == Phase::Live {
             write_bye(out);
         }
+        self.forget()
+    }
+
+    /// Gives the session up (for a plain connection, say): the next `hello` names none, and
+    /// the messages in doubt are returned, oldest first, with their sizes.
+    pub fn forget(&mut self) -> Vec<(P, u64)> {
         self.sid = None;
         self.tok = None;
         self.phase = Phase::Idle;

@@ -52,6 +52,9 @@ pub enum ProtocolError {
     UnexpectedControl,
     /// A data or ack frame before the handshake finished (no data before `welcome`).
     BeforeHello,
+    /// A `welcome` resumes another session than the `hello` named (or one when it named
+    /// none).
+    ResumeOfAnotherSession,
     /// A malformed frame.
     Frame(FrameError),
 }
@@ -66,6 +69,7 @@ impl ProtocolError {
             ProtocolError::NotAFrame => "not a frame of the protocol",
             ProtocolError::UnexpectedControl => "a control frame out of turn",
             ProtocolError::BeforeHello => "data before the handshake finished",
+            ProtocolError::ResumeOfAnotherSession => "welcome: resumes another session than the hello named",
             ProtocolError::Frame(e) => e.message(),
         }
     }
