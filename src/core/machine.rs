@@ -765,12 +765,15 @@ impl<P> Machine<P> {
                 self.lost(now, info, RetryReason::NoContinuity, false);
                 return;
             }
-            // The server speaks plain WebSocket only (a plain attempt after failed offers
-            // that opens shows it: offer nothing from now on).
-            if self.session.is_some() && !self.attempt_offered {
-                self.plain_only = true;
+            if self.attempt_offered {
+                // Offered and not selected: the server does not speak the protocol.
+                self.session_to_plain(SessionStart::Unsupported);
+            } else {
+                // The attempt without an offer that `prefer` makes after failed handshakes:
+                // plain for this connection; the session waits for a server that selects
+                // the protocol (one that speaks it refuses offers without it).
+                self.emit_resume(SessionStart::Unsupported, 0, 0);
             }
-            self.session_to_plain(SessionStart::Unsupported);
         }
         self.go_open(id, now);
     }

@@ -116,20 +116,17 @@ const C = await startServer(['--window', '4']);
 const bin = Buffer.from([0, 1, 2, 0xff, 0x44]);
 const uni = 'fö☃ 🙂';
 
-await scenario('negotiation: tether.v1, tether.v1+chat, plain without tether', async () => {
+await scenario('negotiation: tether.v1, tether.v1+chat; no tether token offered: refused (400)', async () => {
   const c1 = await connect(A.port, ['tether.v1']);
   assert.equal(c1.ws.protocol, 'tether.v1');
   const c2 = await connect(A.port, ['tether.v1+chat', 'chat']);
   assert.equal(c2.ws.protocol, 'tether.v1+chat');
   const c3 = await connect(A.port, ['tether.v1+other', 'chat']);
-  assert.equal(c3.ws.protocol, 'chat');
-  c3.send('plain text');
-  assert.equal((await c3.next()).text, 'plain text');
-  const c4 = await connect(A.port, []);
-  assert.equal(c4.ws.protocol, '');
-  c4.send(bin, true);
-  assert.deepEqual((await c4.next()).data, bin);
-  for (const c of [c1, c2, c3, c4]) c.ws.close(1000);
+  assert.equal(c3.ws.protocol, 'chat', 'a tether token was offered: the app protocol is selected');
+  for (const offer of [['chat'], []]) {
+    await assert.rejects(connect(A.port, offer), /400/, `offering ${JSON.stringify(offer)}`);
+  }
+  for (const c of [c1, c2, c3]) c.ws.close(1000);
 });
 
 let sid, tok1, tok2, tok3, live;

@@ -477,6 +477,13 @@ const wss = new WebSocketServer({
   maxPayload: MAX_PAYLOAD,
   perMessageDeflate: false,
   handleProtocols: (set) => selectProtocol([...set]),
+  // A client that offers no tether token is refused (PROTOCOL.md, Negotiation): a client
+  // under "prefer" tries such an offer only to find servers without subprotocols.
+  verifyClient: ({ req }, done) => {
+    const offered = String(req.headers['sec-websocket-protocol'] || '').split(',').map((p) => p.trim());
+    if (offered.some((p) => p === 'tether.v1' || p.startsWith('tether.v1+'))) done(true);
+    else done(false, 400, 'this server speaks the tether continuity protocol: offer tether.v1');
+  },
 });
 wss.on('error', (e) => appLog(`server error: ${e.message}`));
 

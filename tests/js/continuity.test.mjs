@@ -14,7 +14,7 @@ import { WebSocket as NodeWebSocket } from "ws";
 import { HTTP, browserTest, evalInPage, serverStats, sleep, uniqueKey, useBrowser, waitFor, wsUrl } from "./harness.mjs";
 import { CASES, WELCOMES, startHostile, startPlain, startScripted } from "./continuity/hostile.mjs";
 import { startProxy } from "./continuity/proxy.mjs";
-import { killAllStarted, startServer } from "./continuity/server.mjs";
+import { killAllStarted, SERVER_IMPLS, startServer } from "./continuity/server.mjs";
 
 useBrowser();
 after(killAllStarted); // (each test stops its own; this only catches a test that threw early)
@@ -82,13 +82,14 @@ function lastWelcome(proxy, conn) {
 
 // --------------------------------- 1. exactly once, in order, both ways, through chaos
 
+for (const impl of SERVER_IMPLS) {
 browserTest(
-  "exactly once, in order, both ways, across cuts, stalls, refusals and lost acks (chaos proxy, reference server)",
+  "exactly once, in order, both ways, across cuts, stalls, refusals and lost acks (chaos proxy)" + ` [${impl} server]`,
   { timeout: 90_000 },
   async (page) => {
     await openContinuity(page);
     await withResources(async (add) => {
-      const server = add(await startServer({ feedMs: 20 }));
+      const server = add(await startServer({ impl, feedMs: 20 }));
       const proxy = add(await startProxy({ upstreamPort: server.port }));
       await evalInPage(
         page,
@@ -215,12 +216,14 @@ browserTest(
     });
   },
 );
+}
 
 // --------------------------------------------------- 2. a restart that loses the state
 
-browserTest("a server restart that loses its state: resumed false, \"unknown\", the messages in doubt re-sent and counted", { timeout: 60_000 }, async (page) => {
+for (const impl of SERVER_IMPLS) {
+browserTest("a server restart that loses its state: resumed false, \"unknown\", the messages in doubt re-sent and counted" + ` [${impl} server]`, { timeout: 60_000 }, async (page) => {
   await openContinuity(page);
-  let server = await startServer({});
+  let server = await startServer({ impl });
   const port = server.port;
   const proxy = await startProxy({ upstreamPort: port, sniff: true });
   try {
@@ -253,7 +256,7 @@ browserTest("a server restart that loses its state: resumed false, \"unknown\", 
     });
     await sleep(400); // attempts against the dead server fail meanwhile
     proxy.discardDown(false);
-    server = await startServer({ port });
+    server = await startServer({ impl, port });
     await waitFor(() => evalInPage(page, () => window.S.echoes.length >= 60), 10_000, "the echoes of the new session");
     await sleep(300);
     const r = await evalInPage(page, () => {
@@ -291,14 +294,16 @@ browserTest("a server restart that loses its state: resumed false, \"unknown\", 
     await proxy.close();
   }
 });
+}
 
 // ----------------------------------------------------------------------- 3. TTL expiry
 
-browserTest("TTL expiry: away longer than --ttl-ms, the resume says \"expired\"; what was in doubt is re-sent (or, resend: false, dropped)", { timeout: 60_000 }, async (page) => {
+for (const impl of SERVER_IMPLS) {
+browserTest("TTL expiry: away longer than --ttl-ms, the resume says \"expired\"; what was in doubt is re-sent (or, resend: false, dropped)" + ` [${impl} server]`, { timeout: 60_000 }, async (page) => {
   await openContinuity(page);
   const TTL = 1000;
   await withResources(async (add) => {
-    const server = add(await startServer({ ttlMs: TTL }));
+    const server = add(await startServer({ impl, ttlMs: TTL }));
     const proxy = add(await startProxy({ upstreamPort: server.port }));
     // Two sockets through the proxy: the default (resend) and `resend: false`.
     await evalInPage(page, async ({ url }) => {
@@ -366,6 +371,7 @@ browserTest("TTL expiry: away longer than --ttl-ms, the resume says \"expired\";
     assert.deepEqual(r.drop.echoes, ["a:0", "a:1", "a:2", "a:3", "a:4", "e:0", "e:1", "e:2"]);
   });
 });
+}
 
 // ----------------------------------------------------- 4. servers without the protocol
 //
@@ -606,10 +612,11 @@ browserTest("a server that selects the first offered subprotocol and never says 
 
 // ---------------------------------------------------------- 6. subprotocol composition
 
-browserTest("subprotocols: [\"chat\"] against tether-server --protocol chat offers tether.v1+chat, chat; protocol reads \"chat\" (\"\" with none)", { timeout: 30_000 }, async (page) => {
+for (const impl of SERVER_IMPLS) {
+browserTest("subprotocols: [\"chat\"] against tether-server --protocol chat offers tether.v1+chat, chat; protocol reads \"chat\" (\"\" with none)" + ` [${impl} server]`, { timeout: 30_000 }, async (page) => {
   await openContinuity(page);
   await withResources(async (add) => {
-    const server = add(await startServer({ protocols: ["chat"] }));
+    const server = add(await startServer({ impl, protocols: ["chat"] }));
     const proxy = add(await startProxy({ upstreamPort: server.port, sniff: true }));
     const r = await evalInPage(page, async ({ url }) => {
       const out = {};
@@ -638,6 +645,7 @@ browserTest("subprotocols: [\"chat\"] against tether-server --protocol chat offe
     assert.equal(header(1, "down", "Sec-WebSocket-Protocol"), "tether.v1");
   });
 });
+}
 
 // ---------------------------------- 7. hostile servers (and tokens: forged, take-over)
 

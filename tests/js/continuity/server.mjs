@@ -8,16 +8,21 @@ import { join } from "node:path";
 import { ROOT } from "../harness.mjs";
 
 export const SERVER_BIN = process.env.TETHER_SERVER_BIN || join(ROOT, "target", "debug", "tether-server");
+/** The second implementation, written from PROTOCOL.md alone (same flags). */
+export const INTEROP_SERVER = join(ROOT, "tests", "interop", "server.mjs");
+/** Which servers a scenario that should hold for any implementation runs against. */
+export const SERVER_IMPLS = ["reference", "interop"];
 
 const running = new Set();
 
 /**
- * Starts tether-server on 127.0.0.1:`port` (0: any free port) with these flags:
+ * Starts tether-server (or, `impl: "interop"`, tests/interop/server.mjs) on
+ * 127.0.0.1:`port` (0: any free port) with these flags:
  * { feedMs, ttlMs, window, protocols: [...], args: [...] }. Resolves, once the server printed
  * `listening on ADDR`, with { port, url(path), pid, stop(signal), exited, output() }.
  */
-export async function startServer({ port = 0, feedMs, ttlMs, window, protocols = [], args = [], timeoutMs = 10_000 } = {}) {
-  if (!existsSync(SERVER_BIN)) {
+export async function startServer({ impl = "reference", port = 0, feedMs, ttlMs, window, protocols = [], args = [], timeoutMs = 10_000 } = {}) {
+  if (impl === "reference" && !existsSync(SERVER_BIN)) {
     throw new Error(`${SERVER_BIN} not found: build it with \`cargo build -p tether-server\``);
   }
   const argv = ["--listen", `127.0.0.1:${port}`];
@@ -26,7 +31,8 @@ export async function startServer({ port = 0, feedMs, ttlMs, window, protocols =
   if (window !== undefined) argv.push("--window", String(window));
   for (const p of protocols) argv.push("--protocol", p);
   argv.push(...args);
-  const child = spawn(SERVER_BIN, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  const [bin, binArgs] = impl === "interop" ? [process.execPath, [INTEROP_SERVER, ...argv]] : [SERVER_BIN, argv];
+  const child = spawn(bin, binArgs, { stdio: ["ignore", "pipe", "pipe"] });
   running.add(child);
   let out = "";
   const keep = (chunk) => {
