@@ -11,7 +11,8 @@
 #                   the build machines; see deny.toml)
 #   3. native:      cargo test --workspace (core unit + property tests, server smoke tests)
 #   4. test server: build and start tests/server on 127.0.0.1:8790 (http) / 8791 (ws) /
-#                   8792 (blackhole); always stopped on exit
+#                   8792 (blackhole) and the continuity reference server on 8793; always
+#                   stopped on exit; the interop server's self-test (tests/interop)
 #   5. browser:     wasm-bindgen tests in headless Chromium
 #                   (cargo test -p tether-ws --target wasm32-unknown-unknown)
 #   6. package:     scripts/build-pkg.sh (pkg/, sizes), npm pack --dry-run, the size budget
