@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Benchmarks (not part of the tests): throughput, latency, queue flush, reconnect, size and
 # memory of raw WebSocket, TetherSocket (JS), the Rust API, reconnecting-websocket 4.4 and
-# partysocket 1.x, in one headless Chromium against the Rust echo server on 127.0.0.1.
+# partysocket 1.x, in one headless Chromium against the Rust echo server on 127.0.0.1; and of
+# TetherSocket from "tether-ws/continuity" with continuity on, and of the protocol written by
+# hand over a raw WebSocket, both against the continuity reference server.
 #
 #   bash scripts/bench.sh [--quick] [--readme] [--no-build]
 #
 # Builds pkg/ (scripts/build-pkg.sh), the esbuild bundles of the JS libraries and the Rust
-# bench crate (www/bench/rust → www/bench/dist/), and the release test server; starts the
-# server on BENCH_HTTP_PORT/BENCH_WS_PORT/BENCH_BLACKHOLE_PORT (9790/9791/9792, away from the
-# tests' 8790-8792); runs www/bench/run.mjs; stops the server. Writes
-# bench-results/latest.json, latest.md (the table, ratios to raw WebSocket) and latest.svg.
+# bench crate (www/bench/rust → www/bench/dist/), the release test server and the release
+# continuity reference server (www/server, tether-server); starts the test server on
+# BENCH_HTTP_PORT/BENCH_WS_PORT/BENCH_BLACKHOLE_PORT (9790/9791/9792, away from the tests'
+# 8790-8792) and the reference server (its echo) on BENCH_CONTINUITY_PORT (9793; the tests
+# use 8793); runs www/bench/run.mjs; stops both servers. Writes bench-results/latest.json,
+# latest.md (the table, ratios to raw WebSocket, continuity on / off) and latest.svg.
 #   --quick     short runs (checks the harness, numbers not meaningful)
 #   --readme    also replace the table between <!-- bench:start --> and <!-- bench:end --> in README.md
 #   --no-build  reuse what is built
-# The browser part is bounded by run.mjs's own budget, the whole by BENCH_TIMEOUT (900 s).
+# The browser part is bounded by run.mjs's own budget, the whole by BENCH_TIMEOUT (1200 s).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,7 +28,8 @@ source "$ROOT/scripts/env.sh"
 HTTP_PORT="${BENCH_HTTP_PORT:-9790}"
 WS_PORT="${BENCH_WS_PORT:-9791}"
 HOLE_PORT="${BENCH_BLACKHOLE_PORT:-9792}"
-BENCH_TIMEOUT="${BENCH_TIMEOUT:-900}"
+CONT_PORT="${BENCH_CONTINUITY_PORT:-9793}"
+BENCH_TIMEOUT="${BENCH_TIMEOUT:-1200}"
 DIST="www/bench/dist"
 
 build=1
@@ -33,7 +38,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-build) build=0 ;;
     --quick | --readme) run_args+=("$arg") ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -58,11 +63,12 @@ if [[ $build == 1 ]]; then
   wasm-bindgen --target web --no-typescript --out-dir "$DIST/rust" \
     www/bench/rust/target/wasm32-unknown-unknown/release/tether_bench.wasm
 
-  step "release test server"
-  cargo build --release -p tether-test-server
+  step "release test server and continuity reference server"
+  cargo build --release -p tether-test-server -p tether-server
 fi
 
-for f in "$DIST/pkg/index.js" "$DIST/rws.js" "$DIST/partysocket.js" "$DIST/rust/tether_bench.js" target/release/tether-test-server; do
+for f in "$DIST/pkg/index.js" "$DIST/pkg/continuity.js" "$DIST/rws.js" "$DIST/partysocket.js" "$DIST/rust/tether_bench.js" \
+  target/release/tether-test-server target/release/tether-server; do
   [[ -f "$f" ]] || { echo "bench: $f missing (run without --no-build)" >&2; exit 1; }
 done
 
@@ -71,7 +77,14 @@ target/release/tether-test-server --root "$ROOT" \
   --http "127.0.0.1:$HTTP_PORT" --ws "127.0.0.1:$WS_PORT" --blackhole "127.0.0.1:$HOLE_PORT" \
   --max-lifetime-secs "$BENCH_TIMEOUT" &
 server_pid=$!
-trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true' EXIT
+cont_pid=""
+cont_log="$(mktemp "${TMPDIR:-/tmp}/tether-bench-server.XXXXXX")"
+stop_servers() {
+  for pid in "$server_pid" $cont_pid; do kill "$pid" 2>/dev/null || true; done
+  for pid in "$server_pid" $cont_pid; do wait "$pid" 2>/dev/null || true; done
+  rm -f "$cont_log"
+}
+trap stop_servers EXIT
 for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:$HTTP_PORT/health" >/dev/null 2>&1 && break
   kill -0 "$server_pid" 2>/dev/null || { echo "bench: the test server exited (ports in use?)" >&2; exit 1; }
@@ -79,6 +92,19 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "http://127.0.0.1:$HTTP_PORT/health" >/dev/null || { echo "bench: the test server did not come up" >&2; exit 1; }
 
+step "continuity reference server (echo) on 127.0.0.1:$CONT_PORT"
+# Its defaults (window 256 messages / 1 MiB each way, TTL 120 s); stopped with the test
+# server (SIGTERM) by the trap above.
+target/release/tether-server --listen "127.0.0.1:$CONT_PORT" >"$cont_log" 2>&1 &
+cont_pid=$!
+for _ in $(seq 1 100); do
+  grep -q '^listening on' "$cont_log" && break
+  kill -0 "$cont_pid" 2>/dev/null || { cat "$cont_log" >&2; echo "bench: the reference server exited (port in use?)" >&2; exit 1; }
+  sleep 0.1
+done
+grep -q '^listening on' "$cont_log" || { cat "$cont_log" >&2; echo "bench: the reference server did not come up" >&2; exit 1; }
+
 step "benchmarks (headless Chromium)"
 BENCH_HTTP="http://127.0.0.1:$HTTP_PORT" BENCH_WS="ws://127.0.0.1:$WS_PORT" \
+  BENCH_CONTINUITY_WS="ws://127.0.0.1:$CONT_PORT" BENCH_CONTINUITY_PID="$cont_pid" \
   timeout --kill-after=10 "$BENCH_TIMEOUT" node www/bench/run.mjs "${run_args[@]}"

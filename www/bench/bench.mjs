@@ -2,11 +2,19 @@
 // the snapshot www/bench/dist/pkg/ that scripts/bench.sh takes after building it), the
 // esbuild bundles of reconnecting-websocket and partysocket, and the Rust-API bench crate
 // (www/bench/rust → dist/rust), and exposes `window.bench`, which www/bench/run.mjs drives.
+// `?ws=` is the Rust echo server (tests/server), `?cws=` the continuity reference server
+// (www/server, `tether-server`: echoes every message to its session).
 //
 // Libraries ("lib" below):
 //   raw          the browser WebSocket, nothing else (the limit); for the queue, reconnect
 //                and memory scenarios a minimal hand-written reconnect + queue around it
+//   raw-cont     the continuity protocol by hand over a browser WebSocket, against the
+//                reference server (`?cws=`): the least client work the protocol allows
+//                (throughput and latency only; see RawContinuity)
 //   tether       TetherSocket from JS (pkg/index.js, the default entry)
+//   tether-cont  TetherSocket from pkg/continuity.js ("tether-ws/continuity") with
+//                continuity: "required", against the reference server (`?cws=`); its
+//                message events carry the payload without the protocol's header
 //   rust         tether_ws::Socket driven from Rust (everything inside the wasm bench crate)
 //   rws          reconnecting-websocket 4.4
 //   partysocket  partysocket 1.x (partysocket/ws, its generic ReconnectingWebSocket)
@@ -15,9 +23,11 @@
 
 const params = new URLSearchParams(location.search);
 const WS = params.get("ws") || `ws://${location.hostname}:${Number(location.port) + 1}`;
+const CWS = params.get("cws") || `ws://${location.hostname}:${Number(location.port) + 3}`;
 
 let seq = 0;
-const url = (lib) => `${WS}/echo?key=bench-${lib}-${Date.now().toString(36)}-${++seq}`;
+// (The reference server ignores the path and the query: every connection is the echo.)
+const url = (lib) => `${lib.endsWith("-cont") ? CWS : WS}/echo?key=bench-${lib}-${Date.now().toString(36)}-${++seq}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.now();
 
@@ -80,8 +90,94 @@ class RawReconnecting extends EventTarget {
   }
 }
 
+/**
+ * The continuity protocol written by hand over a raw WebSocket, as small as it can be: hello,
+ * welcome, the data header on each message (with the ack riding on it), the header stripped
+ * from each echo, the server's window respected (held messages go out as acks free it), an
+ * ack frame when half the server's window is delivered unacked. No resume, no timers: a
+ * floor for what the protocol and the reference server cost the main thread, to tell them
+ * apart from the library's own cost (the `raw-cont` lib; only in throughput and latency).
+ */
+class RawContinuity extends EventTarget {
+  constructor(u) {
+    super();
+    const ws = (this.ws = new WebSocket(u, ["tether.v1"]));
+    ws.binaryType = "arraybuffer";
+    this.seq = 0; // last seq sent
+    this.acked = 0; // highest of ours the server acked
+    this.rx = 0; // highest of the server's delivered
+    this.rxAcked = 0; // highest rx we told the server
+    this.window = 256;
+    this.held = [];
+    this.live = false;
+    this.enc = new TextEncoder();
+    ws.onopen = () => ws.send(JSON.stringify({ t: "hello", v: 1, sid: null, tok: null, rx: 0 }));
+    ws.onmessage = (e) => this._frame(e.data);
+    ws.onclose = () => this.dispatchEvent(new Event("close"));
+  }
+  _frame(d) {
+    let first, ack, body;
+    if (typeof d === "string") {
+      first = d.charCodeAt(0);
+      if (first === 0x7b) {
+        const c = JSON.parse(d);
+        if (c.t === "welcome") {
+          this.live = true;
+          if (c.window) this.window = Math.min(this.window, c.window);
+          this.dispatchEvent(new Event("open"));
+        }
+        return;
+      }
+      if (first === 0x41) return this._acked(Number(d.slice(1)));
+      const comma = d.indexOf(",");
+      const semi = d.indexOf(";", comma);
+      this.rx = Number(d.slice(1, comma));
+      ack = Number(d.slice(comma + 1, semi));
+      body = d.slice(semi + 1);
+    } else {
+      const b = new Uint8Array(d);
+      let i = 1, seq = 0;
+      for (; b[i] !== 0x2c; i++) seq = seq * 10 + b[i] - 48;
+      ack = 0;
+      for (i++; b[i] !== 0x3b; i++) ack = ack * 10 + b[i] - 48;
+      this.rx = seq;
+      body = d.slice(i + 1);
+    }
+    this._acked(ack);
+    this.dispatchEvent(new MessageEvent("message", { data: body }));
+    if (this.rx - this.rxAcked >= 128) this._ack();
+  }
+  _acked(ack) {
+    if (ack > this.acked) this.acked = ack;
+    while (this.held.length && this.seq - this.acked < this.window) this._write(this.held.shift());
+  }
+  _ack() {
+    this.rxAcked = this.rx;
+    this.ws.send(`A${this.rx}`);
+  }
+  _write(data) {
+    const head = `D${++this.seq},${this.rx};`;
+    this.rxAcked = this.rx;
+    if (typeof data === "string") return this.ws.send(head + data);
+    const h = this.enc.encode(head);
+    const out = new Uint8Array(h.length + data.byteLength);
+    out.set(h);
+    out.set(data, h.length);
+    this.ws.send(out);
+  }
+  send(data) {
+    if (this.live && !this.held.length && this.seq - this.acked < this.window) this._write(data);
+    else this.held.push(data);
+  }
+  close() {
+    if (this.live) this.ws.send('{"t":"bye"}');
+    this.ws.close(1000);
+  }
+}
+
 let mods = null;
 let tetherWasm = null;
+let contWasm = null;
 let rustWasm = null;
 
 function make(lib, u, { startClosed = false, plain = false } = {}) {
@@ -96,6 +192,12 @@ function make(lib, u, { startClosed = false, plain = false } = {}) {
     }
     case "tether":
       return new mods.TetherSocket(u, null, { ...COMMON, jitter: 0, binaryType: "arraybuffer", startClosed });
+    case "raw-cont":
+      return new RawContinuity(u);
+    case "tether-cont":
+      // The protocol's defaults (window 256 messages / 1 MiB, acks delayed up to 250 ms):
+      // what an application gets.
+      return new mods.TetherSocketC(u, null, { ...COMMON, jitter: 0, binaryType: "arraybuffer", startClosed, continuity: "required" });
     case "rws": {
       const s = new mods.RWS(u, [], { ...COMMON, startClosed });
       s.binaryType = "arraybuffer";
@@ -321,25 +423,55 @@ function memClose({ lib }) {
   memSocket = null;
 }
 
+// ------------------------------------------------- reference server memory per session
+// `n` continuity sockets (so `n` sessions, each on its own connection), each echoing
+// `messages` 64 B texts, left open until sessionsClose; run.mjs reads the server's RSS
+// around them.
+
+let sessionSockets = [];
+
+async function sessionsOpen({ n, messages, timeoutMs }) {
+  const deadline = now() + timeoutMs;
+  const left = () => Math.max(1, deadline - now());
+  const opened = [];
+  for (let i = 0; i < n; i++) {
+    const s = make("tether-cont", url("tether-cont"));
+    sessionSockets.push(s);
+    opened.push(once(s, "open", left(), `session ${i + 1} open`));
+  }
+  await Promise.all(opened);
+  await Promise.all(sessionSockets.map((s) => pipeline(s, messages, payload(64, false), messages, left())));
+  return sessionSockets.length;
+}
+
+function sessionsClose() {
+  for (const s of sessionSockets) dispose(s);
+  sessionSockets = [];
+}
+
 /** Bytes of the wasm linear memory used by `lib` (0 for the pure-JS ones). */
 function wasmMemory({ lib }) {
   if (lib === "tether") return tetherWasm.memory.buffer.byteLength;
+  if (lib === "tether-cont") return contWasm.memory.buffer.byteLength;
   if (lib === "rust") return rustWasm.memory.buffer.byteLength;
   return 0;
 }
 
 try {
-  const [tether, RWS, PS, rust] = await Promise.all([
+  const [tether, tetherC, RWS, PS, rust] = await Promise.all([
     // The copy of pkg/ that scripts/bench.sh took right after building it (so that a
     // concurrent rebuild of pkg/ cannot change the package under a running benchmark).
     import(params.get("pkg") || "./dist/pkg/index.js"),
+    // The continuity entry: its own bundle and its own wasm instance.
+    import(params.get("cpkg") || "./dist/pkg/continuity.js"),
     import("./dist/rws.js").then((m) => m.default),
     import("./dist/partysocket.js").then((m) => m.default),
     import("./dist/rust/tether_bench.js"),
   ]);
   tetherWasm = await tether.init();
+  contWasm = await tetherC.init();
   rustWasm = await rust.default();
-  mods = { TetherSocket: tether.TetherSocket, RWS, PS, rust };
+  mods = { TetherSocket: tether.TetherSocket, TetherSocketC: tetherC.TetherSocket, RWS, PS, rust };
   window.bench = {
     throughput,
     latency,
@@ -350,6 +482,8 @@ try {
     memReconnects,
     memClose,
     wasmMemory,
+    sessionsOpen,
+    sessionsClose,
     crossOriginIsolated: self.crossOriginIsolated,
   };
   window.ready = true;

@@ -1,6 +1,8 @@
 // CPU profile of one throughput run in the bench page (Chromium CDP Profiler), printed as
 // self time by function. Needs the bench server (scripts/bench.sh starts one; or start
-// target/release/tether-test-server on 9790/9791/9792 by hand) and www/bench/dist built.
+// target/release/tether-test-server on 9790/9791/9792 by hand) and www/bench/dist built;
+// for lib=tether-cont or raw-cont also the reference server (target/release/tether-server
+// --listen 127.0.0.1:9793, or BENCH_CONTINUITY_WS).
 //
 //   node www/bench/profile.mjs [lib=tether] [size=64] [binary=0] [n=20000] [pkg=/www/bench/dist/pkg/index.js]
 //
@@ -20,6 +22,7 @@ const binary = arg.binary === "1";
 const n = Number(arg.n || 20000);
 const HTTP = process.env.BENCH_HTTP || "http://127.0.0.1:9790";
 const WS = process.env.BENCH_WS || "ws://127.0.0.1:9791";
+const CWS = process.env.BENCH_CONTINUITY_WS || "ws://127.0.0.1:9793";
 
 const dir = mkdtempSync(join(tmpdir(), "tether-prof-"));
 const ctx = await chromium.launchPersistentContext(dir, {
@@ -29,7 +32,7 @@ const ctx = await chromium.launchPersistentContext(dir, {
 });
 try {
   const page = await ctx.newPage();
-  const q = new URLSearchParams({ ws: WS, ...(arg.pkg ? { pkg: arg.pkg } : {}) });
+  const q = new URLSearchParams({ ws: WS, cws: CWS, ...(arg.pkg ? { pkg: arg.pkg } : {}) });
   await page.goto(`${HTTP}/www/bench/index.html?${q}`);
   await page.waitForFunction(() => window.ready || window.loadError, null, { timeout: 30_000 });
   const err = await page.evaluate(() => window.loadError);

@@ -1,11 +1,14 @@
-// Runs the tether-ws benchmarks in one headless Chromium against the Rust echo server and
-// writes bench-results/latest.{json,md,svg}. Started by scripts/bench.sh, which builds
-// everything and starts the server first; by hand:
+// Runs the tether-ws benchmarks in one headless Chromium against the Rust echo server (and,
+// for TetherSocket with continuity on, the continuity reference server) and writes
+// bench-results/latest.{json,md,svg}. Started by scripts/bench.sh, which builds everything
+// and starts both servers first; by hand:
 //
 //   node www/bench/run.mjs [--quick] [--readme]
 //
 // Environment: BENCH_HTTP (default http://127.0.0.1:9790; the server's static + control
-// port, serving the repo root), BENCH_WS (default ws://127.0.0.1:9791), BENCH_OUT
+// port, serving the repo root), BENCH_WS (default ws://127.0.0.1:9791), BENCH_CONTINUITY_WS
+// (the reference server, default ws://127.0.0.1:9793), BENCH_CONTINUITY_PID (its process,
+// to read its memory from /proc; optional), BENCH_OUT
 // (default bench-results), BENCH_REPS (throughput/flush repetitions, default 3),
 // BENCH_SECONDS (target duration of each throughput run, default 2.2), TETHER_CHROMIUM.
 // --quick: short runs, to check the harness. --readme: also replace the section between
@@ -26,6 +29,8 @@ const QUICK = process.argv.includes("--quick");
 const README = process.argv.includes("--readme");
 const HTTP = process.env.BENCH_HTTP || "http://127.0.0.1:9790";
 const WS = process.env.BENCH_WS || "ws://127.0.0.1:9791";
+const CWS = process.env.BENCH_CONTINUITY_WS || "ws://127.0.0.1:9793";
+const CPID = Number(process.env.BENCH_CONTINUITY_PID) || null;
 const OUT = resolve(ROOT, process.env.BENCH_OUT || "bench-results");
 const REPS = Number(process.env.BENCH_REPS || (QUICK ? 1 : 5));
 const SECONDS = Number(process.env.BENCH_SECONDS || (QUICK ? 0.4 : 2.5));
@@ -38,17 +43,41 @@ const CHROMIUM_FLAGS = [
 ];
 /** Speed phases (throughput, latency, flush, reconnect): later ones are skipped, and say so,
  * once this is spent. The memory phase then always runs, bounded per library. */
-const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS || (QUICK ? 180_000 : 600_000));
+const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS || (QUICK ? 180_000 : 840_000));
 /** Per library, for the reconnect cycles of the memory phase. */
 const CYCLE_BUDGET_MS = QUICK ? 10_000 : 35_000;
 const started = Date.now();
 const overBudget = () => Date.now() - started > BUDGET_MS;
 
-const LIBS = ["raw", "tether", "rust", "rws", "partysocket"];
+const LIBS = ["raw", "raw-cont", "tether", "tether-cont", "rust", "rws", "partysocket"];
+/** Continuity on (a TetherSocket from "tether-ws/continuity" against the reference server)
+ * and its "off" baseline: the reference server refuses a client that does not offer tether.v1
+ * (HTTP 400), so "off" is the default entry's TetherSocket on the Rust echo server. */
+const ON = "tether-cont";
+const OFF = "tether";
+/** The protocol by hand over a raw WebSocket, against the reference server: the same server
+ * as ON, with the least client work the protocol allows (www/bench/bench.mjs). */
+const RAW_ON = "raw-cont";
+/** Phases that do not apply to a lib, with the table's footnote mark and why. */
+const NOT_APPLICABLE = {
+  reconnect: {
+    [ON]: "¹",
+    [RAW_ON]: "¹",
+  },
+  queueFlush: { [RAW_ON]: "²" },
+  memory: { [RAW_ON]: "²" },
+};
+const FOOTNOTES = {
+  "¹": "that row stops and starts the test server's WebSocket port (its /down and /up control endpoints); the reference server has no such endpoints, and killing it would end its sessions, which is another scenario (a resume with resumed: false)",
+  "²": "the hand-written protocol has no queue before its first connection and no reconnect: it is a floor for the throughput, main-thread time and round trip only",
+};
+const na = (phase, lib) => NOT_APPLICABLE[phase]?.[lib];
 const pkgVersion = (name) => JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
 const LABEL = {
   raw: "raw WebSocket",
   tether: "TetherSocket (JS)",
+  [RAW_ON]: "raw WebSocket, continuity by hand",
+  [ON]: "TetherSocket, continuity",
   rust: "tether-ws Rust API",
   rws: `reconnecting-websocket ${pkgVersion("reconnecting-websocket")}`,
   partysocket: `partysocket ${pkgVersion("partysocket")}`,
@@ -108,6 +137,8 @@ function sizes() {
     // What a user ships: the default entry as scripts/build-pkg.sh built it.
     tether: sizeOf(shipped),
     wasmOnly: sizeOf([join(pkg, "tether_ws_bg.wasm")]),
+    // "tether-ws/continuity": one JS file with its own wasm (built with the protocol) inside.
+    continuity: sizeOf([join(pkg, "continuity.js")]),
     rws: sizeOf([join(dist, "rws.js")]),
     partysocket: sizeOf([join(dist, "partysocket.js")]),
   };
@@ -127,7 +158,7 @@ async function newPage(context) {
     if (/WebSocket connection to .* failed/.test(m.text())) return;
     if (m.type() === "error" || /panicked|unreachable/.test(m.text())) log(`[page console.${m.type()}] ${m.text().slice(0, 300)}`);
   });
-  await page.goto(`${HTTP}/www/bench/index.html?ws=${encodeURIComponent(WS)}`, { timeout: 30_000 });
+  await page.goto(`${HTTP}/www/bench/index.html?ws=${encodeURIComponent(WS)}&cws=${encodeURIComponent(CWS)}`, { timeout: 30_000 });
   await page.waitForFunction(() => window.ready === true || typeof window.loadError === "string", null, { timeout: 30_000 });
   const loadError = await page.evaluate(() => window.loadError);
   if (loadError) throw new Error(`the bench page did not load: ${loadError}`);
@@ -251,6 +282,11 @@ async function phaseQueueFlush(page, results) {
   const n = 10_000;
   const out = (results.queueFlush = { n, size: 64, ms: {}, runs: {} });
   for (const lib of LIBS) {
+    if (na("queueFlush", lib)) {
+      out.runs[lib] = { skipped: "not applicable" };
+      out.ms[lib] = null;
+      continue;
+    }
     out.runs[lib] = [];
     for (let rep = 0; rep < REPS && !overBudget(); rep++) {
       try {
@@ -270,6 +306,12 @@ async function phaseReconnect(page, results) {
   const downMs = 350;
   const out = (results.reconnect = { reps, downMs, retryDelayMs: 100, ms: {}, runs: {} });
   for (const lib of LIBS) {
+    if (na("reconnect", lib)) {
+      // (FOOTNOTES["¹"].)
+      out.ms[lib] = null;
+      out.runs[lib] = { skipped: "not applicable" };
+      continue;
+    }
     if (overBudget()) {
       out.ms[lib] = null;
       out.runs[lib] = { skipped: "time budget spent" };
@@ -295,6 +337,10 @@ async function phaseMemory(context, results) {
   const out = (results.memory = { messages, cycles, size: 64, note: "JS heap: CDP Runtime.getHeapUsage().usedSize after forced GC; wasm: memory.buffer.byteLength", byLib: {} });
   for (const lib of LIBS) {
     const r = (out.byLib[lib] = {});
+    if (na("memory", lib)) {
+      r.skipped = "not applicable";
+      continue;
+    }
     let page;
     try {
       page = await newPage(context);
@@ -317,6 +363,40 @@ async function phaseMemory(context, results) {
     }
     log(`memory ${lib}: ${JSON.stringify(r)}`);
   }
+  if (!CPID) {
+    out.server = { skipped: "BENCH_CONTINUITY_PID not set" };
+    return;
+  }
+  // The reference server's resident memory with `sessions` more sessions open, each on its own
+  // connection (what one connected client costs it: the session table entry, the connection's
+  // task and buffers), after each echoed a few messages (all acknowledged). RSS, so the
+  // allocator's rounding is in it; the figure is a size, not an exact count.
+  const srv = (out.server = { sessions: Number(process.env.BENCH_SERVER_SESSIONS) || (QUICK ? 50 : 200), messagesEach: 20, pid: CPID });
+  let page;
+  try {
+    page = await newPage(context);
+    await new Promise((r) => setTimeout(r, 500));
+    srv.rssBefore = rss(CPID);
+    srv.opened = await call(page, "sessionsOpen", { n: srv.sessions, messages: srv.messagesEach, timeoutMs: 60_000 }, 70_000);
+    await new Promise((r) => setTimeout(r, 500));
+    srv.rssOpen = rss(CPID);
+    await call(page, "sessionsClose", {}, 10_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    srv.rssAfterClose = rss(CPID);
+    srv.perSessionBytes = (srv.rssOpen - srv.rssBefore) / srv.opened;
+  } catch (e) {
+    srv.error = errText(e);
+  } finally {
+    if (page) await page.close().catch(() => {});
+  }
+  log(`reference server memory: ${JSON.stringify(srv)}`);
+}
+
+/** Resident memory of process `pid`, bytes (Linux /proc). */
+function rss(pid) {
+  const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB$/m);
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) * 1024;
 }
 
 // ----------------------------------------------------------------------------- reports
@@ -349,50 +429,136 @@ function markdown(r) {
   }
   if (r.queueFlush) {
     const m = r.queueFlush.ms;
-    row("Flush 10,000 queued, ms", LIBS.map((l) => fmtMs(m[l]) + ratio(m[l], m.raw)));
+    row("Flush 10,000 queued, ms", LIBS.map((l) => (na("queueFlush", l) ? `n/a ${na("queueFlush", l)}` : fmtMs(m[l]) + ratio(m[l], m.raw))));
   }
   if (r.reconnect) {
     const m = r.reconnect.ms;
-    row("Server up → open, ms (median)", LIBS.map((l) => fmtMs(m[l]) + ratio(m[l], m.raw)));
+    row("Server up → open, ms (median)", LIBS.map((l) => (na("reconnect", l) ? `n/a ${na("reconnect", l)}` : fmtMs(m[l]) + ratio(m[l], m.raw))));
   }
   const s = r.sizes;
   if (s) {
-    row("Shipped, gzip -9", [ "–", `${fmtKB(s.tether.gzip)} (wasm ${fmtKB(s.wasmOnly.gzip)})`, "(in the app's wasm)", fmtKB(s.rws.gzip), fmtKB(s.partysocket.gzip)]);
-    row("Shipped, brotli", [ "–", `${fmtKB(s.tether.brotli)} (wasm ${fmtKB(s.wasmOnly.brotli)})`, "(in the app's wasm)", fmtKB(s.rws.brotli), fmtKB(s.partysocket.brotli)]);
+    const shipped = (k) => ({
+      raw: "–",
+      [RAW_ON]: "–",
+      tether: `${fmtKB(s.tether[k])} (wasm ${fmtKB(s.wasmOnly[k])})`,
+      [ON]: s.continuity ? fmtKB(s.continuity[k]) : "–",
+      rust: "(in the app's wasm)",
+      rws: fmtKB(s.rws[k]),
+      partysocket: fmtKB(s.partysocket[k]),
+    });
+    row("Shipped, gzip -9", LIBS.map((l) => shipped("gzip")[l]));
+    row("Shipped, brotli", LIBS.map((l) => shipped("brotli")[l]));
   }
   const mem = r.memory?.byLib;
   if (mem) {
     const heapDelta = (l, k) => (mem[l]?.[k] && mem[l]?.baseline ? mem[l][k].jsHeap - mem[l].baseline.jsHeap : null);
     const kb = (x) => (x == null ? "–" : `${x >= 0 ? "+" : ""}${(x / 1024).toFixed(0)} KiB`);
-    row("JS heap after 10,000 messages (Δ)", LIBS.map((l) => (mem[l]?.error ? "error" : kb(heapDelta(l, "afterMessages")))));
-    row(`JS heap after ${r.memory.cycles.toLocaleString("en-US")} reconnects (Δ)`, LIBS.map((l) => (mem[l]?.error ? "error" : kb(heapDelta(l, "afterReconnects")) + (mem[l]?.cyclesDone != null && mem[l].cyclesDone < r.memory.cycles ? ` (${mem[l].cyclesDone} cycles)` : ""))));
+    const memNa = (l) => (na("memory", l) ? `n/a ${na("memory", l)}` : null);
+    row("JS heap after 10,000 messages (Δ)", LIBS.map((l) => memNa(l) ?? (mem[l]?.error ? "error" : kb(heapDelta(l, "afterMessages")))));
+    row(`JS heap after ${r.memory.cycles.toLocaleString("en-US")} reconnects (Δ)`, LIBS.map((l) => memNa(l) ?? (mem[l]?.error ? "error" : kb(heapDelta(l, "afterReconnects")) + (mem[l]?.cyclesDone != null && mem[l].cyclesDone < r.memory.cycles ? ` (${mem[l].cyclesDone} cycles)` : ""))));
     const perCycle = (l) => {
       const x = mem[l];
+      if (memNa(l)) return memNa(l);
       if (x?.error) return "error";
       if (!x?.afterWarmReconnects || !x?.afterReconnects || x.cyclesDone <= x.warmCycles) return "–";
       const b = (x.afterReconnects.jsHeap - x.afterWarmReconnects.jsHeap) / (x.cyclesDone - x.warmCycles);
       return `${b >= 0 ? "+" : ""}${b.toFixed(0)} B`;
     };
     row(`JS heap per reconnect, cycles ${r.memory.cycles / 4}–${r.memory.cycles}`, LIBS.map(perCycle));
-    const w = (l, k) => (l === "tether" || l === "rust" ? fmtMB(mem[l]?.[k]?.wasm) : "n/a");
+    const w = (l, k) => (l === "tether" || l === ON || l === "rust" ? fmtMB(mem[l]?.[k]?.wasm) : "n/a");
     row("wasm memory after 10,000 messages", LIBS.map((l) => w(l, "afterMessages")));
     row(`wasm memory after ${r.memory.cycles.toLocaleString("en-US")} reconnects`, LIBS.map((l) => w(l, "afterReconnects")));
+  }
+  const srv = r.memory?.server;
+  if (srv?.perSessionBytes != null) {
+    row(`Reference server memory per open session (${srv.sessions} sessions), RSS`, LIBS.map((l) => (l === ON ? `${(srv.perSessionBytes / 1024).toFixed(1)} KiB` : "n/a")));
   }
   const m = r.machine;
   return (
     `Measured ${r.date.slice(0, 10)} on ${m.cpu} (${m.nproc} CPUs), ${m.os}, ${m.chromium} headless, ` +
     `Node ${m.node}, load average ${m.loadAvgAtStart?.[0]} at start and ${m.loadAvgAtEnd?.[0]} at end` +
-    `; echo server: tether-test-server (release) on 127.0.0.1. Ratios are to raw WebSocket ` +
+    `; echo server: tether-test-server (release) on 127.0.0.1, and for "${LABEL[ON]}" the continuity ` +
+    `reference server (tether-server, release, its defaults). Ratios are to raw WebSocket ` +
     `(higher is better for throughput, lower for the rest). Median of ${r.settings.reps} runs for throughput ` +
     `and flush. Command: \`bash scripts/bench.sh\`.\n\n` +
     head +
     rows.join("\n") +
+    "\n\n" +
+    continuityNotes(r) +
     "\n"
   );
 }
 
+/** Continuity on / off: ON's figures over OFF's, for each case (null when one is missing);
+ * and, on the reference server alone, the hand-written protocol over raw WebSocket (what the
+ * protocol and that server cost with the least client work) and ON over the hand-written
+ * protocol (TetherSocket's own cost with continuity, like with like), next to OFF over raw
+ * WebSocket (TetherSocket's own cost without it, on the test server). */
+function onOff(r) {
+  const q = (a, b) => (a == null || b == null || !b ? null : a / b);
+  const out = { mainThreadUsPerMsg: {}, msgsPerSec: {}, sameServer: { rawOnOverRaw: {}, onOverRawOn: {}, offOverRaw: {} } };
+  for (const c of CASES) {
+    const t = r.throughput?.[c.id];
+    const u = t?.mainThreadUsPerMsg;
+    out.mainThreadUsPerMsg[c.id] = q(u?.[ON], u?.[OFF]);
+    out.msgsPerSec[c.id] = q(t?.msgsPerSec?.[ON], t?.msgsPerSec?.[OFF]);
+    out.sameServer.rawOnOverRaw[c.id] = q(u?.[RAW_ON], u?.raw);
+    out.sameServer.onOverRawOn[c.id] = q(u?.[ON], u?.[RAW_ON]);
+    out.sameServer.offOverRaw[c.id] = q(u?.[OFF], u?.raw);
+  }
+  const lat = r.latency?.ms;
+  out.roundTripP50 = q(lat?.[ON]?.p50, lat?.[OFF]?.p50);
+  out.roundTripP99 = q(lat?.[ON]?.p99, lat?.[OFF]?.p99);
+  out.flush = q(r.queueFlush?.ms?.[ON], r.queueFlush?.ms?.[OFF]);
+  return out;
+}
+
+function continuityNotes(r) {
+  const o = r.continuityOnOff ?? onOff(r);
+  const x = (v) => (v == null ? "–" : `${v.toFixed(2)}×`);
+  const cases = (byCase) => CASES.map((c) => `${c.label} ${x(byCase[c.id])}`).join(", ");
+  const mt = CASES.map((c) => o.mainThreadUsPerMsg[c.id]).filter((v) => v != null);
+  const verdict =
+    mt.length === CASES.length
+      ? Math.max(...mt) <= 1.15
+        ? "met in every case"
+        : `missed in ${mt.filter((v) => v > 1.15).length} of ${mt.length} cases`
+      : "not every case measured";
+  const s = r.sizes;
+  const B = (n) => `${n.toLocaleString("en-US")} B`;
+  const sizeLine = s?.continuity
+    ? ` Sizes, gzip -9: default entry (\`tether-ws\`, index.js, wasm inside) ${B(s.tether.gzip)}, ` +
+      `continuity entry (\`tether-ws/continuity\`, continuity.js, wasm inside) ${B(s.continuity.gzip)} ` +
+      `(target ≤ 20,000 B: ${s.continuity.gzip <= 20_000 ? "met" : "missed"}).`
+    : "";
+  const ss = o.sameServer;
+  return [
+    `**Continuity on / off**, main-thread time per message ("${LABEL[ON]}" over "${LABEL[OFF]}"; target ≤ 1.15×, ` +
+      `${verdict}): ${cases(o.mainThreadUsPerMsg)}. Throughput on / off: ${cases(o.msgsPerSec)}; ` +
+      `round trip p50 ${x(o.roundTripP50)}, p99 ${x(o.roundTripP99)}; flush ${x(o.flush)}.${sizeLine}`,
+    "",
+    `- "${LABEL[ON]}": TetherSocket from \`tether-ws/continuity\` with \`continuity: "required"\` and the ` +
+      `protocol's defaults (window 256 messages / 1 MiB, acks delayed up to 250 ms), against the echo of the ` +
+      `reference server (tether-server, release). That server refuses a client that does not offer ` +
+      `\`tether.v1\` (HTTP 400), so "off" is the "${LABEL[OFF]}" column: the default entry against the test ` +
+      `server's echo, another server binary, whose own speed is in the ratios too (the main-thread time is the ` +
+      `browser's, but how the echoes arrive, and so how many share one task, depends on the server).`,
+    `- "${LABEL[RAW_ON]}": the protocol written by hand over a raw WebSocket (hello, the header on and off, ` +
+      `acks riding on the data, the window; no resume, no timers) against the same reference server, the ` +
+      `least client work the protocol allows. Main-thread time, it over raw WebSocket (what the protocol and ` +
+      `the reference server cost): ${cases(ss.rawOnOverRaw)}. Like with like, "${LABEL[ON]}" over it ` +
+      `(TetherSocket's own cost with continuity): ${cases(ss.onOverRawOn)}; "${LABEL[OFF]}" over raw ` +
+      `WebSocket (its own cost without): ${cases(ss.offOverRaw)}.`,
+    ...Object.entries(FOOTNOTES).map(([k, v]) => `- ${k} Not applicable: ${v}.`),
+    `- Memory: for "${LABEL[ON]}" the reconnects are resumes of one session (\`reconnect()\`, then hello and ` +
+      `a welcome with resumed: true). The reference server's memory per session is the growth of its ` +
+      `resident set (VmRSS) with that many more sessions open, each on its own connection and having echoed ` +
+      `${r.memory?.server?.messagesEach ?? "a few"} messages, over their count.`,
+  ].join("\n");
+}
+
 function svg(r) {
-  const colors = { raw: "#888888", tether: "#d9480f", rust: "#f08c00", rws: "#1971c2", partysocket: "#2f9e44" };
+  const colors = { raw: "#888888", [RAW_ON]: "#343a40", tether: "#d9480f", [ON]: "#c2255c", rust: "#f08c00", rws: "#1971c2", partysocket: "#2f9e44" };
   const groups = CASES.filter((c) => r.throughput?.[c.id]?.msgsPerSec);
   const W = 720, H = 360, left = 50, top = 40, bottom = 60, right = 170;
   const plotW = W - left - right, plotH = H - top - bottom;
@@ -461,11 +627,11 @@ async function main() {
   if (health.trim() !== "ok") throw new Error(`unexpected /health answer: ${health}`);
   const results = {
     date: new Date().toISOString(),
-    settings: { quick: QUICK, reps: REPS, seconds: SECONDS, http: HTTP, ws: WS },
+    settings: { quick: QUICK, reps: REPS, seconds: SECONDS, http: HTTP, ws: WS, continuityWs: CWS },
     labels: LABEL,
   };
   results.sizes = sizes();
-  log(`sizes (gzip): tether ${results.sizes.tether.gzip} (wasm ${results.sizes.wasmOnly.gzip}), rws ${results.sizes.rws.gzip}, partysocket ${results.sizes.partysocket.gzip}`);
+  log(`sizes (gzip): tether ${results.sizes.tether.gzip} (wasm ${results.sizes.wasmOnly.gzip}), continuity entry ${results.sizes.continuity.gzip}, rws ${results.sizes.rws.gzip}, partysocket ${results.sizes.partysocket.gzip}`);
 
   const userDataDir = mkdtempSync(join(tmpdir(), "tether-bench-"));
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -518,6 +684,7 @@ async function main() {
     await control("/up").catch(() => {});
   }
   results.elapsedSec = Math.round((Date.now() - started) / 1000);
+  results.continuityOnOff = onOff(results);
   if (results.machine) results.machine.loadAvgAtEnd = loadavg().map((x) => +x.toFixed(2));
 
   mkdirSync(OUT, { recursive: true });
