@@ -9,8 +9,17 @@
 // queues what we send meanwhile, and - thanks to `send(data, { key: "cursor" })` - keeps
 // only the latest cursor position in that queue, so a reconnect sends one message, not
 // every mouse move made while offline.
+//
+// A second socket, with the continuity protocol (PROTOCOL.md), talks to the relay's /live
+// (the reference server, tether-server): the relay sends {"n":k} every 500 ms (k = 1, 2, …
+// per session) and echoes our {"m":k} (one a second). The "Delivery (continuity)" panel
+// counts what arrives: across a network cut every number comes once and in order; a relay
+// restart loses the session, and the `resume` event says so (resumed: false, "unknown").
+// Cursors stay on the plain socket: for conflated positions at-most-once is right.
 
-import { TetherSocket } from "/pkg/index.js";
+// The continuity entry: the same TetherSocket class as /pkg/index.js, with the
+// `continuity` option (one module, one wasm instance, for both sockets).
+import { TetherSocket } from "/pkg/continuity.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -26,6 +35,7 @@ const ui = {
   layer: $("cursors"),
   empty: $("empty"),
   board: $("board"),
+  delivery: $("delivery"),
 };
 
 const OPTIONS = { minReconnectionDelay: 500, maxReconnectionDelay: 5000, jitter: 0.5 };
@@ -233,6 +243,110 @@ window.addEventListener("resize", () => {
   scheduleDraw();
 });
 
+// --------------------------------------------------------------------------- delivery panel
+
+const LIVE_SEND_MS = 1000;
+
+/** What the continuity socket on /live delivered (counted since the page loaded). */
+const live = {
+  ws: null,
+  feed: { received: 0, gaps: 0, duplicates: 0, next: 1 },
+  // `holes`: numbers below the highest echo that have no echo (echoes come in order, so
+  // these were lost; one that still arrives fills its hole).
+  msg: { sent: 0, echoed: 0, duplicated: 0, holes: 0, maxEchoed: 0, seen: new Set() },
+  /** The `resume` events, as plain objects, the last one shown. */
+  resumes: [],
+};
+
+function connectLive() {
+  const s = new TetherSocket("/live", null, { ...OPTIONS, continuity: "prefer" });
+  live.ws = s;
+  s.addEventListener("resume", (e) => {
+    live.resumes.push({ resumed: e.resumed, reason: e.reason, resent: e.resent, dropped: e.dropped });
+    // A new session's feed starts again at 1 (what the lost one still had for us is gone,
+    // and this event is how we know).
+    if (!e.resumed) live.feed.next = 1;
+    renderLive();
+  });
+  s.addEventListener("message", (event) => {
+    let msg;
+    try {
+      msg = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (Number.isSafeInteger(msg?.n)) onFeed(msg.n);
+    else if (Number.isSafeInteger(msg?.m)) onEcho(msg.m);
+    renderLive();
+  });
+  s.addEventListener("statechange", () => renderLive());
+  // One numbered message a second, open or not: while the socket is down they wait in the
+  // outbox and go out, in order, once it is back.
+  setInterval(() => {
+    live.msg.sent += 1;
+    s.send(JSON.stringify({ m: live.msg.sent }));
+    renderLive();
+  }, LIVE_SEND_MS);
+}
+
+function onFeed(n) {
+  const f = live.feed;
+  f.received += 1;
+  if (n < f.next) {
+    f.duplicates += 1;
+    return;
+  }
+  f.gaps += n - f.next;
+  f.next = n + 1;
+}
+
+function onEcho(m) {
+  const g = live.msg;
+  if (g.seen.has(m)) {
+    g.duplicated += 1;
+    return;
+  }
+  g.seen.add(m);
+  g.echoed += 1;
+  if (m > g.maxEchoed) {
+    g.holes += m - g.maxEchoed - 1;
+    g.maxEchoed = m;
+  } else {
+    g.holes -= 1;
+  }
+}
+
+function resumeText(r) {
+  if (!r) return ["", "–"];
+  const counts = `resent ${r.resent}, dropped ${r.dropped}`;
+  if (r.resumed) return ["", `resumed · ${counts}`];
+  if (r.reason === "new") return ["", `new session · ${counts}`];
+  return ["lost", `session lost (${r.reason}) · ${counts}`];
+}
+
+function renderLive() {
+  const s = live.ws;
+  if (!s) return;
+  const el = (id, text) => {
+    const e = $(id);
+    if (e.textContent !== text) e.textContent = text;
+  };
+  const state = s.state;
+  const kind = state === "open" ? "open" : !navigator.onLine ? "offline" : state === "closed" ? "closed" : "connecting";
+  if (ui.delivery.dataset.state !== kind) ui.delivery.dataset.state = kind;
+  el("live-state", !navigator.onLine && state !== "open" ? "offline" : state);
+  el("feed-received", String(live.feed.received));
+  el("feed-gaps", String(live.feed.gaps));
+  el("feed-dups", String(live.feed.duplicates));
+  el("msg-sent", String(live.msg.sent));
+  el("msg-echoed", String(live.msg.echoed));
+  el("msg-lost", String(live.msg.holes));
+  el("msg-dups", String(live.msg.duplicated));
+  const [cls, text] = resumeText(live.resumes.at(-1));
+  el("live-resume", text);
+  $("live-resume").className = cls;
+}
+
 // --------------------------------------------------------------------------- status panel
 
 function stateText() {
@@ -297,8 +411,9 @@ function fatal(message) {
 async function main() {
   try {
     connect(); // (the first TetherSocket compiles the package's wasm)
+    connectLive();
   } catch (e) {
-    fatal(`could not start the socket from /pkg/index.js (build it with: bash scripts/build-pkg.sh): ${e}`);
+    fatal(`could not start the sockets from /pkg/continuity.js (build it with: bash scripts/build-pkg.sh): ${e}`);
     return;
   }
   ui.board.addEventListener("pointermove", onPointerMove);
@@ -306,11 +421,20 @@ async function main() {
   window.addEventListener("offline", () => log("browser offline") || render());
   // Leaving the page: say goodbye now (others see our cursor leave at once); coming back
   // from the back/forward cache: connect again.
-  window.addEventListener("pagehide", () => ws.close(1000, "page closed"));
-  window.addEventListener("pageshow", (e) => e.persisted && ws.reconnect());
+  window.addEventListener("pagehide", () => {
+    ws.close(1000, "page closed");
+    live.ws.close(1000, "page closed");
+  });
+  window.addEventListener("pageshow", (e) => {
+    if (!e.persisted) return;
+    ws.reconnect();
+    live.ws.reconnect();
+  });
   // The countdown and the queue counters move without events.
   setInterval(render, 100);
+  setInterval(renderLive, 500);
   render();
+  renderLive();
   // For the tests and the curious (devtools: `demo.ws.state`).
   window.demo = {
     get ws() {
@@ -329,6 +453,8 @@ async function main() {
     get received() {
       return received;
     },
+    /** The continuity socket and its counts (`live.ws`, `live.feed`, `live.msg`, `live.resumes`). */
+    live,
   };
 }
 

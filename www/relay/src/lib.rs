@@ -1,7 +1,8 @@
 //! tether-relay: the server of the tether-ws cursor-sharing demo.
 //!
 //! Serves `<root>/www` at `/`, `<root>/pkg` (the npm package built by wasm-pack) at
-//! `/pkg/`, and the WebSocket at `/ws`, on a loopback address only.
+//! `/pkg/`, the cursors' WebSocket at `/ws`, and the continuity protocol's (`PROTOCOL.md`:
+//! the reference server, crate `tether-server`) at `/live`, on a loopback address only.
 //!
 //! Protocol (JSON text messages):
 //! - relay → client, on connect: `{"type":"welcome","id","name","color"}`, then one
@@ -12,9 +13,14 @@
 //!
 //! A reconnecting client may ask to keep its name and colour with `/ws?name=..&color=..`;
 //! it always gets a new id.
+//!
+//! `/live` ([`live`]): a numbered feed `{"n":k}` every 500 ms to every session, and an echo
+//! of the client's `{"m":k}`, delivered once and in order across reconnects while the
+//! relay runs (its sessions are in memory: a restart loses them, and says so).
 
 pub mod hub;
 pub mod identity;
+pub mod live;
 mod static_files;
 mod ws;
 
@@ -42,14 +48,18 @@ struct AppState {
     shutdown: watch::Receiver<bool>,
 }
 
-/// Serves until `shutdown` resolves, then closes every WebSocket with 1001 "going away"
-/// (waiting at most 2 s for them) and returns.
+/// Serves until `shutdown` resolves, then closes every WebSocket (`/ws` and `/live`) with
+/// 1001 "going away" (waiting at most 2 s for them) and returns.
 pub async fn serve(
     listener: TcpListener,
     root: PathBuf,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let hub = hub::Hub::new();
+    let live = tether_server::Server::new(live::config());
+    let live_app = live
+        .events()
+        .map(|events| tokio::spawn(live::application(live.clone(), events)));
     let (down_tx, down_rx) = watch::channel(false);
     let state = AppState {
         root: Arc::new(root),
@@ -58,12 +68,15 @@ pub async fn serve(
     };
     let app = Router::new()
         .route("/ws", any(ws::upgrade))
+        .route("/live", live.axum_route())
         .fallback(static_handler)
         .with_state(state);
     let closing = Arc::clone(&hub);
+    let live_closing = live.clone();
     let graceful = async move {
         shutdown.await;
         closing.close();
+        live_closing.shutdown();
         let _ = down_tx.send(true);
         // Keep the sender alive until every client saw the flag.
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -72,8 +85,11 @@ pub async fn serve(
         .with_graceful_shutdown(graceful)
         .await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    while !hub.is_empty() && tokio::time::Instant::now() < deadline {
+    while (!hub.is_empty() || live.connections() > 0) && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if let Some(app) = live_app {
+        let _ = tokio::time::timeout(Duration::from_secs(1), app).await;
     }
     Ok(())
 }

@@ -50,9 +50,9 @@ async fn run(args: Args) -> io::Result<()> {
             ),
         ));
     }
-    if !args.root.join("pkg").join("index.js").is_file() {
+    if !args.root.join("pkg").join("continuity.js").is_file() {
         eprintln!(
-            "tether-relay: warning: pkg/index.js is missing; build it with `bash scripts/build-pkg.sh`"
+            "tether-relay: warning: pkg/continuity.js is missing; build it with `bash scripts/build-pkg.sh`"
         );
     }
     let listener = TcpListener::bind(args.addr)
@@ -65,7 +65,7 @@ async fn run(args: Args) -> io::Result<()> {
         let mut out = io::stdout().lock();
         let _ = writeln!(
             out,
-            "tether-relay: serving {} (www/ at /, pkg/ at /pkg/, WebSocket at /ws)",
+            "tether-relay: serving {} (www/ at /, pkg/ at /pkg/, WebSockets at /ws and /live)",
             args.root.display()
         );
         let _ = writeln!(out, "open http://{addr}/");

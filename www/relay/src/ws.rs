@@ -25,7 +25,7 @@ use crate::AppState;
 
 /// Client messages are tiny (`{"type":"move","x":0.123,"y":0.456}`); anything this big is
 /// not one, and the connection is closed.
-const MAX_MESSAGE: usize = 4096;
+pub(crate) const MAX_MESSAGE: usize = 4096;
 
 /// Messages the relay accepts. Anything else is ignored.
 #[derive(Deserialize)]
