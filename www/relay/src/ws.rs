@@ -4,10 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Query, Request, State};
-use axum::http::header::{
-    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
-};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, UPGRADE};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
@@ -36,7 +34,7 @@ enum Incoming {
 
 pub async fn upgrade(State(app): State<AppState>, mut req: Request) -> Response {
     let headers = req.headers();
-    let key = match handshake_key(req.method(), headers) {
+    let key = match tether_server::handshake_key(req.method(), headers) {
         Ok(key) => key,
         Err(why) => return (StatusCode::BAD_REQUEST, why).into_response(),
     };
@@ -76,31 +74,6 @@ pub async fn upgrade(State(app): State<AppState>, mut req: Request) -> Response 
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
     resp
-}
-
-/// Checks an RFC 6455 upgrade request; returns its `Sec-WebSocket-Key`.
-fn handshake_key(method: &Method, headers: &HeaderMap) -> Result<String, &'static str> {
-    let has_token = |name, token: &str| {
-        headers.get_all(name).iter().any(|v| {
-            v.to_str()
-                .map(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-                .unwrap_or(false)
-        })
-    };
-    if method != Method::GET {
-        return Err("WebSocket upgrade needs GET");
-    }
-    if !has_token(UPGRADE, "websocket") || !has_token(CONNECTION, "upgrade") {
-        return Err("this is the WebSocket endpoint of the demo relay (open / in a browser)");
-    }
-    if headers.get(SEC_WEBSOCKET_VERSION).and_then(|v| v.to_str().ok()) != Some("13") {
-        return Err("unsupported Sec-WebSocket-Version (13 expected)");
-    }
-    headers
-        .get(SEC_WEBSOCKET_KEY)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .ok_or("missing Sec-WebSocket-Key")
 }
 
 /// One client: reads its moves, writes its outbox, leaves the hub when it ends.

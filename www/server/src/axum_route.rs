@@ -95,8 +95,10 @@ impl Server {
     }
 }
 
-/// Checks an RFC 6455 upgrade request; returns its `Sec-WebSocket-Key`.
-fn handshake_key(method: &Method, headers: &HeaderMap) -> Result<String, &'static str> {
+/// Checks an RFC 6455 upgrade request; returns its `Sec-WebSocket-Key`, or why it is not one
+/// (for a 400 answer). Public for an application's own WebSocket routes beside this one (the
+/// demo relay's cursor endpoint uses it).
+pub fn handshake_key(method: &Method, headers: &HeaderMap) -> Result<String, &'static str> {
     let has_token = |name, token: &str| {
         headers.get_all(name).iter().any(|v| {
             v.to_str()
@@ -108,7 +110,7 @@ fn handshake_key(method: &Method, headers: &HeaderMap) -> Result<String, &'stati
         return Err("WebSocket upgrade needs GET");
     }
     if !has_token(UPGRADE, "websocket") || !has_token(CONNECTION, "upgrade") {
-        return Err("this is a WebSocket endpoint (tether continuity protocol)");
+        return Err("this is a WebSocket endpoint (a GET with Upgrade: websocket)");
     }
     if headers.get(SEC_WEBSOCKET_VERSION).and_then(|v| v.to_str().ok()) != Some("13") {
         return Err("unsupported Sec-WebSocket-Version (13 expected)");

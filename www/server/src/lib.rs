@@ -71,6 +71,9 @@ mod server;
 #[cfg(feature = "axum")]
 mod axum_route;
 
+#[cfg(feature = "axum")]
+pub use axum_route::handshake_key;
+
 pub use config::{AuthHook, Config, Refusal, Request, SessionConfig, Window};
 pub use message::{EndReason, Message, SendError, ServerEvent, Sid};
 pub use server::{Events, Server};
