@@ -601,3 +601,11 @@ fn the_js_driver_calls_only_core_methods() {
         );
     }
 }
+
+#[test]
+fn the_js_face_reads_data_headers_from_as_many_characters_as_the_codec_needs() {
+    use tether_ws::core::continuity::MAX_DATA_HEADER_BYTES;
+    let js = source("src/js/tether_socket.js");
+    let want = format!("const HEADER_CHARS = {MAX_DATA_HEADER_BYTES};");
+    assert!(js.contains(&want), "tether_socket.js must say `{want}`");
+}
