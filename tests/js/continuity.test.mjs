@@ -11,23 +11,18 @@ import assert from "node:assert/strict";
 import { after } from "node:test";
 import { WebSocket as NodeWebSocket } from "ws";
 
-import { HTTP, browserTest, evalInPage, serverStats, sleep, uniqueKey, useBrowser, waitFor, wsUrl } from "./harness.mjs";
+import { browserTest, evalInPage, serverStats, sleep, uniqueKey, useBrowser, waitFor, wsUrl } from "./harness.mjs";
 import { CASES, WELCOMES, startHostile, startPlain, startScripted } from "./continuity/hostile.mjs";
 import { startProxy } from "./continuity/proxy.mjs";
 import { killAllStarted, SERVER_IMPLS, startServer } from "./continuity/server.mjs";
+import { openContinuityPage } from "./continuity/soak.mjs";
 
 useBrowser();
 after(killAllStarted); // (each test stops its own; this only catches a test that threw early)
 
-const PAGE = `${HTTP}/tests/js/continuity/page.html`;
 
 /** Loads the continuity page into the harness's fresh page (its error checks stay on). */
-async function openContinuity(page) {
-  await page.goto(PAGE, { timeout: 20_000 });
-  await page.waitForFunction(() => window.ready === true || typeof window.loadError === "string", null, { timeout: 20_000 });
-  const loadError = await page.evaluate(() => window.loadError);
-  if (loadError) throw new Error(`the continuity page could not load /pkg/continuity.js: ${loadError}`);
-}
+const openContinuity = (page) => openContinuityPage(page);
 
 /** Runs `fn(add)`; whatever was passed to `add` (a server, a proxy: each has stop or close)
  * is stopped afterwards, in reverse order, whether `fn` passed or threw. */
