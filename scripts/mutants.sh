@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Mutation testing of the sans-IO core (src/core/) with cargo-mutants and the native tests.
 #
-#   bash scripts/mutants.sh                  the full run: every mutant of src/core/ (~300;
-#                                            about 15-20 min on 2 shared cores)
+#   bash scripts/mutants.sh                  the full run: every mutant of src/core/ (~1,000
+#                                            with the continuity engines; see below)
 #   bash scripts/mutants.sh --diff [BASE]    bounded: the mutants of the lines of src/core/
 #                                            changed against BASE (default: the last tag,
 #                                            else HEAD~1); nothing changed, nothing to test
 #   bash scripts/mutants.sh --sample [K]     bounded: a fixed sample, shard K (default 0) of
-#                                            SHARDS (default 10) round-robin over all mutants
-#                                            (~31 mutants; fits CI's ~3 minutes on 2 cores)
+#                                            SHARDS (default 30) round-robin over all mutants
+#                                            (~34 mutants, ~3 min on 2 cores; the test command
+#                                            runs shard 0)
 #
 # The full run is the documented one:
 #   PROPTEST_CASES=64 cargo mutants -p tether-ws -f 'src/core/**' -j 1 --timeout 60 \
-#     -- --lib --test core_machine --test core_model --test core_guarantees --test machine_drop_in --test js_contract
+#     -- --lib --test core_machine --test core_model --test core_guarantees --test machine_drop_in --test js_contract \
+#        --test machine_continuity --test continuity_codec --test continuity_stream --test continuity_model \
+#        --test continuity_fuzz
 # It prints caught / missed / unviable / timeouts and the score (caught / viable, where
 # viable = caught + missed + timeouts); it does not fail on survivors (any that are
 # equivalent are listed below with their reason). The bounded modes fail on any survivor that is not in that list, and on a
@@ -35,7 +38,7 @@ SURVIVORS=()
 #     (`Display for State` writing nothing) is killed since (machine_drop_in).
 # Bounded `--sample 0` (34 mutants), cold target dir, load ~5: 2 min 50 s.
 #
-# Environment: PROPTEST_CASES (64), MUTANTS_TIMEOUT (60 s per test run), MUTANTS_SHARDS (10),
+# Environment: PROPTEST_CASES (64), MUTANTS_TIMEOUT (60 s per test run), MUTANTS_SHARDS (30),
 # MUTANTS_OUT (target/mutants), CARGO_TARGET_DIR (target/mutants-target, kept between runs so
 # dependencies are built once).
 set -euo pipefail
@@ -66,10 +69,11 @@ export CARGO_PROFILE_DEV_DEBUG=0
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/mutants-target}"
 OUT="${MUTANTS_OUT:-$ROOT/target/mutants}"
 TIMEOUT="${MUTANTS_TIMEOUT:-60}"
-SHARDS="${MUTANTS_SHARDS:-10}"
+SHARDS="${MUTANTS_SHARDS:-30}"
 mkdir -p "$OUT"
 
-TESTS=(--lib --test core_machine --test core_model --test core_guarantees --test machine_drop_in --test js_contract)
+TESTS=(--lib --test core_machine --test core_model --test core_guarantees --test machine_drop_in --test js_contract
+  --test machine_continuity --test continuity_codec --test continuity_stream --test continuity_model --test continuity_fuzz)
 ARGS=(-p tether-ws -f 'src/core/**' -j 1 --timeout "$TIMEOUT" --output "$OUT" --no-shuffle)
 
 case "$MODE" in

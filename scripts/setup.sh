@@ -8,7 +8,7 @@
 # Installs: rustup target wasm32-unknown-unknown, components clippy + rustfmt;
 # Debian chromium + chromium-driver (apt); wasm-bindgen-cli at exactly the wasm-bindgen
 # version in Cargo.lock (or the `=x.y.z` pin in Cargo.toml when there is no lock yet);
-# cargo-deny (pinned, see CARGO_DENY_VERSION); `npm ci` at the repo root (wasm-opt from
+# cargo-deny and cargo-mutants (pinned, see CARGO_DENY_VERSION, CARGO_MUTANTS_VERSION); `npm ci` at the repo root (wasm-opt from
 # `binaryen`, esbuild, playwright-core). (wasm-pack is not needed: scripts/build-pkg.sh runs
 # its steps itself.)
 # Long installs run in parallel; their logs go to target/setup-logs/.
@@ -113,6 +113,17 @@ else
   bg cargo-deny cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked --force
 fi
 
+# cargo-mutants (scripts/test.sh's bounded mutation run of src/core/; scripts/mutants.sh).
+# Pinned: 27.0.0, the release the documented runs used; about 2 min to build on 2 cores.
+CARGO_MUTANTS_VERSION="27.0.0"
+cm_have="$( (cargo-mutants --version 2>/dev/null || true) | awk '{print $2}')"
+if [[ "$cm_have" == "$CARGO_MUTANTS_VERSION" ]]; then
+  say "cargo-mutants: present ($cm_have)"
+else
+  say "cargo-mutants: have '${cm_have:-none}', installing $CARGO_MUTANTS_VERSION"
+  bg cargo-mutants cargo install cargo-mutants --version "$CARGO_MUTANTS_VERSION" --locked --force
+fi
+
 # ---------------------------------------------------------------- npm ci (foreground)
 # Re-run only when node_modules is missing or was installed from another package-lock.
 [[ -f package-lock.json ]] || die "package-lock.json missing at the repo root"
@@ -155,6 +166,7 @@ check cargo cargo --version
 check wasm-bindgen wasm-bindgen --version
 check wasm-bindgen-test-runner wasm-bindgen-test-runner --version
 check cargo-deny cargo-deny --version
+check cargo-mutants cargo-mutants --version
 check wasm-opt wasm-opt --version
 check chromium chromium --version
 check chromedriver chromedriver --version

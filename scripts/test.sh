@@ -10,6 +10,8 @@
 #                   advisories (cargo-deny clones its database from GitHub, unreachable on
 #                   the build machines; see deny.toml)
 #   3. native:      cargo test --workspace (core unit + property tests, server smoke tests)
+#      mutation:    scripts/mutants.sh --sample 0 (a fixed sample of src/core/'s mutants; any
+#                   survivor fails)
 #   4. test server: build and start tests/server on 127.0.0.1:8790 (http) / 8791 (ws) /
 #                   8792 (blackhole) and the continuity reference server on 8793; always
 #                   stopped on exit; the interop server's self-test (tests/interop)
@@ -162,6 +164,12 @@ npm audit --omit=dev || fail "npm audit --omit=dev reported problems"
 step "native tests: cargo test --workspace"
 cargo test --workspace 2>&1 | tee "$LOG_DIR/native-tests.log" || fail "native tests failed"
 check_cargo_counts "native tests" "$LOG_DIR/native-tests.log" "$NATIVE_TESTS_MIN"
+
+# ------------------------------------------------------------------------------- mutation sample
+step "mutation sample: scripts/mutants.sh --sample 0 (cargo-mutants over src/core/)"
+# A fixed thirtieth of the core's mutants (about 34) against the native tests: any survivor
+# fails the run (the full run, ~1,000 mutants, is `bash scripts/mutants.sh`; README).
+bash scripts/mutants.sh --sample 0 || fail "a mutant of src/core/ survived the native tests (see above)"
 
 # ------------------------------------------------------------------------------- test server
 step "test server: build and start"

@@ -396,3 +396,34 @@ async fn reconnect_with_a_window_in_flight_replays_what_the_server_missed() {
         seen.resumes
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_heartbeat_on_a_session_is_the_protocols_ping_not_the_heartbeat_message() {
+    // The heartbeat message, were it written on the session, would be a protocol error
+    // (4002, then a resume): so one connection for the whole test shows it never went.
+    let heartbeat = tether_ws::HeartbeatOptions {
+        interval: std::time::Duration::from_millis(100),
+        timeout: std::time::Duration::from_millis(2_000),
+        message: Message::Text("not a frame".into()),
+    };
+    let (socket, mut events) = connect(with_continuity().heartbeat(heartbeat));
+    let mut seen = Seen::default();
+    seen.next_open(&mut events).await;
+    for n in 0..10 {
+        socket.send(Message::Text(format!("hb {n}"))).unwrap();
+        TimeoutFuture::new(100).await;
+    }
+    seen.until(&mut events, 5_000, "the ten echoes", |s| s.echoes.len() >= 10)
+        .await;
+    let expected: Vec<Message> = (0..10).map(|n| Message::Text(format!("hb {n}"))).collect();
+    assert_eq!(seen.echoes, expected, "{seen:?}");
+    assert_eq!(seen.resumes, [SessionStart::New], "one session, never dropped");
+    assert_eq!(seen.opens, 1, "{seen:?}");
+    assert!(
+        !seen
+            .other
+            .iter()
+            .any(|e| matches!(e, Event::Error(_) | Event::Close(_))),
+        "{seen:?}"
+    );
+}

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use tether_ws::core::continuity::{
     kind_of, parse_ack, parse_control, parse_data_header, write_bye, write_hello, write_welcome, AckBuf,
     Control, DataHeaderBuf, FrameError, FrameKind, Hello, ResumeReason, Welcome, MAX_CONTROL_BYTES,
-    MAX_DATA_HEADER_BYTES, MAX_SEQ, MAX_TOKEN_BYTES, MAX_WINDOW_MESSAGES,
+    MAX_DATA_HEADER_BYTES, MAX_SEQ, MAX_TOKEN_BYTES, MAX_WINDOW_MESSAGES, PING, PONG,
 };
 
 /// Characters that exercise the string writer and reader: quotes, backslashes, controls,
@@ -71,10 +71,11 @@ fn welcome() -> impl Strategy<Value = Welcome> {
                 Just(MAX_WINDOW_MESSAGES + 1)
             ]),
             prop::option::of(number()),
+            any::<bool>(),
         ),
     )
         .prop_map(
-            |((sid, tok, resumed, rx, ttl_ms), (reason, window, window_bytes))| Welcome {
+            |((sid, tok, resumed, rx, ttl_ms), (reason, window, window_bytes, ping))| Welcome {
                 sid,
                 tok,
                 resumed,
@@ -83,6 +84,7 @@ fn welcome() -> impl Strategy<Value = Welcome> {
                 reason,
                 window,
                 window_bytes,
+                ping,
             },
         )
 }
@@ -104,6 +106,8 @@ fn write(control: &Control) -> String {
         Control::Hello(h) => write_hello(&mut out, h).unwrap(),
         Control::Welcome(w) => write_welcome(&mut out, w).unwrap(),
         Control::Bye => write_bye(&mut out),
+        Control::Ping => out.push_str(PING),
+        Control::Pong => out.push_str(PONG),
     }
     out
 }

@@ -8,10 +8,10 @@
 
 use std::collections::VecDeque;
 
-use tether_ws::core::continuity::{Inbound, ServerConfig, Sessions, Transmit};
+use tether_ws::core::continuity::{Inbound, ServerConfig, Sessions, Transmit, PING};
 use tether_ws::core::{
-    Action, CloseInfo, Config, ConnId, Continuity, ErrorKind, Event, Machine, RetryReason, SendOutcome,
-    SessionStart, State,
+    Action, CloseInfo, Config, ConnId, Continuity, ErrorKind, Event, Heartbeat, Machine, RetryReason,
+    SendOutcome, SessionStart, State,
 };
 
 type E = Event<u32>;
@@ -26,6 +26,11 @@ struct Link {
     socket: Option<ConnId>,
     protocol: &'static str,
     speaks: bool,
+    /// The server's `welcome` loses its `"ping":true` on the way (a server that does not
+    /// answer pings).
+    no_pongs: bool,
+    /// The session, once welcomed.
+    sid: Option<String>,
     to_server: VecDeque<Vec<u8>>,
     to_client: VecDeque<Vec<u8>>,
     /// What the server's application received, and what the client's did.
@@ -60,6 +65,8 @@ impl Link {
             socket: None,
             protocol: "tether.v1",
             speaks: true,
+            no_pongs: false,
+            sid: None,
             to_server: VecDeque::new(),
             to_client: VecDeque::new(),
             at_server: Vec::new(),
@@ -106,7 +113,7 @@ impl Link {
                         self.socket = None;
                     }
                 }
-                Action::SendHeartbeat { .. } => panic!("no heartbeat with continuity"),
+                Action::SendHeartbeat { .. } => panic!("the heartbeat message would break the protocol"),
                 Action::Emit(e) => self.events.push(e),
             }
         }
@@ -152,6 +159,7 @@ impl Link {
                     Ok(Inbound::Deliver { payload_at, .. }) => self
                         .at_server
                         .push(std::str::from_utf8(&f[payload_at..]).unwrap().parse().unwrap()),
+                    Ok(Inbound::Welcomed { sid, .. }) => self.sid = Some(sid.to_owned()),
                     Ok(_) => {}
                     Err(e) => panic!("server: {e:?}"),
                 }
@@ -173,12 +181,18 @@ impl Link {
     fn server_io(&mut self) {
         while let Some(t) = self.server.poll_transmit() {
             match t {
+                Transmit::Text { text, .. } if self.no_pongs => {
+                    self.to_client
+                        .push_back(text.replace(",\"ping\":true", "").into_bytes());
+                }
                 Transmit::Text { text, .. } => self.to_client.push_back(text.into_bytes()),
                 Transmit::Data { header, payload, .. } => {
                     let mut b = header.as_bytes().to_vec();
                     b.extend(payload.to_string().into_bytes());
                     self.to_client.push_back(b);
                 }
+                // A take-over closes the socket the machine gave up on (4001).
+                Transmit::Close { conn, .. } if self.socket.map(|s| s.0) != Some(conn) => {}
                 Transmit::Close { code, .. } => panic!("server closed with {code}"),
             }
         }
@@ -389,4 +403,111 @@ fn close_sends_bye_first() {
         Some(&br#"{"t":"bye"}"#[..])
     );
     assert_eq!(l.closes, [1000]);
+}
+
+fn with_heartbeat() -> Config {
+    Config {
+        heartbeat: Some(Heartbeat {
+            interval_ms: 1_000.0,
+            timeout_ms: 500.0,
+        }),
+        ..continuity(false, 256)
+    }
+}
+
+impl Link {
+    /// The ping frames in flight to the server.
+    fn pings(&self) -> usize {
+        self.to_server
+            .iter()
+            .filter(|f| f.as_slice() == PING.as_bytes())
+            .count()
+    }
+
+    fn heartbeat_timeouts(&self) -> usize {
+        self.events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Event::Reconnecting {
+                        reason: RetryReason::HeartbeatTimeout,
+                        ..
+                    }
+                )
+            })
+            .count()
+    }
+}
+
+#[test]
+fn the_heartbeat_of_a_session_is_the_protocols_ping_and_its_pong_keeps_it_alive() {
+    let mut l = Link::new(with_heartbeat());
+    l.exchange();
+    assert_eq!(l.m.state(), State::Open);
+    for round in 1..=5 {
+        l.wait(1_000.0);
+        assert_eq!(l.pings(), 1, "round {round}: one ping, not the heartbeat message");
+        // The server engine answers it (a plain message would be a protocol error there).
+        l.exchange();
+        l.wait(600.0);
+        assert_eq!(l.m.state(), State::Open, "round {round}: the pong was the reply");
+    }
+    assert!(
+        l.at_server.is_empty() && l.at_client.is_empty(),
+        "no ping or pong delivered"
+    );
+    assert!(l.closes.is_empty());
+}
+
+#[test]
+fn a_session_whose_server_stops_answering_pings_is_given_up_and_resumed() {
+    let mut l = Link::new(with_heartbeat());
+    l.exchange();
+    l.send(1);
+    l.wait(1_000.0);
+    assert_eq!(l.pings(), 1);
+    // Nothing arrives from the server any more: the ping and message 1 vanish.
+    l.to_server.clear();
+    l.wait(499.0);
+    assert_eq!(l.m.state(), State::Open, "within the timeout");
+    l.wait(2.0);
+    assert_eq!(l.heartbeat_timeouts(), 1);
+    assert_eq!(l.closes, [4000]);
+    // The next connection resumes the session and replays message 1.
+    l.wait(20_000.0);
+    l.exchange();
+    assert_eq!(l.starts(), [SessionStart::New, SessionStart::Resumed]);
+    assert_eq!(l.at_server, [1]);
+}
+
+#[test]
+fn any_frame_of_the_session_is_the_heartbeats_reply() {
+    let mut l = Link::new(with_heartbeat());
+    l.exchange();
+    l.wait(1_000.0);
+    // The ping is lost, but the server's data keeps coming.
+    l.to_server.clear();
+    let sid = l.sid.clone().expect("a session");
+    l.server.send(&sid, 7, 1).unwrap();
+    l.server_io();
+    l.exchange();
+    l.wait(600.0);
+    assert_eq!(l.m.state(), State::Open);
+    assert_eq!(l.at_client, [7]);
+    assert_eq!(l.heartbeat_timeouts(), 0);
+}
+
+#[test]
+fn a_server_that_does_not_say_it_answers_pings_is_sent_none() {
+    let mut l = Link::new(with_heartbeat());
+    l.no_pongs = true;
+    l.exchange();
+    assert_eq!(l.m.state(), State::Open);
+    for _ in 0..10 {
+        l.wait(1_000.0);
+        assert_eq!(l.pings(), 0);
+        assert_eq!(l.m.state(), State::Open, "no ping, so no reply awaited");
+    }
+    assert_eq!(l.heartbeat_timeouts(), 0);
 }

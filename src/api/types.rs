@@ -207,8 +207,8 @@ pub enum ContinuityMode {
 /// delivered once and in order, both ways, across reconnects; each connection's session
 /// begins with an [`Event::Resume`] before its `Open`. Turn it on with
 /// [`SocketBuilder::continuity`](super::SocketBuilder::continuity). The defaults are the
-/// core's ([`Continuity`](crate::core::Continuity)). Not yet with heartbeats (an
-/// [`Error::InvalidOption`](super::Error::InvalidOption) on `connect`).
+/// core's ([`Continuity`](crate::core::Continuity)). A heartbeat on a session is the
+/// protocol's `ping`.
 ///
 /// ```
 /// use std::time::Duration;

@@ -468,6 +468,7 @@ impl Inner {
         }
         let mut data = e.data();
         if self.machine.borrow().speaks_continuity(id) {
+            // (The machine counts every frame of the session as the heartbeat's reply.)
             match self.unframe(id, &data) {
                 Some(payload) => data = payload,
                 None => {
@@ -475,8 +476,7 @@ impl Inner {
                     return;
                 }
             }
-        }
-        if self.heartbeat_message.is_some() {
+        } else if self.heartbeat_message.is_some() {
             self.machine.borrow_mut().handle_message(id, true);
         }
         self.callbacks.message(&data);

@@ -283,13 +283,6 @@ impl Config {
             "continuity.ackDelayMs",
             "a finite number of milliseconds >= 0",
         )?;
-        // A heartbeat message is not a frame of the protocol: the server would close on
-        // it. (The protocol's own liveness check is future work.)
-        check(
-            self.heartbeat.is_none(),
-            "heartbeat",
-            "no heartbeat with continuity (not supported yet)",
-        )?;
         Ok(())
     }
 }
@@ -549,5 +542,52 @@ mod tests {
             c.validate().unwrap_err().to_string(),
             "invalid option `heartbeat.intervalMs`: expected a finite number of milliseconds > 0"
         );
+    }
+
+    #[cfg(feature = "continuity")]
+    #[test]
+    fn continuity_settings_have_their_ranges() {
+        let with = |c: Continuity| Config {
+            continuity: Some(c),
+            ..Config::default()
+        };
+        let option = |c: Continuity| with(c).validate().err().map(|e| e.option);
+        assert_eq!(option(Continuity::default()), None);
+        for window in [1, 65_536] {
+            assert_eq!(
+                option(Continuity {
+                    window,
+                    ..Continuity::default()
+                }),
+                None
+            );
+        }
+        for window in [0, 65_537] {
+            let c = Continuity {
+                window,
+                ..Continuity::default()
+            };
+            assert_eq!(option(c), Some("continuity.window"));
+        }
+        let bytes = |window_bytes| Continuity {
+            window_bytes,
+            ..Continuity::default()
+        };
+        assert_eq!(option(bytes(1)), None);
+        assert_eq!(option(bytes(0)), Some("continuity.windowBytes"));
+        let delay = |ack_delay_ms| Continuity {
+            ack_delay_ms,
+            ..Continuity::default()
+        };
+        assert_eq!(option(delay(0.0)), None);
+        for bad in [-1.0, f64::INFINITY, f64::NAN] {
+            assert_eq!(option(delay(bad)), Some("continuity.ackDelayMs"), "{bad}");
+        }
+        // With a heartbeat too: on a session it is the protocol's ping.
+        let c = Config {
+            heartbeat: Some(Heartbeat::default()),
+            ..with(Continuity::default())
+        };
+        assert_eq!(c.validate(), Ok(()));
     }
 }

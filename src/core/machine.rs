@@ -797,7 +797,12 @@ impl<P> Machine<P> {
         }
         let session = self.session.as_mut()?;
         let len = usize::try_from(len).unwrap_or(usize::MAX);
-        match session.handle_frame(frame, len, text, now) {
+        let read = session.handle_frame(frame, len, text, now);
+        if read.is_ok() && self.state == State::Open {
+            // Any frame of the protocol is the heartbeat's reply (the `pong` is one).
+            self.timers.heartbeat_dead = None;
+        }
+        match read {
             Ok(ClientInbound::Deliver { payload_at }) => {
                 self.flush_if_room(id);
                 Some(payload_at)
@@ -962,6 +967,23 @@ impl<P> Machine<P> {
         if room && self.state == State::Open && !self.socket_unwritable {
             self.actions.push_back(Action::Flush { id });
         }
+    }
+
+    /// Asks for the heartbeat on socket `id`: the configured message, or on a connection
+    /// that speaks continuity the protocol's `ping` (its heartbeat message would break the
+    /// protocol). False when there is nothing to send: a server that did not say it
+    /// answers pings gets none, and the heartbeat waits for no reply.
+    fn send_heartbeat(&mut self, id: ConnId) -> bool {
+        if !self.speaking() {
+            self.actions.push_back(Action::SendHeartbeat { id });
+            return true;
+        }
+        let mut ping = String::new();
+        let sent = self.session.as_ref().is_some_and(|s| s.ping(&mut ping));
+        if sent {
+            self.send_frame(id, ping);
+        }
+        sent
     }
 
     /// A message arrived on socket `id`; `counts_as_reply` says whether it satisfies the
@@ -1160,9 +1182,10 @@ impl<P> Machine<P> {
                         stable,
                     );
                 } else if let (true, Some(h)) = (is_due(t.heartbeat_send, now), self.cfg.heartbeat) {
-                    self.actions.push_back(Action::SendHeartbeat { id });
                     self.timers.heartbeat_send = Some(now + h.interval_ms);
-                    self.timers.heartbeat_dead.get_or_insert(now + h.timeout_ms);
+                    if self.send_heartbeat(id) {
+                        self.timers.heartbeat_dead.get_or_insert(now + h.timeout_ms);
+                    }
                 }
             }
             (State::Closing, Some(id)) if is_due(t.closing, now) => {

@@ -69,6 +69,10 @@ mod without {
             self.never()
         }
 
+        pub(crate) fn ping(&self, _out: &mut String) -> bool {
+            self.never()
+        }
+
         pub(crate) fn has_room(&self, _bytes: u64) -> bool {
             self.never()
         }

@@ -103,7 +103,7 @@ export interface TetherSocketOptions {
   pauseWhenHidden?: boolean | undefined;
   /** How binary messages are delivered (default "blob"). */
   binaryType?: TetherBinaryType | undefined;
-  /** The continuity protocol (PROTOCOL.md): a mode, or an object of settings (default "off"). No heartbeat with it yet. */
+  /** The continuity protocol (PROTOCOL.md): a mode, or an object of settings (default "off"). With a heartbeat, a session sends the protocol's ping instead of `heartbeat.message`, and any frame from the server is the reply. */
   continuity?: "off" | "prefer" | "required" | ContinuityOptions | undefined;
 }
 

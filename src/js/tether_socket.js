@@ -554,13 +554,13 @@ export class TetherSocket {
       return;
     }
     if (CONTINUITY && this.#framing === id) {
+      // (Core counts every frame of the session as the heartbeat's reply.)
       e = unframe(core, id, e, this.#binaryType);
       if (!e) {
         this.#pump();
         return;
       }
-    }
-    if (this.#heartbeat !== undefined) {
+    } else if (this.#heartbeat !== undefined) {
       const reply = this.#isPong ? callHook(this.#isPong, e.data, false) : true;
       if (this.#freed) return; // isPong freed the socket
       core.message(id, reply);

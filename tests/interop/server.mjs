@@ -179,7 +179,7 @@ function parseControl(buf) {
     const rx = protoNumber(field(m, 'rx', ['number']).raw);
     return { t, sid, tok, rx };
   }
-  if (t === 'bye') return { t };
+  if (t === 'bye' || t === 'ping') return { t };
   fail(`unexpected control frame ${JSON.stringify(t)}`);
 }
 
@@ -373,6 +373,10 @@ class Conn {
       if (msg.t === 'hello') {
         if (this.state !== 'hello') fail('second hello');
         this.onHello(msg);
+      } else if (msg.t === 'ping') { // the client's heartbeat (PROTOCOL.md, Liveness)
+        if (this.state !== 'live') fail('ping before hello');
+        this.session.prevTokHash = null; // the client has its welcome
+        this.send('{"t":"pong"}', false);
       } else { // bye
         if (this.state !== 'live') fail('bye before hello');
         const s = this.session;
@@ -433,6 +437,7 @@ class Conn {
     if (!resumed) welcome.reason = reason;
     welcome.window = opts.window;
     welcome.windowBytes = WINDOW_BYTES;
+    welcome.ping = true; // this server answers pings
     this.acked(); // welcome's rx acknowledges everything delivered so far
     this.send(JSON.stringify(welcome), false);
     // Replay what the client's rx has not covered (every message left in the log), then the queue.

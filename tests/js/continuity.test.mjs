@@ -1072,3 +1072,60 @@ browserTest("the default entry refuses continuity; close() sends bye and the ser
     await evalInPage(page, () => window.cut.free());
   });
 });
+
+// --------------------------------- the heartbeat on a session: the protocol's ping
+
+for (const impl of SERVER_IMPLS) {
+browserTest("heartbeat on a session: the protocol's ping (never heartbeat.message), answered by pong; a connection whose server falls silent is given up and the session resumes" + ` [${impl} server]`, { timeout: 30_000 }, async (page) => {
+  await openContinuity(page);
+  await withResources(async (add) => {
+    const server = add(await startServer({ impl }));
+    const proxy = add(await startProxy({ upstreamPort: server.port, sniff: true }));
+    await evalInPage(page, ({ url }) => {
+      const ws = new TetherSocket(url, undefined, {
+        continuity: "required",
+        heartbeat: { intervalMs: 300, timeoutMs: 600, message: "hb" },
+        minReconnectionDelay: 50,
+        maxReconnectionDelay: 200,
+      });
+      const S = (window.S = { ws, got: [] });
+      S.rec = C.record(ws, (data) => S.got.push(data));
+    }, { url: proxy.url("/") });
+    await pageOpen(page);
+    await sleep(2000); // about 6 heartbeats
+    const texts = (dir) => proxy.frames.filter((f) => f.conn === 0 && f.dir === dir).map((f) => f.text);
+    const pings = texts("up").filter((t) => t === '{"t":"ping"}').length;
+    const pongs = texts("down").filter((t) => t === '{"t":"pong"}').length;
+    console.log(`[${impl}] in 2 s: ${pings} pings, ${pongs} pongs`);
+    assert.ok(pings >= 3, `pings went out (${pings})`);
+    assert.equal(pongs, pings, "each answered");
+    assert.ok(!texts("up").some((t) => t?.includes("hb")), "heartbeat.message is not sent on a session");
+    let r = await evalInPage(page, () => ({ events: window.S.rec.events, got: window.S.got }));
+    assert.deepEqual(r.got, [], "no ping or pong delivered to the app");
+    assert.deepEqual(r.events.filter((e) => e.type !== "open" && e.type !== "resume"), [], "one connection, nothing lost");
+
+    // The server's frames stop arriving (pongs included): given up within the timeout.
+    proxy.discardDown(true);
+    const silentAt = Date.now();
+    await waitFor(() => evalInPage(page, () => window.S.rec.events.some((e) => e.type === "reconnecting")), 5000, "a reconnect after the pongs stop");
+    const gaveUpMs = Date.now() - silentAt;
+    proxy.discardDown(false);
+    r = await evalInPage(page, () => window.S.rec.events);
+    const reconnecting = r.find((e) => e.type === "reconnecting");
+    assert.equal(reconnecting.reason, "heartbeat-timeout");
+    // Silent from the first ping after the cut-off until its timeout: at most interval + timeout.
+    assert.ok(gaveUpMs <= 300 + 600 + 1500, `given up ${gaveUpMs} ms after the server fell silent`);
+    await waitFor(() => evalInPage(page, () => window.S.rec.events.filter((e) => e.type === "open").length === 2), 5000, "the second connection");
+    r = await evalInPage(page, () => window.S.rec.events);
+    assert.deepEqual(resumes(r), [
+      { resumed: false, reason: "new", resent: 0, dropped: 0 },
+      { resumed: true, reason: null, resent: 0, dropped: 0 },
+    ]);
+    // The resumed session still carries messages (the echo comes back once).
+    await evalInPage(page, () => window.S.ws.send("after"));
+    await waitFor(() => evalInPage(page, () => window.S.got.includes("after")), 5000, "the echo after the resume");
+    assert.deepEqual(await evalInPage(page, () => window.S.got), ["after"]);
+    await evalInPage(page, () => window.S.ws.free());
+  });
+});
+}

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 #[cfg(doc)]
 use super::frame::DataHeaderBuf;
 use super::frame::{kind_of, parse_ack, parse_control, parse_data_header, write_bye, write_hello};
-use super::frame::{AckBuf, Control, FrameKind, Hello, ResumeReason, Welcome};
+use super::frame::{AckBuf, Control, FrameKind, Hello, ResumeReason, Welcome, PING};
 use super::stream::{Incoming, Outgoing, ProtocolError, Received, Window, ACK_DELAY_MS};
 
 /// What to do with the messages in doubt (sent, never acknowledged) when a session could not
@@ -92,6 +92,8 @@ pub struct Client<P> {
     incoming: Incoming,
     outgoing: Outgoing<P>,
     phase: Phase,
+    /// The current connection's `welcome` said `"ping":true`.
+    server_pongs: bool,
 }
 
 impl<P> Client<P> {
@@ -104,6 +106,7 @@ impl<P> Client<P> {
             incoming: Incoming::new(cfg.window, cfg.ack_delay_ms),
             outgoing: Outgoing::new(cfg.window),
             phase: Phase::Idle,
+            server_pongs: false,
         }
     }
 
@@ -146,6 +149,18 @@ impl<P> Client<P> {
     /// The connection ended (any way). The session is kept for the next one.
     pub fn handle_closed(&mut self) {
         self.phase = Phase::Idle;
+        self.server_pongs = false;
+    }
+
+    /// The heartbeat: appends a `ping` to write now and returns true, when the connection is
+    /// live and its server answers pings (its `welcome` said so). The `pong`, like any
+    /// frame from the server, shows the connection alive.
+    pub fn ping(&self, out: &mut String) -> bool {
+        let can = self.phase == Phase::Live && self.server_pongs;
+        if can {
+            out.push_str(PING);
+        }
+        can
     }
 
     /// A frame arrived (`text`: a text frame): `frame` is the whole frame, or for a data
@@ -183,6 +198,10 @@ impl<P> Client<P> {
                 self.outgoing.handle_ack(parse_ack(frame)?)?;
                 Ok(ClientInbound::Nothing)
             }
+            (FrameKind::Control, Phase::Live) => match parse_control(frame)? {
+                Control::Pong if self.server_pongs => Ok(ClientInbound::Nothing),
+                _ => Err(ProtocolError::UnexpectedControl),
+            },
             (FrameKind::Control, _) => Err(ProtocolError::UnexpectedControl),
             _ => Err(ProtocolError::BeforeHello),
         }
@@ -217,6 +236,7 @@ impl<P> Client<P> {
         self.sid = Some(w.sid);
         self.tok = Some(w.tok);
         self.phase = Phase::Live;
+        self.server_pongs = w.ping;
         let (resend, dropped) = match self.cfg.in_doubt {
             InDoubt::Resend => (in_doubt, Vec::new()),
             InDoubt::Drop => (Vec::new(), in_doubt),

@@ -348,6 +348,11 @@ pub enum Control {
     Welcome(Welcome),
     /// `bye`: the sender is closing on purpose; the peer forgets the session.
     Bye,
+    /// `ping`: the client asks for a `pong` (its heartbeat), after a `welcome` that said
+    /// `"ping":true`.
+    Ping,
+    /// `pong`: the server's answer to a `ping`, written at once.
+    Pong,
 }
 
 /// `{"t":"hello","v":1,"sid":S|null,"tok":T|null,"rx":N}`.
@@ -364,7 +369,8 @@ pub struct Hello {
 
 /// `{"t":"welcome","sid":S,"tok":T,"resumed":B,"rx":N,"ttl":MS,"reason":R?}`, and this
 /// crate's optional `"window":N` (messages, 1..=65536) and `"windowBytes":B`
-/// (1..=[`MAX_SEQ`]), each independent of the other.
+/// (1..=[`MAX_SEQ`]), each independent of the other, and `"ping":true` (the server answers
+/// `ping` with `pong`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Welcome {
     /// The session's id.
@@ -383,6 +389,8 @@ pub struct Welcome {
     pub window: Option<u32>,
     /// The server's byte window for the session, if it states one (`"windowBytes"`).
     pub window_bytes: Option<u64>,
+    /// Whether the server answers `ping` with `pong` (`"ping":true`; absent: false).
+    pub ping: bool,
 }
 
 /// Why a `welcome` did not resume the session.
@@ -427,7 +435,7 @@ impl ResumeReason {
 }
 
 /// The field names this crate reads; any other field is ignored.
-const KNOWN_FIELDS: [&str; 10] = [
+const KNOWN_FIELDS: [&str; 11] = [
     "t",
     "v",
     "sid",
@@ -438,6 +446,7 @@ const KNOWN_FIELDS: [&str; 10] = [
     "reason",
     "window",
     "windowBytes",
+    "ping",
 ];
 
 /// Where a known field's value is.
@@ -538,6 +547,8 @@ pub fn parse_control(frame: &[u8]) -> Result<Control, FrameError> {
         "hello" => parse_hello(&fields).map(Control::Hello),
         "welcome" => parse_welcome(&fields).map(Control::Welcome),
         "bye" => Ok(Control::Bye),
+        "ping" => Ok(Control::Ping),
+        "pong" => Ok(Control::Pong),
         _ => Err(FrameError::UnknownType),
     }
 }
@@ -577,6 +588,7 @@ fn parse_welcome(fields: &Fields<'_>) -> Result<Welcome, FrameError> {
         None => None,
         Some(value) => Some(window_bytes(value).ok_or(FrameError::BadField("windowBytes"))?),
     };
+    let ping = fields.optional("ping")?.is_some() && fields.bool("ping")?;
     Ok(Welcome {
         sid,
         tok,
@@ -586,6 +598,7 @@ fn parse_welcome(fields: &Fields<'_>) -> Result<Welcome, FrameError> {
         reason,
         window,
         window_bytes,
+        ping,
     })
 }
 
@@ -637,7 +650,7 @@ fn push_string_or_null(out: &mut String, text: Option<&str>) {
 }
 
 /// Appends `{"t":"welcome","sid":..,"tok":..,"resumed":B,"rx":N,"ttl":MS[,"reason":R]
-/// [,"window":N][,"windowBytes":B]}` to `out`. Refuses (writing nothing) what
+/// [,"window":N][,"windowBytes":B][,"ping":true]}` to `out`. Refuses (writing nothing) what
 /// [`parse_control`] would refuse: a token too long, a number out of range, a window of 0 or
 /// above its bound, a `reason` that does not match `resumed`.
 pub fn write_welcome(out: &mut String, welcome: &Welcome) -> Result<(), FrameError> {
@@ -682,6 +695,9 @@ pub fn write_welcome(out: &mut String, welcome: &Welcome) -> Result<(), FrameErr
         out.push_str(",\"windowBytes\":");
         push_uint(out, bytes);
     }
+    if welcome.ping {
+        out.push_str(",\"ping\":true");
+    }
     out.push('}');
     Ok(())
 }
@@ -690,6 +706,12 @@ pub fn write_welcome(out: &mut String, welcome: &Welcome) -> Result<(), FrameErr
 pub fn write_bye(out: &mut String) {
     out.push_str("{\"t\":\"bye\"}");
 }
+
+/// The `ping` frame: `{"t":"ping"}`.
+pub const PING: &str = "{\"t\":\"ping\"}";
+
+/// The `pong` frame: `{"t":"pong"}`.
+pub const PONG: &str = "{\"t\":\"pong\"}";
 
 #[cfg(test)]
 mod tests {
@@ -714,6 +736,7 @@ mod tests {
             reason: Some(ResumeReason::New),
             window: None,
             window_bytes: None,
+            ping: false,
         }
     }
 
@@ -1029,8 +1052,29 @@ mod tests {
             reason: None,
             window: Some(MAX_WINDOW_MESSAGES),
             window_bytes: Some(1),
+            ping: false,
         };
         assert_eq!(control(resumed), Ok(Control::Welcome(expected)));
+        // `"ping"`: the server answers pings; false (or absent) it does not; anything else
+        // is refused.
+        let pinging = r#"{"t":"welcome","sid":"s1","tok":"k1","resumed":false,"rx":0,"ttl":120000,"reason":"new","ping":true}"#;
+        let w = Welcome {
+            ping: true,
+            ..welcome()
+        };
+        assert_eq!(control(pinging), Ok(Control::Welcome(w.clone())));
+        let mut out = String::new();
+        write_welcome(&mut out, &w).unwrap();
+        assert_eq!(out, pinging);
+        out.clear();
+        write_welcome(&mut out, &welcome()).unwrap();
+        assert!(!out.contains("ping"));
+        let silent = pinging.replace("true}", "false}");
+        assert_eq!(control(&silent), Ok(Control::Welcome(welcome())));
+        let bad = pinging.replace("true}", "1}");
+        assert_eq!(control(&bad), Err(FrameError::BadField("ping")));
+        assert_eq!(control(PING), Ok(Control::Ping));
+        assert_eq!(control(PONG), Ok(Control::Pong));
         for reason in [
             ResumeReason::New,
             ResumeReason::Unknown,

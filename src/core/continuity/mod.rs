@@ -38,7 +38,7 @@ pub use server::{ConnKey, Ended, Inbound, SendError, ServerConfig, Sessions, Tra
 pub use frame::{
     kind_of, parse_ack, parse_control, parse_data_header, write_bye, write_hello, write_welcome, AckBuf,
     Control, DataHeader, DataHeaderBuf, FrameError, FrameKind, Hello, ResumeReason, Welcome,
-    MAX_CONTROL_BYTES, MAX_DATA_HEADER_BYTES, MAX_SEQ, MAX_TOKEN_BYTES, MAX_WINDOW_MESSAGES,
+    MAX_CONTROL_BYTES, MAX_DATA_HEADER_BYTES, MAX_SEQ, MAX_TOKEN_BYTES, MAX_WINDOW_MESSAGES, PING, PONG,
 };
 pub use stream::{Incoming, Outgoing, ProtocolError, Received, Window, ACK_DELAY_MS};
 

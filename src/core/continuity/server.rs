@@ -11,7 +11,7 @@
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
 
-use super::frame::{kind_of, parse_ack, parse_control, parse_data_header, write_welcome};
+use super::frame::{kind_of, parse_ack, parse_control, parse_data_header, write_welcome, PONG};
 use super::frame::{AckBuf, Control, DataHeaderBuf, FrameKind, Hello, ResumeReason, Welcome};
 use super::frame::{MAX_SEQ, MAX_WINDOW_MESSAGES};
 use super::stream::{Incoming, Outgoing, ProtocolError, Received, Window, ACK_DELAY_MS};
@@ -379,6 +379,15 @@ impl<P: Clone> Sessions<P> {
                     self.forget(&sid);
                     Ok(Some(Read::Ended))
                 }
+                (Control::Ping, Some(sid)) => {
+                    // (Sent after the `welcome`: the previous token is done with.)
+                    if let Some(s) = self.sessions.get_mut(&sid) {
+                        s.prev_tok = None;
+                    }
+                    let text = PONG.into();
+                    self.transmits.push_back(Transmit::Text { conn, text });
+                    Ok(None)
+                }
                 _ => Err(ProtocolError::UnexpectedControl),
             },
             (_, None) => Err(ProtocolError::BeforeHello),
@@ -489,6 +498,7 @@ impl<P: Clone> Sessions<P> {
             reason,
             window: Some(self.cfg.window.messages),
             window_bytes: Some(self.cfg.window.bytes),
+            ping: true,
         };
         let mut text = String::new();
         write_welcome(&mut text, &welcome)?;
