@@ -9,15 +9,16 @@
 
 use alloc::collections::VecDeque;
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use super::backoff;
 use super::config::Config;
-use super::continuity::{app_protocol, ClientInbound, ResumeReason, CLOSE_PROTOCOL_ERROR};
+use super::continuity::ResumeReason;
 use super::inflight::InFlight;
 use super::outbox::{Admission, Outbox};
 use super::rng::Rng;
 use super::session::{new_session, Session};
+
+mod protocol;
 
 /// The public state of a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -520,21 +521,6 @@ impl<P> Machine<P> {
         }
     }
 
-    /// During an [`Action::Flush`] after a resume: the next message the server has not
-    /// taken, to write again, with its header's `(seq, ack)`; `None` when the replay is
-    /// done (then [`Machine::poll_flush`]). A failed write needs nothing: the message stays
-    /// in the session for the next resume.
-    pub fn poll_replay(&mut self, id: ConnId) -> Option<(u64, u64, &P)> {
-        if self.current != Some(id) || self.state != State::Open || !self.speaking() {
-            return None;
-        }
-        let session = self.session.as_mut()?;
-        // (The numbers the resume found unacknowledged; what is sent later is not replayed.)
-        let seq = self.replay.next()?;
-        let ack = session.ack_to_send();
-        session.unacked_at(seq).map(|p| (seq, ack, p))
-    }
-
     /// The next queued message to write to socket `id` during a [`Action::Flush`], with its
     /// size (report it as for [`SendOutcome::Write`]), or `None` when the backlog is written or the socket can no longer take it.
     pub fn poll_flush(&mut self, id: ConnId) -> Option<(P, u64)> {
@@ -561,31 +547,6 @@ impl<P> Machine<P> {
             (State::Open, false, true) => self.current,
             _ => None,
         }
-    }
-
-    /// Whether the current attempt (between attempts: the next) offers the continuity
-    /// protocol: continuity on, no server has shown it does not speak it, and not the
-    /// attempt without it that `prefer` makes after two failed handshakes. Then connect with
-    /// [`offered_protocols`](super::continuity::offered_protocols) of the app's.
-    pub fn offers_continuity(&self) -> bool {
-        // (Decided when the attempt starts; the driver asks once it makes the socket.)
-        match self.current {
-            Some(_) => self.attempt_offered,
-            None => self.would_offer(),
-        }
-    }
-
-    fn would_offer(&self) -> bool {
-        self.session.is_some() && !self.plain_only && !self.plain_once
-    }
-
-    /// The header `(seq, ack)` to write before the message in hand, when the socket speaks
-    /// the continuity protocol (`D<seq>,<ack>;` then the payload, in one frame).
-    pub fn data_header(&self) -> Option<(u64, u64)> {
-        self.session
-            .as_ref()
-            .filter(|_| self.speaking())
-            .map(|s| s.next_header())
     }
 
     /// Sends a message: straight to the socket when it is open and nothing is queued
@@ -778,89 +739,6 @@ impl<P> Machine<P> {
         self.go_open(id, now);
     }
 
-    /// A message (a WebSocket frame) arrived on socket `id`, which speaks the continuity
-    /// protocol ([`Machine::speaks_continuity`]): `frame` is the whole frame, or for a data
-    /// frame at least its first 35 bytes (of the string, for text), and `len` its length.
-    /// Returns where the payload starts when the frame is a message to deliver; the driver
-    /// delivers `frame[at..]` (text stays text). Anything that breaks the protocol closes
-    /// the socket with 4002 and resumes on a new one.
-    pub fn handle_frame(
-        &mut self,
-        id: ConnId,
-        frame: &[u8],
-        len: u64,
-        text: bool,
-        now: f64,
-    ) -> Option<usize> {
-        if self.current != Some(id) || !self.speaking() {
-            return None;
-        }
-        let session = self.session.as_mut()?;
-        let len = usize::try_from(len).unwrap_or(usize::MAX);
-        let read = session.handle_frame(frame, len, text, now);
-        if read.is_ok() && self.state == State::Open {
-            // Any frame of the protocol is the heartbeat's reply (the `pong` is one).
-            self.timers.heartbeat_dead = None;
-        }
-        match read {
-            Ok(ClientInbound::Deliver { payload_at }) => {
-                self.flush_if_room(id);
-                Some(payload_at)
-            }
-            Ok(ClientInbound::Nothing) => {
-                self.flush_if_room(id);
-                None
-            }
-            Ok(ClientInbound::Welcomed(r)) => {
-                self.replay = match (r.resumed, session.replay_range()) {
-                    (true, range) => *range.start()..range.end().saturating_add(1),
-                    (false, _) => NO_REPLAY,
-                };
-                let (resent, dropped) = self.settle_in_doubt(r.resend, r.dropped);
-                let start = if r.resumed {
-                    SessionStart::Resumed
-                } else {
-                    SessionStart::from_welcome(r.reason)
-                };
-                self.emit_resume(start, resent, dropped);
-                self.go_open(id, now);
-                None
-            }
-            Err(_) if self.state == State::Connecting => {
-                // No valid `welcome`: the server selected the protocol without speaking it
-                // (some select the first subprotocol offered, then echo the `hello`).
-                let plain = (ErrorKind::ProtocolError, RetryReason::ProtocolError);
-                self.without_welcome(id, now, plain, CLOSE_PROTOCOL_ERROR, "protocol error");
-                None
-            }
-            Err(_) => {
-                let stable =
-                    self.state == State::Open && now - self.opened_at >= self.cfg.backoff.min_uptime_ms;
-                self.abandon(id, CLOSE_PROTOCOL_ERROR, "protocol error");
-                self.emit(Event::Error(ErrorKind::ProtocolError));
-                self.lost(
-                    now,
-                    abnormal("protocol error"),
-                    RetryReason::ProtocolError,
-                    stable,
-                );
-                None
-            }
-        }
-    }
-
-    /// Whether the current socket speaks the continuity protocol (always false in a build
-    /// without it, which lets the compiler drop every continuity branch).
-    fn speaking(&self) -> bool {
-        cfg!(feature = "continuity") && self.speaking
-    }
-
-    /// Whether socket `id` speaks the continuity protocol: its messages go through
-    /// [`Machine::handle_frame`], its writes carry [`Machine::data_header`].
-    pub fn speaks_continuity(&self, id: ConnId) -> bool {
-        self.speaking() && self.current == Some(id)
-    }
-
     /// The connection is open (its `welcome` came, with continuity): flush, then `open`.
     fn go_open(&mut self, id: ConnId, now: f64) {
         self.timers.connect = None;
@@ -880,93 +758,6 @@ impl<P> Machine<P> {
             self.actions.push_back(Action::Flush { id });
         }
         self.emit(Event::Open);
-    }
-
-    fn offers_continuity_now(&self, protocol: &str) -> bool {
-        self.offers_continuity() && app_protocol(protocol).is_some()
-    }
-
-    /// Messages in doubt from a lost session: `resend` back at the head of the outbox, in
-    /// order, `dropped` reported. Returns how many of each.
-    fn settle_in_doubt(&mut self, resend: Vec<(P, u64)>, dropped: Vec<(P, u64)>) -> (usize, usize) {
-        let counts = (resend.len(), dropped.len());
-        for (payload, size) in resend.into_iter().rev() {
-            self.outbox.push_front_unchecked(payload, size);
-        }
-        for (payload, _) in dropped {
-            self.emit(Event::Dropped {
-                payload,
-                reason: DropReason::SessionLost,
-            });
-        }
-        counts
-    }
-
-    /// The connection goes on without the protocol (`prefer`): the session, if one was
-    /// begun, is given up, and its messages in doubt are sent again plainly (or reported
-    /// dropped, `continuity.resend: false`), counted in the `resume` event that says why.
-    fn session_to_plain(&mut self, start: SessionStart) {
-        let in_doubt = self.session.as_mut().map(|s| s.forget()).unwrap_or_default();
-        let (resend, dropped) = match self.cfg.continuity {
-            Some(c) if !c.resend => (Vec::new(), in_doubt),
-            _ => (in_doubt, Vec::new()),
-        };
-        let (resent, dropped) = self.settle_in_doubt(resend, dropped);
-        self.emit_resume(start, resent, dropped);
-    }
-
-    // (Without continuity, neither is ever called and the variants do not exist: the npm
-    // package's default entry then carries none of their code.)
-    #[cfg_attr(not(feature = "continuity"), allow(unused_variables))]
-    fn emit_resume(&mut self, start: SessionStart, resent: usize, dropped: usize) {
-        #[cfg(feature = "continuity")]
-        self.emit(Event::Resume {
-            start,
-            resent,
-            dropped,
-        });
-    }
-
-    #[cfg_attr(not(feature = "continuity"), allow(unused_variables))]
-    fn send_frame(&mut self, id: ConnId, text: String) {
-        #[cfg(feature = "continuity")]
-        self.actions.push_back(Action::SendFrame { id, text });
-    }
-
-    /// Socket `id`'s server selected the continuity protocol without speaking it (no valid
-    /// `welcome`: PROTOCOL.md, Negotiation): a failed attempt, reported as `prefer` (the
-    /// error `plain`; the next attempts offer only the app's subprotocols) or `required`
-    /// says.
-    fn without_welcome(
-        &mut self,
-        id: ConnId,
-        now: f64,
-        plain: (ErrorKind, RetryReason),
-        code: u16,
-        why: &str,
-    ) {
-        let (kind, reason) = match self.cfg.continuity {
-            Some(c) if c.required => (ErrorKind::NoContinuity, RetryReason::NoContinuity),
-            _ => {
-                self.plain_only = true;
-                self.session_to_plain(SessionStart::NoWelcome);
-                plain
-            }
-        };
-        self.abandon(id, code, why);
-        self.emit(Event::Error(kind));
-        self.lost(now, abnormal(why), reason, false);
-    }
-
-    /// An ack made room in the window: write what the outbox holds.
-    fn flush_if_room(&mut self, id: ConnId) {
-        let room = match (self.outbox.front_size(), self.session.as_ref()) {
-            (Some(size), Some(s)) => s.has_room(size),
-            _ => false,
-        };
-        if room && self.state == State::Open && !self.socket_unwritable {
-            self.actions.push_back(Action::Flush { id });
-        }
     }
 
     /// Asks for the heartbeat on socket `id`: the configured message, or on a connection
@@ -1245,15 +1036,6 @@ impl<P> Machine<P> {
     }
 
     // ---- internals ----
-
-    fn flush_ack(&mut self, id: ConnId) {
-        if let (true, Some(session)) = (self.speaking(), self.session.as_mut()) {
-            if let Some(ack) = session.flush_ack() {
-                let text = ack.as_str().into();
-                self.send_frame(id, text);
-            }
-        }
-    }
 
     fn emit(&mut self, event: Event<P>) {
         self.actions.push_back(Action::Emit(event));
