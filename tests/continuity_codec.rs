@@ -60,16 +60,17 @@ fn reason() -> impl Strategy<Value = ResumeReason> {
     ]
 }
 
+/// A message window, valid or just out of range.
+fn window_messages() -> impl Strategy<Value = u32> {
+    prop_oneof![1..=MAX_WINDOW_MESSAGES, Just(0), Just(MAX_WINDOW_MESSAGES + 1)]
+}
+
 fn welcome() -> impl Strategy<Value = Welcome> {
     (
         (token(), token(), any::<bool>(), number(), number()),
         (
             prop::option::of(reason()),
-            prop::option::of(prop_oneof![
-                1..=MAX_WINDOW_MESSAGES,
-                Just(0),
-                Just(MAX_WINDOW_MESSAGES + 1)
-            ]),
+            prop::option::of(window_messages()),
             prop::option::of(number()),
             any::<bool>(),
         ),
@@ -174,7 +175,13 @@ fn parse_everything(bytes: &[u8]) -> Result<(), TestCaseError> {
 fn valid_frame() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         (prop::option::of(token()), prop::option::of(token()), 0..=MAX_SEQ).prop_map(|(sid, tok, rx)| {
-            let hello = Hello { sid, tok, rx };
+            let hello = Hello {
+                sid,
+                tok,
+                rx,
+                window: None,
+                window_bytes: Some(1),
+            };
             let mut out = String::new();
             // Too-long tokens write nothing: an empty frame is fine input too.
             let _ = write_hello(&mut out, &hello);
@@ -206,11 +213,15 @@ proptest! {
         sid in prop::option::of(token()),
         tok in prop::option::of(token()),
         rx in number(),
+        window in prop::option::of(window_messages()),
+        window_bytes in prop::option::of(number()),
     ) {
-        let hello = Hello { sid, tok, rx };
+        let hello = Hello { sid, tok, rx, window, window_bytes };
         let valid = hello.sid.as_ref().map_or(true, |s| s.len() <= MAX_TOKEN_BYTES)
             && hello.tok.as_ref().map_or(true, |t| t.len() <= MAX_TOKEN_BYTES)
-            && hello.rx <= MAX_SEQ;
+            && hello.rx <= MAX_SEQ
+            && hello.window.map_or(true, |n| (1..=MAX_WINDOW_MESSAGES).contains(&n))
+            && hello.window_bytes.map_or(true, |n| (1..=MAX_SEQ).contains(&n));
         let mut out = String::from("kept:");
         let written = write_hello(&mut out, &hello);
         prop_assert_eq!(written.is_ok(), valid, "{:?}", written);

@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use tether_ws::core::continuity::{Inbound, ServerConfig, Sessions, Transmit, PING};
+use tether_ws::core::continuity::{Inbound, ServerConfig, Sessions, Transmit, Window, PING};
 use tether_ws::core::{
     Action, CloseInfo, Config, ConnId, Continuity, ErrorKind, Event, Heartbeat, Machine, RetryReason,
     SendOutcome, SessionStart, State,
@@ -31,6 +31,8 @@ struct Link {
     no_pongs: bool,
     /// The session, once welcomed.
     sid: Option<String>,
+    /// Flush actions are kept here instead of carried out (to act in between).
+    held_flushes: Option<Vec<ConnId>>,
     to_server: VecDeque<Vec<u8>>,
     to_client: VecDeque<Vec<u8>>,
     /// What the server's application received, and what the client's did.
@@ -58,15 +60,20 @@ fn frame(header: (u64, u64), n: u32) -> Vec<u8> {
 
 impl Link {
     fn new(cfg: Config) -> Self {
+        Link::with_server(cfg, ServerConfig::default())
+    }
+
+    fn with_server(cfg: Config, server: ServerConfig) -> Self {
         let mut l = Link {
             m: Machine::new(cfg, 7, 0.0),
-            server: Sessions::new(ServerConfig::default()),
+            server: Sessions::new(server),
             now: 0.0,
             socket: None,
             protocol: "tether.v1",
             speaks: true,
             no_pongs: false,
             sid: None,
+            held_flushes: None,
             to_server: VecDeque::new(),
             to_client: VecDeque::new(),
             at_server: Vec::new(),
@@ -95,6 +102,9 @@ impl Link {
                     self.m.handle_opened(id, self.now, protocol);
                 }
                 Action::SendFrame { id, text } => self.write(id, text.into_bytes()),
+                Action::Flush { id } if self.held_flushes.is_some() => {
+                    self.held_flushes.get_or_insert_with(Vec::new).push(id);
+                }
                 Action::Flush { id } => {
                     let mut replay = Vec::new();
                     while let Some((seq, ack, &n)) = self.m.poll_replay(id) {
@@ -144,6 +154,7 @@ impl Link {
     /// Delivers every frame in flight, both ways, until none is left.
     fn exchange(&mut self) {
         for _ in 0..1000 {
+            self.fire_due_timers();
             let Some(id) = self.socket else { return };
             let conn = id.0;
             if let Some(f) = self.to_server.pop_front() {
@@ -175,6 +186,18 @@ impl Link {
             }
         }
         panic!("the exchange did not settle");
+    }
+
+    /// Timers due now fire (an ack owed at once is one), as the drivers' would.
+    fn fire_due_timers(&mut self) {
+        if self.m.poll_timeout().is_some_and(|at| at <= self.now) {
+            self.m.handle_timeout(self.now);
+            self.drive();
+        }
+        if self.server.poll_timeout().is_some_and(|at| at <= self.now) {
+            self.server.handle_timeout(self.now);
+            self.server_io();
+        }
     }
 
     /// The server's frames, onto the link.
@@ -403,6 +426,68 @@ fn close_sends_bye_first() {
         Some(&br#"{"t":"bye"}"#[..])
     );
     assert_eq!(l.closes, [1000]);
+}
+
+#[test]
+fn acks_follow_the_smaller_window_so_a_small_one_never_waits_for_the_ack_timer() {
+    // Client window 8, server window 256: the client's hello states its 8, so the server
+    // acks every 4 at once. (Before: it waited for 128, i.e. for its 250 ms timer.)
+    let mut l = Link::new(continuity(false, 8));
+    l.exchange();
+    for n in 1..=40 {
+        l.send(n);
+        l.exchange();
+    }
+    assert_eq!(l.at_server, (1..=40).collect::<Vec<_>>(), "no time passed");
+
+    // Server window 8, client window 256: the welcome states the server's 8, so the client
+    // acks every 4 at once.
+    let server = ServerConfig {
+        window: Window {
+            messages: 8,
+            bytes: u64::MAX,
+        },
+        ..ServerConfig::default()
+    };
+    let mut l = Link::with_server(continuity(false, 256), server);
+    l.exchange();
+    let sid = l.sid.clone().expect("a session");
+    for n in 1..=40 {
+        l.server.send(&sid, n, 1).unwrap();
+        l.server_io();
+        l.exchange();
+    }
+    assert_eq!(l.at_client, (1..=40).collect::<Vec<_>>(), "no time passed");
+}
+
+#[test]
+fn a_replay_goes_to_its_own_socket_only_and_never_after_bye() {
+    let mut l = Link::new(continuity(false, 256));
+    l.exchange();
+    for n in 1..=3 {
+        l.send(n);
+    }
+    l.cut();
+    l.held_flushes = Some(Vec::new());
+    l.wait(20_000.0);
+    l.exchange();
+    assert_eq!(l.starts(), [SessionStart::New, SessionStart::Resumed]);
+    let id = l
+        .held_flushes
+        .as_mut()
+        .and_then(Vec::pop)
+        .expect("the flush of the replay");
+    assert_eq!(
+        l.m.poll_replay(ConnId(id.0 + 1)),
+        None,
+        "another socket has no replay"
+    );
+    assert_eq!(l.m.poll_replay(id).map(|(seq, _, &n)| (seq, n)), Some((1, 1)));
+    // The page closes before writing the rest: bye, and no data after it.
+    l.m.close(l.now, 1000, "");
+    l.drive();
+    assert_eq!(l.m.poll_replay(id), None, "the session is forgotten");
+    assert_eq!(l.m.poll_flush(id), None);
 }
 
 fn with_heartbeat() -> Config {

@@ -177,7 +177,16 @@ function parseControl(buf) {
     const sid = field(m, 'sid', ['string', 'null']).v;
     const tok = field(m, 'tok', ['string', 'null']).v;
     const rx = protoNumber(field(m, 'rx', ['number']).raw);
-    return { t, sid, tok, rx };
+    // The client's own window, if it states one (PROTOCOL.md, Details: Windows).
+    const optionalWindow = (key, max) => {
+      if (!m.has(key)) return max;
+      const n = protoNumber(field(m, key, ['number']).raw);
+      if (n < 1 || n > max) fail(`${key} out of range`);
+      return n;
+    };
+    const window = optionalWindow('window', 65536);
+    const windowBytes = optionalWindow('windowBytes', MAX_NUM);
+    return { t, sid, tok, rx, window, windowBytes };
   }
   if (t === 'bye' || t === 'ping') return { t };
   fail(`unexpected control frame ${JSON.stringify(t)}`);
@@ -398,8 +407,11 @@ class Conn {
     } else fail('unknown frame kind');
   }
 
-  onHello({ sid, tok, rx }) {
+  onHello({ sid, tok, rx, window, windowBytes }) {
     clearTimeout(this.helloTimer);
+    // The client sends within the smaller window: the half-window ack rule uses it.
+    this.ackWindow = Math.min(opts.window, window);
+    this.ackWindowBytes = Math.min(WINDOW_BYTES, windowBytes);
     let s = null, reason = 'new';
     if (sid !== null) {
       const known = sessions.get(sid);
@@ -457,7 +469,7 @@ class Conn {
     // Deliver to the application: echo, same kind. Its data frame carries the ack.
     appSend(s, Buffer.from(payload), binary);
     if (this.state !== 'live' || this.unackedMsgs === 0) return;
-    if (this.unackedMsgs * 2 >= opts.window || this.unackedBytes * 2 >= WINDOW_BYTES) this.sendAck();
+    if (this.unackedMsgs * 2 >= this.ackWindow || this.unackedBytes * 2 >= this.ackWindowBytes) this.sendAck();
     else if (!this.ackTimer) this.ackTimer = setTimeout(() => { this.ackTimer = null; this.sendAck(); }, DELAYED_ACK_MS);
   }
 }

@@ -587,7 +587,7 @@ browserTest("a server that selects the first offered subprotocol and never says 
       assert.equal(conns[0].offered, name === "none" ? "tether.v1" : "tether.v1+chat, chat");
       assert.equal(conns[0].protocol, name === "none" ? "tether.v1" : "tether.v1+chat");
       assert.equal(conns[0].got.length, 1);
-      assert.match(conns[0].got[0], /^\{"t":"hello","v":1,"sid":null,"tok":null,"rx":0\}$/);
+      assert.equal(conns[0].got[0], '{"t":"hello","v":1,"sid":null,"tok":null,"rx":0,"window":256,"windowBytes":1048576}');
       assert.equal(conns[1].offered, name === "none" ? "" : "chat");
       assert.equal(protocol, name === "none" ? "" : "chat");
       assert.deepEqual(conns[1].got, [`plain ${name}`], `${name}: the message went plain (no header)`);
@@ -1054,7 +1054,7 @@ browserTest("the default entry refuses continuity; close() sends bye and the ser
 
     // On the wire, from the closed socket: its data, then bye, then the close frame.
     const up0 = proxy.frames.filter((f) => f.conn === 0 && f.dir === "up").map((f) => (f.op === 8 ? `close ${f.code}` : f.text?.replace(/^D\d+,\d+;/, "D ")));
-    assert.deepEqual(up0.filter((t) => !/^A\d+$/.test(t)), ['{"t":"hello","v":1,"sid":null,"tok":null,"rx":0}', "D to be closed", '{"t":"bye"}', "close 1000"]);
+    assert.deepEqual(up0.filter((t) => !/^A\d+$/.test(t)), ['{"t":"hello","v":1,"sid":null,"tok":null,"rx":0,"window":256,"windowBytes":1048576}', "D to be closed", '{"t":"bye"}', "close 1000"]);
     const up1 = proxy.frames.filter((f) => f.conn === 1 && f.dir === "up").map((f) => f.text ?? `op ${f.op}`);
     assert.ok(!up1.includes('{"t":"bye"}'), "no bye from the cut one");
 
@@ -1126,6 +1126,33 @@ browserTest("heartbeat on a session: the protocol's ping (never heartbeat.messag
     await waitFor(() => evalInPage(page, () => window.S.got.includes("after")), 5000, "the echo after the resume");
     assert.deepEqual(await evalInPage(page, () => window.S.got), ["after"]);
     await evalInPage(page, () => window.S.ws.free());
+  });
+});
+}
+
+// --------------------------------- a server window smaller than the client's
+
+for (const impl of SERVER_IMPLS) {
+browserTest("a server window of 8 against the client's 256: the client acks every 4 at once, so a one-way feed never waits for the 250 ms ack timer" + ` [${impl} server]`, { timeout: 30_000 }, async (page) => {
+  await openContinuity(page);
+  await withResources(async (add) => {
+    // A message every 2 ms, and the client sends nothing (no data frame to carry its acks).
+    const server = add(await startServer({ impl, window: 8, feedMs: 2 }));
+    const r = await evalInPage(page, async ({ url }) => {
+      const ws = new TetherSocket(url, undefined, { continuity: "required" });
+      const feed = [];
+      ws.addEventListener("message", (e) => feed.push(JSON.parse(e.data).n));
+      await new Promise((resolve) => ws.addEventListener("open", resolve, { once: true }));
+      const start = feed.length;
+      await T.sleep(1500);
+      const got = feed.length - start;
+      ws.free();
+      return { got, inOrder: feed.every((n, i) => n === i + 1) };
+    }, { url: server.url("/") });
+    console.log(`[${impl}] server window 8: ${r.got} feed messages in 1.5 s`);
+    assert.ok(r.inOrder);
+    // Paced by the ack timer it would be 8 per 250 ms: at most 56 in 1.5 s.
+    assert.ok(r.got >= 150, `${r.got} feed messages in 1.5 s: the client's acks waited for the timer`);
   });
 });
 }

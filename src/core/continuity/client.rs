@@ -9,6 +9,7 @@ use alloc::vec::Vec;
 use super::frame::DataHeaderBuf;
 use super::frame::{kind_of, parse_ack, parse_control, parse_data_header, write_bye, write_hello};
 use super::frame::{AckBuf, Control, FrameKind, Hello, ResumeReason, Welcome, PING};
+use super::frame::{MAX_SEQ, MAX_WINDOW_MESSAGES};
 use super::stream::{Incoming, Outgoing, ProtocolError, Received, Window, ACK_DELAY_MS};
 
 /// What to do with the messages in doubt (sent, never acknowledged) when a session could not
@@ -133,10 +134,15 @@ impl<P> Client<P> {
     /// A connection that speaks the protocol opened: appends the `hello` to write first.
     pub fn handle_opened(&mut self, out: &mut String) {
         self.phase = Phase::AwaitingWelcome;
+        // The window this client sends within, for the server's half-window ack rule
+        // (an unbounded byte window is stated as the largest the protocol has).
+        let window = self.cfg.window;
         let hello = Hello {
             sid: self.sid.clone(),
             tok: self.tok.clone(),
             rx: self.incoming.rx(),
+            window: Some(window.messages.clamp(1, MAX_WINDOW_MESSAGES)),
+            window_bytes: Some(window.bytes.clamp(1, MAX_SEQ)),
         };
         // A hello of our own tokens always fits; should it not, the server reads an empty
         // frame and closes with 4002, and the next attempt starts a new session.
@@ -233,6 +239,12 @@ impl<P> Client<P> {
             self.outgoing.take_unacked().collect()
         };
         self.outgoing.set_window(window);
+        // The server sends within the window it states (its own for both directions), so
+        // the half-window ack rule uses that one.
+        self.incoming.set_window(Window {
+            messages: w.window.unwrap_or(self.cfg.window.messages),
+            bytes: w.window_bytes.unwrap_or(self.cfg.window.bytes),
+        });
         self.sid = Some(w.sid);
         self.tok = Some(w.tok);
         self.phase = Phase::Live;

@@ -355,7 +355,8 @@ pub enum Control {
     Pong,
 }
 
-/// `{"t":"hello","v":1,"sid":S|null,"tok":T|null,"rx":N}`.
+/// `{"t":"hello","v":1,"sid":S|null,"tok":T|null,"rx":N}`, and this crate's optional
+/// `"window":N` and `"windowBytes":B`, as in [`Welcome`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hello {
     /// The session to resume (`null`: none). Each of `sid` and `tok` may be null on its own;
@@ -365,6 +366,11 @@ pub struct Hello {
     pub tok: Option<String>,
     /// The highest server seq the client has delivered in order (0: none).
     pub rx: u64,
+    /// The client's message window for what it sends, if it states one (`"window"`): the
+    /// server's half-window ack rule uses it.
+    pub window: Option<u32>,
+    /// The client's byte window, if it states one (`"windowBytes"`).
+    pub window_bytes: Option<u64>,
 }
 
 /// `{"t":"welcome","sid":S,"tok":T,"resumed":B,"rx":N,"ttl":MS,"reason":R?}`, and this
@@ -561,7 +567,27 @@ fn parse_hello(fields: &Fields<'_>) -> Result<Hello, FrameError> {
         sid: fields.token("sid", true)?,
         tok: fields.token("tok", true)?,
         rx: fields.uint("rx", MAX_SEQ)?,
+        window: optional_window(fields)?,
+        window_bytes: optional_window_bytes(fields)?,
     })
+}
+
+fn optional_window(fields: &Fields<'_>) -> Result<Option<u32>, FrameError> {
+    match fields.optional("window")? {
+        None => Ok(None),
+        Some(value) => Ok(Some(
+            window_messages(value).ok_or(FrameError::BadField("window"))?,
+        )),
+    }
+}
+
+fn optional_window_bytes(fields: &Fields<'_>) -> Result<Option<u64>, FrameError> {
+    match fields.optional("windowBytes")? {
+        None => Ok(None),
+        Some(value) => Ok(Some(
+            window_bytes(value).ok_or(FrameError::BadField("windowBytes"))?,
+        )),
+    }
 }
 
 fn parse_welcome(fields: &Fields<'_>) -> Result<Welcome, FrameError> {
@@ -580,14 +606,8 @@ fn parse_welcome(fields: &Fields<'_>) -> Result<Welcome, FrameError> {
     if reason.is_some() == resumed {
         return Err(FrameError::ReasonMismatch);
     }
-    let window = match fields.optional("window")? {
-        None => None,
-        Some(value) => Some(window_messages(value).ok_or(FrameError::BadField("window"))?),
-    };
-    let window_bytes = match fields.optional("windowBytes")? {
-        None => None,
-        Some(value) => Some(window_bytes(value).ok_or(FrameError::BadField("windowBytes"))?),
-    };
+    let window = optional_window(fields)?;
+    let window_bytes = optional_window_bytes(fields)?;
     let ping = fields.optional("ping")?.is_some() && fields.bool("ping")?;
     Ok(Welcome {
         sid,
@@ -625,21 +645,44 @@ fn check_uint(n: u64, name: &'static str) -> Result<(), FrameError> {
     Ok(())
 }
 
-/// Appends `{"t":"hello","v":1,"sid":...,"tok":...,"rx":N}` to `out`. Refuses (writing
-/// nothing) what [`parse_control`] would refuse: a token longer than [`MAX_TOKEN_BYTES`], an
-/// `rx` above [`MAX_SEQ`].
+/// Appends `{"t":"hello","v":1,"sid":...,"tok":...,"rx":N[,"window":N][,"windowBytes":B]}`
+/// to `out`. Refuses (writing nothing) what [`parse_control`] would refuse: a token longer
+/// than [`MAX_TOKEN_BYTES`], an `rx` above [`MAX_SEQ`], a window of 0 or above its bound.
 pub fn write_hello(out: &mut String, hello: &Hello) -> Result<(), FrameError> {
     check_token(hello.sid.as_deref().unwrap_or_default(), "sid")?;
     check_token(hello.tok.as_deref().unwrap_or_default(), "tok")?;
     check_uint(hello.rx, "rx")?;
+    check_windows(hello.window, hello.window_bytes)?;
     out.push_str("{\"t\":\"hello\",\"v\":1,\"sid\":");
     push_string_or_null(out, hello.sid.as_deref());
     out.push_str(",\"tok\":");
     push_string_or_null(out, hello.tok.as_deref());
     out.push_str(",\"rx\":");
     push_uint(out, hello.rx);
+    push_windows(out, hello.window, hello.window_bytes);
     out.push('}');
     Ok(())
+}
+
+fn check_windows(window: Option<u32>, bytes: Option<u64>) -> Result<(), FrameError> {
+    if window.is_some_and(|n| !(1..=MAX_WINDOW_MESSAGES).contains(&n)) {
+        return Err(FrameError::BadField("window"));
+    }
+    if bytes.is_some_and(|n| !(1..=MAX_SEQ).contains(&n)) {
+        return Err(FrameError::BadField("windowBytes"));
+    }
+    Ok(())
+}
+
+fn push_windows(out: &mut String, window: Option<u32>, bytes: Option<u64>) {
+    if let Some(window) = window {
+        out.push_str(",\"window\":");
+        push_uint(out, window.into());
+    }
+    if let Some(bytes) = bytes {
+        out.push_str(",\"windowBytes\":");
+        push_uint(out, bytes);
+    }
 }
 
 fn push_string_or_null(out: &mut String, text: Option<&str>) {
@@ -661,15 +704,7 @@ pub fn write_welcome(out: &mut String, welcome: &Welcome) -> Result<(), FrameErr
     if welcome.reason.is_some() == welcome.resumed {
         return Err(FrameError::ReasonMismatch);
     }
-    if welcome
-        .window
-        .is_some_and(|n| !(1..=MAX_WINDOW_MESSAGES).contains(&n))
-    {
-        return Err(FrameError::BadField("window"));
-    }
-    if welcome.window_bytes.is_some_and(|n| !(1..=MAX_SEQ).contains(&n)) {
-        return Err(FrameError::BadField("windowBytes"));
-    }
+    check_windows(welcome.window, welcome.window_bytes)?;
     out.push_str("{\"t\":\"welcome\",\"sid\":");
     push_string(out, &welcome.sid);
     out.push_str(",\"tok\":");
@@ -687,14 +722,7 @@ pub fn write_welcome(out: &mut String, welcome: &Welcome) -> Result<(), FrameErr
         out.push_str(reason.as_str());
         out.push('"');
     }
-    if let Some(window) = welcome.window {
-        out.push_str(",\"window\":");
-        push_uint(out, window.into());
-    }
-    if let Some(bytes) = welcome.window_bytes {
-        out.push_str(",\"windowBytes\":");
-        push_uint(out, bytes);
-    }
+    push_windows(out, welcome.window, welcome.window_bytes);
     if welcome.ping {
         out.push_str(",\"ping\":true");
     }
@@ -747,6 +775,8 @@ mod tests {
             sid: sid.map(Into::into),
             tok: tok.map(Into::into),
             rx,
+            window: None,
+            window_bytes: None,
         })
     }
 
@@ -1166,6 +1196,8 @@ mod tests {
             sid: Some("a\"b".into()),
             tok: None,
             rx: 7,
+            window: None,
+            window_bytes: None,
         };
         write_hello(&mut out, &h).unwrap();
         assert_eq!(out, r#"{"t":"hello","v":1,"sid":"a\"b","tok":null,"rx":7}"#);
@@ -1199,6 +1231,8 @@ mod tests {
                     sid: Some(long.clone()),
                     tok: None,
                     rx: 0,
+                    window: None,
+                    window_bytes: None,
                 },
             ),
             write_hello(
@@ -1207,6 +1241,8 @@ mod tests {
                     sid: None,
                     tok: Some(long.clone()),
                     rx: 0,
+                    window: None,
+                    window_bytes: None,
                 },
             ),
             write_hello(
@@ -1215,6 +1251,8 @@ mod tests {
                     sid: None,
                     tok: None,
                     rx: MAX_SEQ + 1,
+                    window: None,
+                    window_bytes: None,
                 },
             ),
             write_welcome(
@@ -1301,6 +1339,8 @@ mod tests {
             sid: Some(worst.clone()),
             tok: Some(worst.clone()),
             rx: MAX_SEQ,
+            window: Some(MAX_WINDOW_MESSAGES),
+            window_bytes: Some(MAX_SEQ),
         };
         write_hello(&mut out, &h).unwrap();
         assert!(out.len() <= MAX_CONTROL_BYTES, "{}", out.len());

@@ -489,6 +489,13 @@ impl<P: Clone> Sessions<P> {
             s.prev_tok = None;
         }
         s.detached_at = None;
+        // The client sends within the smaller of its window (if its hello states one) and
+        // ours: the half-window ack rule must use that, or acks would wait for the timer.
+        let ours = self.cfg.window;
+        s.incoming.set_window(Window {
+            messages: hello.window.map_or(ours.messages, |n| n.min(ours.messages)),
+            bytes: hello.window_bytes.map_or(ours.bytes, |n| n.min(ours.bytes)),
+        });
         let welcome = Welcome {
             sid: sid.clone(),
             tok,
