@@ -33,6 +33,8 @@ struct Link {
     sid: Option<String>,
     /// Flush actions are kept here instead of carried out (to act in between).
     held_flushes: Option<Vec<ConnId>>,
+    /// Flush actions the machine asked for.
+    flushes: usize,
     to_server: VecDeque<Vec<u8>>,
     to_client: VecDeque<Vec<u8>>,
     /// What the server's application received, and what the client's did.
@@ -74,6 +76,7 @@ impl Link {
             no_pongs: false,
             sid: None,
             held_flushes: None,
+            flushes: 0,
             to_server: VecDeque::new(),
             to_client: VecDeque::new(),
             at_server: Vec::new(),
@@ -102,6 +105,11 @@ impl Link {
                     self.m.handle_opened(id, self.now, protocol);
                 }
                 Action::SendFrame { id, text } => self.write(id, text.into_bytes()),
+                Action::Flush { .. }
+                    if {
+                        self.flushes += 1;
+                        false
+                    } => {}
                 Action::Flush { id } if self.held_flushes.is_some() => {
                     self.held_flushes.get_or_insert_with(Vec::new).push(id);
                 }
@@ -413,6 +421,143 @@ fn garbage_from_the_server_closes_with_4002_and_resumes() {
     l.exchange();
     assert_eq!(l.starts(), [SessionStart::New, SessionStart::Resumed]);
     assert_eq!(l.at_server, [1], "replayed on the next connection");
+}
+
+impl Link {
+    /// The `attempt` of each `Reconnecting` event so far.
+    fn attempts(&self) -> Vec<u32> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Reconnecting { attempt, .. } => Some(*attempt),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The server breaks the protocol on the current socket; the machine closes it (4002),
+    /// and the server sees it go.
+    fn protocol_error(&mut self) {
+        let id = self.socket.expect("a socket");
+        assert_eq!(self.m.handle_frame(id, b"D9,0;gap", 8, true, self.now), None);
+        self.drive();
+        self.to_server.clear();
+        self.server.handle_disconnect(id.0, self.now);
+    }
+}
+
+#[test]
+fn a_protocol_error_on_a_connection_up_for_min_uptime_restarts_the_backoff() {
+    let mut cfg = continuity(false, 256);
+    cfg.backoff.min_uptime_ms = 5_000.0;
+    let mut l = Link::new(cfg);
+    l.wait(1_000.0); // (not at 0 ms, where "now − opened" and "now + opened" agree)
+    l.exchange();
+    l.protocol_error();
+    l.wait(20_000.0);
+    l.exchange();
+    assert_eq!(l.m.state(), State::Open);
+    // Soon after opening: the retries go on counting.
+    l.protocol_error();
+    assert_eq!(l.attempts(), [1, 2]);
+    l.wait(20_000.0);
+    l.exchange();
+    // Up for 6 s (the uptime timer not fired yet): a stable connection, counting restarts.
+    l.now += 6_000.0;
+    l.protocol_error();
+    assert_eq!(l.attempts(), [1, 2, 1]);
+}
+
+#[test]
+fn a_stale_sockets_frame_is_ignored() {
+    let mut l = Link::new(continuity(false, 256));
+    l.exchange();
+    let old = l.socket.unwrap();
+    l.cut();
+    l.wait(20_000.0);
+    l.exchange();
+    assert_ne!(l.socket, Some(old));
+    assert_eq!(
+        l.m.handle_frame(old, b"D1,0;5", 6, true, l.now),
+        None,
+        "not delivered"
+    );
+    let sid = l.sid.clone().unwrap();
+    l.server.send(&sid, 1, 1).unwrap();
+    l.server_io();
+    l.exchange();
+    assert_eq!(l.at_client, [1], "the session's numbers were not moved by it");
+}
+
+#[test]
+fn an_ack_asks_for_a_flush_only_when_the_outbox_has_something_the_window_now_takes() {
+    let mut l = Link::new(continuity(false, 2));
+    l.exchange();
+    l.send(1);
+    l.send(2);
+    l.send(3); // beyond the window of 2: queued
+    assert_eq!(l.m.queued_messages(), 1);
+    let before = l.flushes;
+    l.exchange(); // the server acks 1 and 2 (half the window): room for 3
+    assert_eq!(l.at_server, [1, 2, 3]);
+    assert_eq!(l.flushes, before + 1);
+    // Acks with nothing queued ask for nothing.
+    l.send(4);
+    l.wait(1_000.0);
+    l.exchange();
+    assert_eq!(l.at_server, [1, 2, 3, 4]);
+    assert_eq!(l.flushes, before + 1);
+}
+
+#[test]
+fn falling_back_to_plain_drops_or_resends_the_messages_in_doubt_as_resend_says() {
+    for resend in [true, false] {
+        let cfg = Config {
+            continuity: Some(Continuity {
+                resend,
+                ..Continuity::default()
+            }),
+            ..Config::default()
+        };
+        let mut l = Link::new(cfg);
+        l.exchange();
+        l.send(1);
+        l.send(2);
+        // Cut before they arrive; the next server only echoes (it does not speak it).
+        l.cut();
+        l.speaks = false;
+        l.wait(20_000.0);
+        l.exchange();
+        let resume = l
+            .events
+            .iter()
+            .find_map(|e| match e {
+                Event::Resume {
+                    start: SessionStart::NoWelcome,
+                    resent,
+                    dropped,
+                } => Some((*resent, *dropped)),
+                _ => None,
+            })
+            .expect("a resume event for the fallback");
+        let dropped: Vec<u32> = l
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Dropped { payload, .. } => Some(*payload),
+                _ => None,
+            })
+            .collect();
+        if resend {
+            assert_eq!(resume, (2, 0));
+            assert!(dropped.is_empty());
+            assert_eq!(l.m.queued_messages(), 2, "re-sent on the plain connection");
+        } else {
+            assert_eq!(resume, (0, 2));
+            assert_eq!(dropped, [1, 2]);
+            assert_eq!(l.m.queued_messages(), 0);
+        }
+    }
 }
 
 #[test]

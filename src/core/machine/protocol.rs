@@ -76,12 +76,9 @@ impl<P> Machine<P> {
         }
         let session = self.session.as_mut()?;
         let len = usize::try_from(len).unwrap_or(usize::MAX);
-        let read = session.handle_frame(frame, len, text, now);
-        if read.is_ok() && self.state == State::Open {
-            // Any frame of the protocol is the heartbeat's reply (the `pong` is one).
-            self.timers.heartbeat_dead = None;
-        }
-        match read {
+        // Any frame from the server is the heartbeat's reply (the `pong` is one).
+        self.timers.heartbeat_dead = None;
+        match session.handle_frame(frame, len, text, now) {
             Ok(ClientInbound::Deliver { payload_at }) => {
                 self.flush_if_room(id);
                 Some(payload_at)
