@@ -35,6 +35,10 @@ struct Link {
     held_flushes: Option<Vec<ConnId>>,
     /// Flush actions the machine asked for.
     flushes: usize,
+    /// How each attempt's opening handshake goes.
+    handshake: Handshake,
+    /// Whether each attempt offered the protocol.
+    offers: Vec<bool>,
     to_server: VecDeque<Vec<u8>>,
     to_client: VecDeque<Vec<u8>>,
     /// What the server's application received, and what the client's did.
@@ -43,6 +47,17 @@ struct Link {
     events: Vec<E>,
     connects: usize,
     closes: Vec<u16>,
+}
+
+/// How a connection attempt's opening handshake goes.
+#[derive(Clone, Copy)]
+enum Handshake {
+    Opens,
+    /// The browser fails it (as it does when the server selects none of the offered
+    /// subprotocols).
+    Fails,
+    /// It opens speaking the protocol, and the server closes before its `welcome`.
+    ClosesBeforeWelcome,
 }
 
 fn continuity(required: bool, window: u32) -> Config {
@@ -77,6 +92,8 @@ impl Link {
             sid: None,
             held_flushes: None,
             flushes: 0,
+            handshake: Handshake::Opens,
+            offers: Vec::new(),
             to_server: VecDeque::new(),
             to_client: VecDeque::new(),
             at_server: Vec::new(),
@@ -97,12 +114,26 @@ impl Link {
                     self.connects += 1;
                     self.socket = Some(id);
                     self.m.handle_socket_created(id);
-                    let protocol = if self.m.offers_continuity() {
-                        self.protocol
-                    } else {
-                        ""
+                    let offered = self.m.offers_continuity();
+                    self.offers.push(offered);
+                    let protocol = if offered { self.protocol } else { "" };
+                    let closed = |code| CloseInfo {
+                        code,
+                        reason: String::new(),
+                        was_clean: false,
                     };
-                    self.m.handle_opened(id, self.now, protocol);
+                    match self.handshake {
+                        Handshake::Opens => self.m.handle_opened(id, self.now, protocol),
+                        Handshake::Fails => {
+                            self.socket = None;
+                            self.m.handle_closed(id, self.now, closed(1006), 0, |_| 1, None);
+                        }
+                        Handshake::ClosesBeforeWelcome => {
+                            self.socket = None;
+                            self.m.handle_opened(id, self.now, protocol);
+                            self.m.handle_closed(id, self.now, closed(4003), 0, |_| 1, None);
+                        }
+                    }
                 }
                 Action::SendFrame { id, text } => self.write(id, text.into_bytes()),
                 Action::Flush { .. }
@@ -558,6 +589,33 @@ fn falling_back_to_plain_drops_or_resends_the_messages_in_doubt_as_resend_says()
             assert_eq!(l.m.queued_messages(), 0);
         }
     }
+}
+
+#[test]
+fn prefer_after_two_failed_handshakes_makes_every_other_attempt_without_the_offer() {
+    let attempts = |required: bool, handshake: Handshake| {
+        let mut l = Link::new(Config {
+            connection_timeout_ms: f64::INFINITY,
+            ..continuity(required, 256)
+        });
+        l.handshake = handshake;
+        l.offers.clear();
+        l.m.reconnect(l.now, 1000, "");
+        l.drive();
+        for _ in 0..5 {
+            l.wait(20_000.0);
+        }
+        l.offers
+    };
+    let (t, f) = (true, false);
+    // Maybe over the subprotocol offered: after two failures, every other attempt without.
+    assert_eq!(attempts(false, Handshake::Fails), [t, t, f, t, f, t]);
+    // Required never goes without; a server that speaks it and closes is not counted.
+    assert_eq!(attempts(true, Handshake::Fails), [t, t, t, t, t, t]);
+    assert_eq!(
+        attempts(false, Handshake::ClosesBeforeWelcome),
+        [t, t, t, t, t, t]
+    );
 }
 
 #[test]
