@@ -9,6 +9,7 @@
 #                   the two examples), npm audit --omit=dev. NOT checked here: RustSec
 #                   advisories (cargo-deny clones its database from GitHub, unreachable on
 #                   the build machines; see deny.toml)
+#                   a new consumer crate (tests/consumer) resolved afresh and built
 #   3. native:      cargo test --workspace (core unit + property tests, server smoke tests)
 #      mutation:    scripts/mutants.sh --sample 0 (a fixed sample of src/core/'s mutants; any
 #                   survivor fails)
@@ -159,6 +160,25 @@ step "dependencies: npm audit --omit=dev (runtime npm dependencies)"
 # `npm audit` gets "405 Method Not Allowed"), so once a runtime dependency exists this
 # step needs a machine that reaches registry.npmjs.org.
 npm audit --omit=dev || fail "npm audit --omit=dev reported problems"
+
+step "dependencies: a new consumer crate resolves with the newest wasm-bindgen 0.2 and builds"
+# tests/consumer, copied out and resolved afresh (no lock file), built for wasm32 and
+# natively: tether-ws must sit beside crates that ask for any wasm-bindgen 0.2, and give
+# its dependents an rlib only (no cdylib of ours built in their tree).
+CONSUMER="$TARGET_DIR/consumer"
+rm -rf "$CONSUMER" && mkdir -p "$CONSUMER"
+cp -r tests/consumer/Cargo.toml tests/consumer/src "$CONSUMER/"
+sed -i "s#path = \"../..\"#path = \"$ROOT\"#" "$CONSUMER/Cargo.toml"
+(
+  cd "$CONSUMER"
+  export CARGO_TARGET_DIR="$CONSUMER/target"
+  cargo generate-lockfile
+  echo "consumer resolves: $(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | tail -n1)"
+  cargo build --target wasm32-unknown-unknown && cargo build
+) || fail "a new crate depending on tether-ws did not resolve or build (tests/consumer)"
+if compgen -G "$CONSUMER/target/wasm32-unknown-unknown/debug/deps/tether_ws*.wasm" >/dev/null; then
+  fail "tether-ws builds a cdylib in its dependents' tree (crate-type)"
+fi
 
 # ------------------------------------------------------------------------------- native tests
 step "native tests: cargo test --workspace"

@@ -401,11 +401,10 @@ async fn reconnect_with_a_window_in_flight_replays_what_the_server_missed() {
 async fn a_heartbeat_on_a_session_is_the_protocols_ping_not_the_heartbeat_message() {
     // The heartbeat message, were it written on the session, would be a protocol error
     // (4002, then a resume): so one connection for the whole test shows it never went.
-    let heartbeat = tether_ws::HeartbeatOptions {
-        interval: std::time::Duration::from_millis(100),
-        timeout: std::time::Duration::from_millis(2_000),
-        message: Message::Text("not a frame".into()),
-    };
+    let heartbeat = tether_ws::HeartbeatOptions::default()
+        .interval(std::time::Duration::from_millis(100))
+        .timeout(std::time::Duration::from_millis(2_000))
+        .message("not a frame");
     let (socket, mut events) = connect(with_continuity().heartbeat(heartbeat));
     let mut seen = Seen::default();
     seen.next_open(&mut events).await;

@@ -155,11 +155,9 @@ async fn memory_stays_flat_over_2000_reconnect_cycles() {
     const CYCLES: u32 = 2_000;
     let key = unique_key("mem-reconnect");
     // The server drops each connection right after the handshake; retry at once.
-    let backoff = ReconnectOptions {
-        min_delay: std::time::Duration::ZERO,
-        jitter: Jitter::None,
-        ..Default::default()
-    };
+    let backoff = ReconnectOptions::default()
+        .min_delay(std::time::Duration::ZERO)
+        .jitter(Jitter::None);
     let opens = Rc::new(Cell::new(0u32));
     let warm = Rc::new(Cell::new(0u32));
     let socket = Socket::builder(ws_url("/drop?after=0", &key))

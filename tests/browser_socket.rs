@@ -282,11 +282,10 @@ async fn connection_timeout_abandons_a_handshake_that_never_completes() {
 }
 
 fn heartbeat_200_400() -> HeartbeatOptions {
-    HeartbeatOptions {
-        interval: Duration::from_millis(200),
-        timeout: Duration::from_millis(400),
-        message: Message::Text("ping".into()),
-    }
+    HeartbeatOptions::default()
+        .interval(Duration::from_millis(200))
+        .timeout(Duration::from_millis(400))
+        .message("ping")
 }
 
 #[wasm_bindgen_test]

@@ -112,8 +112,21 @@ pub enum Jitter {
 }
 
 /// Reconnect timing. The defaults are the core's ([`Backoff`](crate::core::Backoff)):
-/// reconnecting-websocket's, plus 50 % jitter.
+/// reconnecting-websocket's, plus 50 % jitter. Start from `default()` and change what you
+/// need (new settings may come in a minor release):
+///
+/// ```
+/// use std::time::Duration;
+/// use tether_ws::{Jitter, ReconnectOptions};
+///
+/// let reconnect = ReconnectOptions::default()
+///     .min_delay(Duration::from_millis(500))
+///     .max_retries(Some(20))
+///     .jitter(Jitter::Proportional(0.3));
+/// assert_eq!(reconnect.max_delay, Duration::from_secs(10));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ReconnectOptions {
     /// Delay before the first retry (1 s).
     pub min_delay: Duration,
@@ -145,7 +158,17 @@ impl Default for ReconnectOptions {
 
 /// Bounds of the outbox (messages sent while not connected). The defaults are the core's
 /// ([`QueueLimits`](crate::core::QueueLimits)): unbounded, drop-oldest.
+///
+/// ```
+/// use tether_ws::{Overflow, QueueOptions};
+///
+/// let queue = QueueOptions::default()
+///     .max_messages(Some(500))
+///     .overflow(Overflow::DropNewest);
+/// assert_eq!(queue.max_bytes, None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct QueueOptions {
     /// Most messages held (`None`: unbounded).
     pub max_messages: Option<usize>,
@@ -156,8 +179,21 @@ pub struct QueueOptions {
 }
 
 /// Keep-alive settings. The default timing is the core's
-/// ([`Heartbeat`](crate::core::Heartbeat)), the default message `"ping"`.
+/// ([`Heartbeat`](crate::core::Heartbeat)), the default message `"ping"`. (On a connection
+/// that speaks the continuity protocol the protocol's own ping is sent instead of the
+/// message.)
+///
+/// ```
+/// use std::time::Duration;
+/// use tether_ws::HeartbeatOptions;
+///
+/// let heartbeat = HeartbeatOptions::default()
+///     .interval(Duration::from_secs(15))
+///     .message("hb");
+/// assert_eq!(heartbeat.timeout, Duration::from_secs(10));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct HeartbeatOptions {
     /// Time between heartbeats.
     pub interval: Duration,
@@ -175,6 +211,26 @@ impl Default for QueueOptions {
             max_bytes: limit(q.max_bytes, u64::MAX),
             overflow: q.overflow,
         }
+    }
+}
+
+impl HeartbeatOptions {
+    /// Time between heartbeats.
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// Time allowed for a reply.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// What to send.
+    pub fn message(mut self, message: impl Into<Message>) -> Self {
+        self.message = message.into();
+        self
     }
 }
 
@@ -316,6 +372,42 @@ pub(crate) fn limit<T: PartialEq>(value: T, unlimited: T) -> Option<T> {
 }
 
 impl ReconnectOptions {
+    /// Delay before the first retry.
+    pub fn min_delay(mut self, delay: Duration) -> Self {
+        self.min_delay = delay;
+        self
+    }
+
+    /// Longest delay.
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// Growth of the delay per failed attempt (at least 1).
+    pub fn grow_factor(mut self, factor: f64) -> Self {
+        self.grow_factor = factor;
+        self
+    }
+
+    /// How long a connection must stay up before the retry count resets.
+    pub fn min_uptime(mut self, uptime: Duration) -> Self {
+        self.min_uptime = uptime;
+        self
+    }
+
+    /// Retries in a row before giving up (`None`: never give up).
+    pub fn max_retries(mut self, retries: Option<u32>) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// Randomisation of each delay.
+    pub fn jitter(mut self, jitter: Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
     pub(crate) fn to_core(&self) -> crate::core::Backoff {
         crate::core::Backoff {
             min_delay_ms: ms(self.min_delay),
@@ -332,6 +424,24 @@ impl ReconnectOptions {
 }
 
 impl QueueOptions {
+    /// Most messages held (`None`: unbounded).
+    pub fn max_messages(mut self, messages: Option<usize>) -> Self {
+        self.max_messages = messages;
+        self
+    }
+
+    /// Most bytes held (`None`: unbounded).
+    pub fn max_bytes(mut self, bytes: Option<u64>) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// What to do with a send that does not fit.
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = overflow;
+        self
+    }
+
     pub(crate) fn to_core(self) -> crate::core::QueueLimits {
         crate::core::QueueLimits {
             max_messages: self.max_messages.unwrap_or(usize::MAX),

@@ -204,12 +204,10 @@ pub fn connect(builder: SocketBuilder) -> (Socket, tether_ws::EventStream) {
 
 /// Reconnect timing for tests: short, exact delays so retries happen quickly and predictably.
 pub fn fast_backoff(min_delay_ms: u64) -> tether_ws::ReconnectOptions {
-    tether_ws::ReconnectOptions {
-        min_delay: std::time::Duration::from_millis(min_delay_ms),
-        max_delay: std::time::Duration::from_millis(min_delay_ms.max(500)),
-        jitter: tether_ws::Jitter::None,
-        ..Default::default()
-    }
+    tether_ws::ReconnectOptions::default()
+        .min_delay(std::time::Duration::from_millis(min_delay_ms))
+        .max_delay(std::time::Duration::from_millis(min_delay_ms.max(500)))
+        .jitter(tether_ws::Jitter::None)
 }
 
 /// Bytes of wasm linear memory (it only ever grows, so growth means something kept memory).

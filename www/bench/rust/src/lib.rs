@@ -27,14 +27,13 @@ fn err(what: impl core::fmt::Display) -> JsValue {
 /// The options every library gets in the reconnect benchmarks: a fixed 100 ms retry delay,
 /// no jitter, reconnecting-websocket's other defaults.
 fn bench_backoff() -> ReconnectOptions {
-    ReconnectOptions {
-        min_delay: Duration::from_millis(100),
-        max_delay: Duration::from_millis(100),
-        grow_factor: 1.3,
-        min_uptime: Duration::from_secs(5),
-        max_retries: None,
-        jitter: Jitter::None,
-    }
+    ReconnectOptions::default()
+        .min_delay(Duration::from_millis(100))
+        .max_delay(Duration::from_millis(100))
+        .grow_factor(1.3)
+        .min_uptime(Duration::from_secs(5))
+        .max_retries(None)
+        .jitter(Jitter::None)
 }
 
 fn connect(url: &str, start_closed: bool) -> Result<(Socket, EventStream), JsValue> {
