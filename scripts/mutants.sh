@@ -16,9 +16,11 @@
 #     -- --lib --test core_machine --test core_model --test core_guarantees --test machine_drop_in --test js_contract \
 #        --test machine_continuity --test continuity_codec --test continuity_stream --test continuity_model \
 #        --test continuity_fuzz
-# It prints caught / missed / unviable / timeouts and the score (caught / viable, where
-# viable = caught + missed + timeouts); it does not fail on survivors (any that are
-# equivalent are listed below with their reason). The bounded modes fail on any survivor that is not in that list, and on a
+# It prints caught / missed / unviable / timeouts and the score: the share of the viable
+# mutants (caught + missed + timeouts) the tests detect, a timeout counting as detected (the
+# mutant made the tests hang, e.g. a loop that never ends: the test command would fail).
+# The full run does not fail on survivors (any that are equivalent are listed below with
+# their reason). The bounded modes fail on any survivor that is not in that list, and on a
 # run that tested nothing when it should have.
 #
 # Known survivors, each harmless (an equivalent or unobservable mutant), as --exclude-re
@@ -120,14 +122,18 @@ n() {
 }
 caught=$(n caught) missed=$(n missed) unviable=$(n unviable) timeouts=$(n timeout)
 viable=$((caught + missed + timeouts))
-score=$(awk -v c="$caught" -v v="$viable" 'BEGIN { printf "%.1f", v ? 100 * c / v : 0 }')
-printf 'mutants (%s): %d caught, %d missed, %d unviable, %d timeouts: %s%% of viable mutants caught (%ds)\n' \
+score=$(awk -v c="$((caught + timeouts))" -v v="$viable" 'BEGIN { printf "%.1f", v ? 100 * c / v : 0 }')
+printf 'mutants (%s): %d caught, %d missed, %d unviable, %d timeouts: %s%% of viable mutants detected (%ds)\n' \
   "$MODE" "$caught" "$missed" "$unviable" "$timeouts" "$score" $((SECONDS - START))
 if [[ $missed -gt 0 ]]; then
   echo "missed:"
   sed 's/^/  /' "$OUT/mutants.out/missed.txt"
 fi
-if [[ "$MODE" != full && $((missed + timeouts)) -gt 0 ]]; then
+if [[ $timeouts -gt 0 ]]; then
+  echo "timeouts (detected: the tests hung):"
+  sed 's/^/  /' "$OUT/mutants.out/timeout.txt"
+fi
+if [[ "$MODE" != full && $missed -gt 0 ]]; then
   echo "FAILED: surviving mutants (kill them with a test, or list them in SURVIVORS with the reason)" >&2
   exit 1
 fi

@@ -184,7 +184,12 @@ impl Link {
     }
 
     fn send(&mut self, n: u32) {
-        if let SendOutcome::Write(id, n) = self.m.send(n, None, |_| 1) {
+        self.send_sized(n, 1);
+    }
+
+    /// Sends message `n`, counted as `size` bytes.
+    fn send_sized(&mut self, n: u32, size: u64) {
+        if let SendOutcome::Write(id, n) = self.m.send(n, None, |_| size) {
             self.write_message(id, n, None);
         }
         self.drive();
@@ -615,6 +620,71 @@ fn prefer_after_two_failed_handshakes_makes_every_other_attempt_without_the_offe
     assert_eq!(
         attempts(false, Handshake::ClosesBeforeWelcome),
         [t, t, t, t, t, t]
+    );
+}
+
+#[test]
+fn the_byte_window_counts_each_message_by_its_size() {
+    let mut l = Link::new(Config {
+        continuity: Some(Continuity {
+            window_bytes: 10,
+            ..Continuity::default()
+        }),
+        ..Config::default()
+    });
+    l.exchange();
+    for n in 1..=3 {
+        l.send_sized(n, 8);
+    }
+    l.exchange();
+    assert_eq!(l.at_server, [1], "8 + 8 bytes is over the window of 10");
+    assert_eq!(l.m.queued_messages(), 2);
+    // The server's delayed ack frees message 1: room for one more 8-byte message.
+    l.wait(300.0);
+    l.exchange();
+    assert_eq!(l.at_server, [1, 2]);
+    l.wait(300.0);
+    l.exchange();
+    assert_eq!(l.at_server, [1, 2, 3]);
+}
+
+#[test]
+fn acks_owed_are_written_at_once_when_the_page_hides_or_unloads() {
+    type Page = fn(&mut Machine<u32>, f64);
+    let hide: Page = |m, now| m.handle_visibility(now, false);
+    let unload: Page = |m, _| m.handle_unload();
+    for (what, page) in [("hidden", hide), ("pagehide", unload)] {
+        let mut l = Link::new(continuity(false, 256));
+        l.exchange();
+        let sid = l.sid.clone().unwrap();
+        l.server.send(&sid, 1, 1).unwrap();
+        l.server_io();
+        l.exchange();
+        assert_eq!(l.at_client, [1]);
+        assert!(l.to_server.is_empty(), "{what}: the ack waits for its timer");
+        page(&mut l.m, l.now);
+        l.drive();
+        assert_eq!(l.to_server.pop_front().as_deref(), Some(&b"A1"[..]), "{what}");
+    }
+}
+
+#[test]
+fn after_a_drop_the_ack_owed_is_not_a_deadline_any_more() {
+    let mut l = Link::new(continuity(false, 256));
+    l.exchange();
+    let sid = l.sid.clone().unwrap();
+    l.server.send(&sid, 1, 1).unwrap();
+    l.server_io();
+    l.exchange();
+    let ack_due = l.m.poll_timeout().expect("the ack's timer");
+    assert!(ack_due <= l.now + 250.0);
+    l.cut();
+    assert_eq!(l.m.state(), State::Reconnecting);
+    // Only the retry is left (at least 500 ms away: 1 s less at most 50 % jitter).
+    assert!(
+        l.m.poll_timeout().is_some_and(|at| at >= l.now + 500.0),
+        "{:?}",
+        l.m.poll_timeout()
     );
 }
 
