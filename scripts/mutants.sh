@@ -76,7 +76,13 @@ mkdir -p "$OUT"
 
 TESTS=(--lib --test core_machine --test core_model --test core_guarantees --test machine_drop_in --test js_contract
   --test machine_continuity --test continuity_codec --test continuity_stream --test continuity_model --test continuity_fuzz)
-ARGS=(-p tether-ws -f 'src/core/**' -j 1 --timeout "$TIMEOUT" --output "$OUT" --no-shuffle)
+# Not mutated: src/core/session.rs's `without` module, the session type of a build without
+# the `continuity` feature (no values; every method is `match self.0 {}`). The native tests
+# build with `std`, which turns `continuity` on, so that module is not even compiled there
+# and its mutants would "survive" untested. The npm package's default entry, the one build
+# without it, is covered by the JS tests.
+ARGS=(-p tether-ws -f 'src/core/**' -j 1 --timeout "$TIMEOUT" --output "$OUT" --no-shuffle
+  --exclude-re 'without::')
 
 case "$MODE" in
   diff)
