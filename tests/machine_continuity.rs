@@ -303,9 +303,11 @@ impl Link {
 fn open_comes_after_the_welcome_and_sends_wait_for_it() {
     let mut l = Link::new(continuity(false, 256));
     assert_eq!(l.m.state(), State::Connecting, "socket open, no welcome yet");
+    assert!(l.server.is_empty(), "no hello read yet");
     l.send(1);
     assert_eq!(l.m.queued_messages(), 1);
     l.exchange();
+    assert!(!l.server.is_empty() && l.server.len() == 1);
     assert_eq!(l.m.state(), State::Open);
     assert_eq!(l.starts(), [SessionStart::New]);
     let at = |want: fn(&E) -> bool| l.events.iter().position(want).unwrap();
