@@ -49,6 +49,22 @@ async fn hello_welcome() {
 }
 
 #[tokio::test]
+async fn ping_is_answered_with_pong_after_the_welcome_only() {
+    let (_server, addr, _events) = start(Config::default()).await;
+    let mut ws = raw(addr).await;
+    let w = hello(&mut ws, None, None, 0).await;
+    assert!(w.ping, "the welcome says the server answers pings");
+    for _ in 0..3 {
+        ws.send(Ws::text(r#"{"t":"ping"}"#)).await.unwrap();
+        assert_eq!(next_frame(&mut ws).await, Ws::text(r#"{"t":"pong"}"#));
+    }
+    // Before the welcome, a ping breaks the protocol.
+    let mut early = raw(addr).await;
+    early.send(Ws::text(r#"{"t":"ping"}"#)).await.unwrap();
+    assert_eq!(close_code(&mut early).await, Some(4002));
+}
+
+#[tokio::test]
 async fn echo_once_and_in_order() {
     let (server, addr, events) = start(Config::default()).await;
     let mut seen = echo(&server, events);
