@@ -36,11 +36,11 @@ impl Pair {
         self.conn += 1;
         let mut hello = String::new();
         self.client.handle_opened(&mut hello);
-        self.to_server(hello.into_bytes(), true);
-        self.from_server()
+        self.deliver_to_server(hello.into_bytes(), true);
+        self.deliver_to_client()
     }
 
-    fn to_server(&mut self, frame: Vec<u8>, text: bool) {
+    fn deliver_to_server(&mut self, frame: Vec<u8>, text: bool) {
         let random = [self.conn as u8; 32];
         if let Ok(Inbound::Deliver { payload_at, .. }) = self
             .server
@@ -55,7 +55,7 @@ impl Pair {
     }
 
     /// The server's frames, handed to the client (data frames as text).
-    fn from_server(&mut self) -> Vec<ClientInbound<u32>> {
+    fn deliver_to_client(&mut self) -> Vec<ClientInbound<u32>> {
         let mut got = Vec::new();
         while let Some(t) = self.server.poll_transmit() {
             let frame = match t {
@@ -81,7 +81,7 @@ impl Pair {
         let (seq, ack) = self.client.push(n, 1).expect("room");
         let mut frame = DataHeaderBuf::new(seq, ack).unwrap().as_bytes().to_vec();
         frame.extend(n.to_string().into_bytes());
-        self.to_server(frame, true);
+        self.deliver_to_server(frame, true);
     }
 
     fn sid(&self) -> String {
@@ -106,7 +106,7 @@ fn what_the_client_says_about_itself() {
     assert_eq!(p.at_server, [1, 2]);
     // The server sends one message; its header acks the client's two.
     p.server.send(&sid, 7, 1).unwrap();
-    let got = p.from_server();
+    let got = p.deliver_to_client();
     assert!(matches!(
         got.as_slice(),
         [ClientInbound::Deliver { payload_at: 5 }]
@@ -121,7 +121,7 @@ fn a_closed_connection_leaves_nothing_live() {
     p.connect();
     let sid = p.sid();
     p.server.send(&sid, 7, 1).unwrap();
-    p.from_server();
+    p.deliver_to_client();
     assert!(p.client.poll_timeout().is_some(), "an ack is owed");
     p.client.handle_closed();
     assert!(!p.client.is_live());
@@ -148,13 +148,13 @@ fn the_acks_a_client_writes() {
     p.connect();
     let sid = p.sid();
     p.server.send(&sid, 7, 1).unwrap();
-    p.from_server();
+    p.deliver_to_client();
     // Owed and not due: the timer; at hide or unload, at once; piggybacked on data.
     assert_eq!(p.client.poll_ack(p.now), None);
     assert_eq!(p.client.flush_ack(), Some(AckBuf::new(1).unwrap()));
     assert_eq!(p.client.flush_ack(), None, "once");
     p.server.send(&sid, 8, 1).unwrap();
-    p.from_server();
+    p.deliver_to_client();
     assert_eq!(p.client.ack_to_send(), 2, "carried by the next data frame");
     assert_eq!(p.client.flush_ack(), None, "so no A frame is owed for it");
 }
