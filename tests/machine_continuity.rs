@@ -239,7 +239,7 @@ impl Link {
             self.drive();
             // A deadline still due after its timeout would spin the driver's timer.
             let next = self.m.poll_timeout();
-            assert!(next.is_none_or(|at| at > self.now), "{next:?} at {}", self.now);
+            assert!(next.map_or(true, |at| at > self.now), "{next:?} at {}", self.now);
         }
         if self.server.poll_timeout().is_some_and(|at| at <= self.now) {
             self.server.handle_timeout(self.now);
