@@ -270,8 +270,9 @@ impl Key {
 
     fn push(&mut self, piece: &str) {
         let end = self.len.saturating_add(piece.len());
+        // (Pieces after one that did not fit may still be copied: `as_str` says None then.)
         match self.text.get_mut(self.len..end) {
-            Some(room) if !self.too_long => {
+            Some(room) => {
                 room.copy_from_slice(piece.as_bytes());
                 self.len = end;
             }
