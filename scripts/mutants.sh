@@ -14,8 +14,8 @@
 # The full run is the documented one:
 #   PROPTEST_CASES=64 cargo mutants -p tether-ws -f 'src/core/**' -j 1 --timeout 20 --exclude-re 'without::' \
 #     -- --lib --test core_machine --test core_model --test core_guarantees --test machine_drop_in --test js_contract \
-#        --test machine_continuity --test continuity_client --test continuity_codec --test continuity_stream \
-#        --test continuity_model --test continuity_fuzz
+#        --test machine_continuity --test continuity_client --test continuity_server --test continuity_codec \
+#        --test continuity_stream --test continuity_model --test continuity_fuzz
 # It prints caught / missed / unviable / timeouts and the score: the share of the viable
 # mutants (caught + missed + timeouts) the tests detect, a timeout counting as detected (the
 # mutant made the tests hang, e.g. a loop that never ends: the test command would fail).
@@ -75,8 +75,8 @@ SHARDS="${MUTANTS_SHARDS:-30}"
 mkdir -p "$OUT"
 
 TESTS=(--lib --test core_machine --test core_model --test core_guarantees --test machine_drop_in --test js_contract
-  --test machine_continuity --test continuity_client --test continuity_codec --test continuity_stream
-  --test continuity_model --test continuity_fuzz)
+  --test machine_continuity --test continuity_client --test continuity_server --test continuity_codec
+  --test continuity_stream --test continuity_model --test continuity_fuzz)
 # Not mutated: src/core/session.rs's `without` module, the session type of a build without
 # the `continuity` feature (no values; every method is `match self.0 {}`). The native tests
 # build with `std`, which turns `continuity` on, so that module is not even compiled there

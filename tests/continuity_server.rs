@@ -1,0 +1,98 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! The server's session table ([`Sessions`]) step by step, with hand-written frames: which
+//! tokens resume a session (only the exact one, compared whole), and what its errors say.
+//! (The paired model, tests/continuity_model.rs, checks the guarantees under random faults.)
+
+use tether_ws::core::continuity::{
+    parse_control, Control, Inbound, ResumeReason, SendError, ServerConfig, Sessions, Transmit, Welcome,
+};
+
+/// A `hello` on a new connection `conn`; the `welcome` it got.
+fn hello(s: &mut Sessions<u32>, conn: u64, sid: Option<&str>, tok: Option<&str>) -> Welcome {
+    let field = |v: Option<&str>| v.map_or("null".to_owned(), |x| format!("\"{x}\""));
+    let text = format!(
+        r#"{{"t":"hello","v":1,"sid":{},"tok":{},"rx":0}}"#,
+        field(sid),
+        field(tok)
+    );
+    let read = s.handle_frame(conn, text.as_bytes(), true, 0.0, &[conn as u8; 32]);
+    assert!(matches!(read, Ok(Inbound::Welcomed { .. })), "{read:?}");
+    let mut welcome = None;
+    while let Some(t) = s.poll_transmit() {
+        if let Transmit::Text { text, conn: to } = t {
+            if let (true, Ok(Control::Welcome(w))) = (to == conn, parse_control(text.as_bytes())) {
+                welcome = Some(w);
+            }
+        }
+    }
+    welcome.expect("a welcome")
+}
+
+/// `tok` with the characters at `at` replaced by `with`.
+fn altered(tok: &str, at: &[usize], with: u8) -> String {
+    let mut b = tok.as_bytes().to_vec();
+    for &i in at {
+        b[i] = with;
+    }
+    String::from_utf8(b).unwrap()
+}
+
+#[test]
+fn only_the_exact_token_resumes_a_session() {
+    let mut s = Sessions::new(ServerConfig::default());
+    let first = hello(&mut s, 1, None, None);
+    s.handle_disconnect(1, 0.0);
+    let tok = first.tok.clone();
+    let other = if tok.as_bytes()[5] == b'0' { b'1' } else { b'0' };
+    // Each forgery differs from the token in a way a sloppy comparison would miss.
+    let forged = [
+        tok[..tok.len() - 1].to_owned(), // a prefix
+        format!("{tok}0"),               // longer
+        altered(&tok, &[5], other),      // one character
+        String::new(),
+    ];
+    for (conn, f) in (10..).zip(&forged) {
+        let w = hello(&mut s, conn, Some(&first.sid), Some(f));
+        assert!(!w.resumed, "resumed with the forged token {f:?} of {tok:?}");
+        assert_eq!(w.reason, Some(ResumeReason::Auth), "{f:?}");
+        s.handle_disconnect(conn, 0.0);
+    }
+    // The forgeries left the session alone: the real token still resumes it.
+    let w = hello(&mut s, 99, Some(&first.sid), Some(&tok));
+    assert!(w.resumed);
+    assert_eq!(w.sid, first.sid);
+}
+
+#[test]
+fn differences_that_cancel_under_xor_are_still_differences() {
+    // Two characters changed by the same bits: an xor-accumulated comparison would see the
+    // two differences cancel. (Decimal digits flipped by 1 stay hex digits: 0↔1, 2↔3, ….)
+    let mut s = Sessions::new(ServerConfig::default());
+    let first = hello(&mut s, 1, None, None);
+    s.handle_disconnect(1, 0.0);
+    let tok = first.tok.clone();
+    let mut b = tok.as_bytes().to_vec();
+    let positions: Vec<usize> = (0..b.len()).filter(|&i| b[i].is_ascii_digit()).take(2).collect();
+    assert_eq!(positions.len(), 2, "two decimal digits in {tok}");
+    for &i in &positions {
+        b[i] ^= 1;
+    }
+    let forged = String::from_utf8(b).unwrap();
+    assert_ne!(forged, tok);
+    let w = hello(&mut s, 2, Some(&first.sid), Some(&forged));
+    assert_eq!(
+        (w.resumed, w.reason),
+        (false, Some(ResumeReason::Auth)),
+        "{forged} for {tok}"
+    );
+}
+
+#[test]
+fn send_errors_name_the_problem() {
+    let mut s: Sessions<u32> = Sessions::new(ServerConfig::default());
+    assert_eq!(s.send("nobody", 1, 1), Err(SendError::UnknownSession));
+    let unknown = SendError::UnknownSession.message();
+    let overflow = SendError::Overflow.message();
+    assert!(unknown.contains("session"), "{unknown}");
+    assert!(overflow.contains("overflow"), "{overflow}");
+}
