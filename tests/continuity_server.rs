@@ -96,3 +96,39 @@ fn send_errors_name_the_problem() {
     assert!(unknown.contains("session"), "{unknown}");
     assert!(overflow.contains("overflow"), "{overflow}");
 }
+
+#[test]
+fn deadlines_are_whole_milliseconds_never_early() {
+    // One delivery owes an ack 250 ms later: at 250 ms exactly, or rounded up to 251.
+    for (at, due) in [(0.0, 250.0), (0.5, 251.0), (10.25, 261.0)] {
+        let mut s = Sessions::new(ServerConfig::default());
+        hello(&mut s, 1, None, None);
+        let read = s.handle_frame(1, b"D1,0;7", true, at, &[0; 32]);
+        assert!(matches!(read, Ok(Inbound::Deliver { .. })));
+        assert_eq!(s.poll_timeout(), Some(due), "delivered at {at}");
+        s.handle_timeout(due - 0.5);
+        assert!(s.poll_transmit().is_none(), "not before {due}");
+        s.handle_timeout(due);
+        assert!(
+            matches!(s.poll_transmit(), Some(Transmit::Text { text, .. }) if text == "A1"),
+            "the ack at {due}"
+        );
+    }
+}
+
+#[test]
+fn the_config_in_force_is_the_one_a_welcome_can_state() {
+    let cfg = ServerConfig {
+        ttl_ms: u64::MAX,
+        window: tether_ws::core::continuity::Window {
+            messages: 0,
+            bytes: 0,
+        },
+        ..ServerConfig::default()
+    };
+    let s: Sessions<u32> = Sessions::new(cfg);
+    let c = s.config();
+    assert_eq!((c.window.messages, c.window.bytes), (1, 1));
+    assert_eq!(c.ttl_ms, tether_ws::core::continuity::MAX_SEQ);
+    assert_eq!(c.max_sessions, ServerConfig::default().max_sessions);
+}
