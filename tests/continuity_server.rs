@@ -132,3 +132,39 @@ fn the_config_in_force_is_the_one_a_welcome_can_state() {
     assert_eq!(c.ttl_ms, tether_ws::core::continuity::MAX_SEQ);
     assert_eq!(c.max_sessions, ServerConfig::default().max_sessions);
 }
+
+#[test]
+fn the_queue_of_an_absent_client_is_bounded_by_messages_and_by_bytes() {
+    // A window of 1: one message in flight, the rest queued; the queue holds 3 messages or
+    // 10 bytes beyond it, whichever comes first, then the session ends ("overflow").
+    let cfg = ServerConfig {
+        window: tether_ws::core::continuity::Window {
+            messages: 1,
+            bytes: u64::MAX,
+        },
+        max_queued_messages: 3,
+        max_queued_bytes: 10,
+        ..ServerConfig::default()
+    };
+    // By messages: 1 sent + 3 queued of 1 byte fit; the 5th overflows.
+    let mut s = Sessions::new(cfg);
+    let sid = hello(&mut s, 1, None, None).sid;
+    for n in 1..=4 {
+        assert_eq!(s.send(&sid, n, 1), Ok(()), "message {n}");
+    }
+    assert_eq!(s.held(&sid), 4, "1 unacknowledged, 3 queued");
+    assert_eq!(s.send(&sid, 5, 1), Err(SendError::Overflow));
+    assert_eq!(s.held(&sid), 0, "ended");
+    // By bytes: exactly 10 queued bytes fit; one byte more overflows.
+    let mut s = Sessions::new(cfg);
+    let sid = hello(&mut s, 1, None, None).sid;
+    assert_eq!(s.send(&sid, 1, 1), Ok(()), "in flight");
+    assert_eq!(s.send(&sid, 2, 6), Ok(()));
+    assert_eq!(s.send(&sid, 3, 4), Ok(()), "6 + 4 = 10 bytes queued");
+    assert_eq!(s.held(&sid), 3);
+    assert_eq!(s.send(&sid, 4, 1), Err(SendError::Overflow));
+    assert_eq!(
+        s.poll_ended().map(|e| (e.reason, e.undelivered)),
+        Some((ResumeReason::Overflow, 3))
+    );
+}
