@@ -168,3 +168,118 @@ fn the_queue_of_an_absent_client_is_bounded_by_messages_and_by_bytes() {
         Some((ResumeReason::Overflow, 3))
     );
 }
+
+/// A `hello` on a new connection that may be refused; the frame the server answered with.
+fn try_hello(s: &mut Sessions<u32>, conn: u64, frame: &[u8], text: bool) -> Option<Transmit<u32>> {
+    let _ = s.handle_frame(conn, frame, text, 0.0, &[conn as u8; 32]);
+    s.poll_transmit()
+}
+
+#[test]
+fn frames_the_server_refuses_and_bye() {
+    let mut s = Sessions::new(ServerConfig::default());
+    // A control frame in a binary frame: a protocol error (4002).
+    let hello_text = br#"{"t":"hello","v":1,"sid":null,"tok":null,"rx":0}"#;
+    assert!(matches!(
+        try_hello(&mut s, 1, hello_text, false),
+        Some(Transmit::Close { code: 4002, .. })
+    ));
+    // Data in a binary frame is fine.
+    let w = hello(&mut s, 2, None, None);
+    assert!(matches!(
+        s.handle_frame(2, b"D1,0;7", false, 0.0, &[0; 32]),
+        Ok(Inbound::Deliver { payload_at: 5, .. })
+    ));
+    // bye: the session is forgotten, and a resume of it is "unknown".
+    assert_eq!(
+        s.handle_frame(2, br#"{"t":"bye"}"#, true, 0.0, &[0; 32]),
+        Ok(Inbound::Ended)
+    );
+    assert!(s.is_empty());
+    let again = hello(&mut s, 3, Some(&w.sid), Some(&w.tok));
+    assert_eq!(
+        (again.resumed, again.reason),
+        (false, Some(ResumeReason::Unknown))
+    );
+}
+
+#[test]
+fn the_half_window_in_bytes_counts_the_payload_without_its_header() {
+    let cfg = ServerConfig {
+        window: tether_ws::core::continuity::Window {
+            messages: 256,
+            bytes: 20,
+        },
+        ..ServerConfig::default()
+    };
+    // Half the byte window is 10: a 9-byte payload waits for the timer, 10 bytes do not.
+    for (payload, at_once) in [("123456789", false), ("1234567890", true)] {
+        let mut s = Sessions::new(cfg);
+        hello(&mut s, 1, None, None);
+        let frame = format!("D1,0;{payload}");
+        assert!(s.handle_frame(1, frame.as_bytes(), true, 0.0, &[0; 32]).is_ok());
+        s.handle_timeout(0.0);
+        let acked = matches!(s.poll_transmit(), Some(Transmit::Text { text, .. }) if text == "A1");
+        assert_eq!(acked, at_once, "{} payload bytes", payload.len());
+    }
+}
+
+#[test]
+fn a_token_is_good_until_its_welcome_is_shown_to_have_arrived() {
+    let mut s = Sessions::new(ServerConfig::default());
+    let w1 = hello(&mut s, 1, None, None);
+    s.handle_disconnect(1, 0.0);
+    // Resumes whose welcomes are lost with their connections: the client still has only
+    // the first token, and it keeps working, however many times.
+    for conn in 2..5 {
+        let w = hello(&mut s, conn, Some(&w1.sid), Some(&w1.tok));
+        assert!(
+            w.resumed,
+            "resume {conn} with the token of the last welcome that arrived"
+        );
+        s.handle_disconnect(conn, 0.0);
+    }
+    // This time the welcome arrives: the client acks with its new token's connection.
+    let w = hello(&mut s, 5, Some(&w1.sid), Some(&w1.tok));
+    assert!(s.handle_frame(5, b"A0", true, 0.0, &[0; 32]).is_ok());
+    s.handle_disconnect(5, 0.0);
+    let old = hello(&mut s, 6, Some(&w1.sid), Some(&w1.tok));
+    assert_eq!(
+        (old.resumed, old.reason),
+        (false, Some(ResumeReason::Auth)),
+        "the old token is done"
+    );
+    // A new session (from that refused hello) has no earlier token: an empty one is no key.
+    let forged = hello(&mut s, 7, Some(&old.sid), Some(""));
+    assert_eq!(forged.reason, Some(ResumeReason::Auth));
+    assert!(hello(&mut s, 8, Some(&w1.sid), Some(&w.tok)).resumed);
+}
+
+#[test]
+fn why_a_session_ended_is_told_to_its_last_token_only() {
+    let cfg = ServerConfig {
+        ttl_ms: 100,
+        ..ServerConfig::default()
+    };
+    let mut s = Sessions::new(cfg);
+    let a = hello(&mut s, 1, None, None);
+    let b = hello(&mut s, 2, None, None);
+    s.handle_disconnect(1, 0.0);
+    s.handle_disconnect(2, 0.0);
+    s.handle_timeout(100.0);
+    assert!(s.is_empty(), "both expired");
+    // Both are remembered, each with its own reason for its own token.
+    for (conn, w) in [(3, &a), (4, &b)] {
+        let again = hello(&mut s, conn, Some(&w.sid), Some(&w.tok));
+        assert_eq!(again.reason, Some(ResumeReason::Expired), "{}", w.sid);
+        s.handle_disconnect(conn, 0.0);
+    }
+    let wrong = hello(&mut s, 5, Some(&a.sid), Some(&b.tok));
+    assert_eq!(
+        wrong.reason,
+        Some(ResumeReason::Auth),
+        "another token learns nothing"
+    );
+    let never = hello(&mut s, 6, Some("0123"), Some(&a.tok));
+    assert_eq!(never.reason, Some(ResumeReason::Unknown));
+}
