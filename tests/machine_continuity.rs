@@ -739,6 +739,28 @@ fn acks_follow_the_smaller_window_so_a_small_one_never_waits_for_the_ack_timer()
 }
 
 #[test]
+fn the_client_sends_within_the_window_the_welcome_states() {
+    let server = ServerConfig {
+        window: Window {
+            messages: 2,
+            bytes: u64::MAX,
+        },
+        ..ServerConfig::default()
+    };
+    let mut l = Link::with_server(continuity(false, 256), server);
+    l.exchange();
+    for n in 1..=3 {
+        l.send(n);
+    }
+    assert_eq!(
+        l.m.queued_messages(),
+        1,
+        "the server's window of 2, not the client's 256"
+    );
+    assert_eq!(l.to_server.len(), 2);
+}
+
+#[test]
 fn a_replay_goes_to_its_own_socket_only_and_never_after_bye() {
     let mut l = Link::new(continuity(false, 256));
     l.exchange();

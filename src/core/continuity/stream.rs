@@ -127,11 +127,6 @@ impl<P> Outgoing<P> {
         }
     }
 
-    /// The window in force.
-    pub fn window(&self) -> Window {
-        self.window
-    }
-
     /// Changes the window (say, to the one a `welcome` states). A smaller window than the log
     /// holds only stops new messages until acks make room.
     pub fn set_window(&mut self, window: Window) {
