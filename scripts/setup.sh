@@ -113,10 +113,11 @@ else
   bg cargo-deny cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked --force
 fi
 
-# cargo-mutants (scripts/test.sh's bounded mutation run of src/core/; scripts/mutants.sh).
+# cargo-mutants (scripts/test.sh's bounded mutation run of src/core/; scripts/mutants.sh). Asked
+# as `cargo mutants --version`: the binary run alone refuses `--version`.
 # Pinned: 27.0.0, the release the documented runs used; about 2 min to build on 2 cores.
 CARGO_MUTANTS_VERSION="27.0.0"
-cm_have="$( (cargo-mutants --version 2>/dev/null || true) | awk '{print $2}')"
+cm_have="$( (cargo mutants --version 2>/dev/null || true) | awk '{print $2}')"
 if [[ "$cm_have" == "$CARGO_MUTANTS_VERSION" ]]; then
   say "cargo-mutants: present ($cm_have)"
 else
@@ -166,7 +167,7 @@ check cargo cargo --version
 check wasm-bindgen wasm-bindgen --version
 check wasm-bindgen-test-runner wasm-bindgen-test-runner --version
 check cargo-deny cargo-deny --version
-check cargo-mutants cargo-mutants --version
+check cargo-mutants cargo mutants --version
 check wasm-opt wasm-opt --version
 check chromium chromium --version
 check chromedriver chromedriver --version
