@@ -264,6 +264,7 @@ fn why_a_session_ended_is_told_to_its_last_token_only() {
     let mut s = Sessions::new(cfg);
     let a = hello(&mut s, 1, None, None);
     let b = hello(&mut s, 2, None, None);
+    assert_eq!(s.len(), 2);
     s.handle_disconnect(1, 0.0);
     s.handle_disconnect(2, 0.0);
     s.handle_timeout(100.0);
