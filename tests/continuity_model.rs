@@ -9,15 +9,21 @@
 //! - the unacknowledged logs stay within the window, the server's queue within its bounds.
 //!
 //! And once the link heals, everything sent is delivered, or was reported lost.
+//!
+//! The page also reloads: the client engine is dropped, with its connection, and a new one
+//! is restored from what the page wrote through to storage ([`Client::saved`] and the
+//! unacknowledged messages under their numbers). Storage is written at the end of every step,
+//! as the JS driver writes it in the task that made the change (a reload comes between
+//! tasks). The outbox stands for the page's own, which the driver keeps in storage too.
 
 mod cases;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use proptest::prelude::*;
 use tether_ws::core::continuity::{
-    Client, ClientConfig, ClientInbound, DataHeaderBuf, InDoubt, Inbound, ResumeReason, ServerConfig,
-    Sessions, Transmit, Window,
+    Client, ClientConfig, ClientInbound, DataHeaderBuf, InDoubt, Inbound, RestoreError, ResumeReason,
+    SavedSession, ServerConfig, Sessions, Transmit, Window,
 };
 
 const WINDOW: Window = Window {
@@ -53,6 +59,9 @@ enum Step {
     Drop,
     RestartKeepingState,
     RestartLosingState,
+    /// The page reloads without a word to the server (as a crashed tab does): the server
+    /// learns of it from the new page's resume, which supersedes the old connection.
+    Reload,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -65,6 +74,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => Just(Step::Drop),
         1 => Just(Step::RestartKeepingState),
         1 => Just(Step::RestartLosingState),
+        1 => Just(Step::Reload),
     ]
 }
 
@@ -91,16 +101,19 @@ struct World {
     server_sent: Vec<(u32, String)>,
     sid: Option<String>,
     lost_sessions: usize,
+    /// The page's storage: the session and the unacknowledged messages, by sid and seq.
+    saved: Option<SavedSession>,
+    stored: BTreeMap<(String, u64), u32>,
+    /// Connections of reloaded pages the server has not heard the end of yet.
+    dangling: Vec<u64>,
+    reloads: usize,
 }
 
 impl World {
     fn new() -> Self {
         let mut w = World {
             now: 0.0,
-            client: Client::new(ClientConfig {
-                window: WINDOW,
-                ..ClientConfig::default()
-            }),
+            client: Client::new(client_config()),
             server: Sessions::new(server_config()),
             conn: None,
             next_conn: 1,
@@ -114,6 +127,10 @@ impl World {
             server_sent: Vec::new(),
             sid: None,
             lost_sessions: 0,
+            saved: None,
+            stored: BTreeMap::new(),
+            dangling: Vec::new(),
+            reloads: 0,
         };
         w.connect();
         w
@@ -143,6 +160,37 @@ impl World {
             self.client.handle_closed();
             self.server.handle_disconnect(key, self.now);
         }
+        for key in std::mem::take(&mut self.dangling) {
+            self.server.handle_disconnect(key, self.now);
+        }
+    }
+
+    /// The page writes through what changed: the session, and drops the messages it no
+    /// longer needs (acknowledged, or of a session that is over).
+    fn write_through(&mut self) {
+        self.saved = self.client.saved();
+        let saved = self.saved.clone();
+        self.stored
+            .retain(|(sid, seq), _| saved.as_ref().is_some_and(|s| *sid == s.sid && *seq > s.acked));
+    }
+
+    fn reload(&mut self) {
+        if let Some((key, _, _)) = self.conn.take() {
+            self.dangling.push(key);
+        }
+        self.reloads += 1;
+        self.client = match self.saved.clone() {
+            Some(saved) => {
+                let unacked = self
+                    .stored
+                    .range((saved.sid.clone(), 0)..=(saved.sid.clone(), u64::MAX))
+                    .map(|(_, &n)| (n, 2))
+                    .collect();
+                Client::restore(client_config(), saved, unacked).expect("what the page wrote")
+            }
+            None => Client::new(client_config()),
+        };
+        self.connect();
     }
 
     /// Writes what the client may send now: the outbox, while live and within the window.
@@ -153,6 +201,9 @@ impl World {
             }
             let (seq, ack) = self.client.push(n, 2).unwrap();
             self.outbox.pop_front();
+            // Written through before the frame goes (under the session it belongs to).
+            let sid = self.client.sid().unwrap().to_string();
+            self.stored.insert((sid, seq), n);
             self.send_to_server(data_frame(seq, ack, n), true);
         }
     }
@@ -316,7 +367,9 @@ impl World {
                 self.sid = None;
                 self.connect();
             }
+            Step::Reload => self.reload(),
         }
+        self.write_through();
         self.check();
     }
 
@@ -363,6 +416,7 @@ impl World {
             self.deliver_to_server(50);
             self.deliver_to_client(50);
             self.wait(300.0);
+            self.write_through();
             self.check();
         }
         // Past every TTL: sessions nobody resumed end, and say so.
@@ -383,6 +437,13 @@ impl World {
             );
         }
         assert!(self.outbox.is_empty() && self.client.unacked() == 0, "all acked");
+    }
+}
+
+fn client_config() -> ClientConfig {
+    ClientConfig {
+        window: WINDOW,
+        ..ClientConfig::default()
     }
 }
 
@@ -502,4 +563,153 @@ fn a_resume_whose_welcome_is_lost_still_resumes() {
     w.settle();
     assert_eq!(w.lost_sessions, 0, "the session survived");
     assert_eq!(w.at_server, [1, 2]);
+}
+
+#[test]
+fn a_reload_resumes_the_session_from_storage_both_ways() {
+    let mut w = World::new();
+    w.deliver_to_server(1);
+    w.deliver_to_client(1);
+    w.run(&Step::ClientSends(3));
+    w.run(&Step::ServerSends(3));
+    w.run(&Step::ToServer(1)); // the server took #1, unacked
+    w.run(&Step::ToClient(2)); // the page delivered server #1 and #2
+    w.run(&Step::Reload);
+    assert_eq!(
+        w.client.unacked(),
+        3,
+        "restored: the three unacknowledged messages"
+    );
+    assert_eq!(w.client.rx(), 2);
+    w.settle();
+    assert_eq!(w.at_server, [1, 2, 3]);
+    assert_eq!(w.at_client, [1, 2, 3]);
+    assert_eq!((w.lost_sessions, w.reloads), (0, 1));
+    assert!(w.in_doubt.is_empty(), "resumed, nothing sent twice");
+}
+
+#[test]
+fn reloads_in_a_row_under_a_stream_lose_and_repeat_nothing() {
+    let mut w = World::new();
+    w.deliver_to_server(1);
+    w.deliver_to_client(1);
+    for _ in 0..50 {
+        w.run(&Step::ClientSends(2));
+        w.run(&Step::ServerSends(2));
+        w.run(&Step::ToServer(3));
+        w.run(&Step::ToClient(3));
+        w.run(&Step::Reload);
+    }
+    w.settle();
+    assert_eq!(w.at_server, (1..=100).collect::<Vec<_>>());
+    assert_eq!(w.at_client, (1..=100).collect::<Vec<_>>());
+    assert_eq!((w.lost_sessions, w.reloads), (0, 50));
+}
+
+#[test]
+fn a_reload_before_any_welcome_starts_a_new_session() {
+    let mut w = World::new();
+    w.run(&Step::ClientSends(2)); // queued: no welcome yet
+    w.run(&Step::Reload);
+    assert_eq!(w.saved, None);
+    w.settle();
+    assert_eq!(w.at_server, [1, 2]);
+}
+
+#[test]
+fn a_restore_takes_up_the_numbers_where_the_page_left_them() {
+    let saved = SavedSession {
+        sid: "s".into(),
+        tok: "t".into(),
+        rx: 5,
+        acked: 7,
+    };
+    let mut client = Client::restore(client_config(), saved.clone(), vec![(8u32, 30), (9, 40)]).unwrap();
+    assert_eq!(client.saved(), Some(saved.clone()));
+    assert_eq!((client.sid(), client.rx(), client.unacked()), (Some("s"), 5, 2));
+    assert_eq!(client.replay_range(), 8..=9);
+    assert_eq!(client.unacked_at(9), Some(&9));
+    assert!(!client.is_live());
+    let mut hello = String::new();
+    client.handle_opened(&mut hello);
+    assert!(
+        hello.contains(r#""sid":"s","tok":"t","rx":5"#),
+        "the hello resumes it: {hello}"
+    );
+    // The server had taken 8: the resume replays 9 alone, numbered as before.
+    let welcome = br#"{"t":"welcome","sid":"s","tok":"u","resumed":true,"rx":8,"ttl":1000}"#;
+    assert!(matches!(
+        client.handle_frame(welcome, welcome.len(), true, 0.0),
+        Ok(ClientInbound::Welcomed(_))
+    ));
+    assert_eq!(client.replay().collect::<Vec<_>>(), [(9, &9)]);
+    assert_eq!(client.next_header(), (10, 5));
+    // Message 9's 40 bytes still count against the window's 64.
+    assert!(client.has_room(24) && !client.has_room(25));
+    assert_eq!(
+        client.saved(),
+        Some(SavedSession {
+            tok: "u".into(),
+            acked: 8,
+            ..saved
+        })
+    );
+    // Nothing owed: the hello's rx acknowledged what the old page delivered, so the next
+    // delivery waits for the ack timer (the half-window counts from 5, not from 0).
+    assert_eq!(client.flush_ack(), None);
+    let data = b"D6,9;x";
+    assert!(matches!(
+        client.handle_frame(data, data.len(), true, 0.0),
+        Ok(ClientInbound::Deliver { payload_at: 5 })
+    ));
+    assert_eq!(client.poll_timeout(), Some(250.0));
+    assert_eq!(client.unacked(), 0);
+}
+
+#[test]
+fn a_restore_refuses_what_no_page_wrote() {
+    let saved = |sid: &str, rx: u64, acked: u64| SavedSession {
+        sid: sid.into(),
+        tok: "t".into(),
+        rx,
+        acked,
+    };
+    let restore = |s: SavedSession, n: usize| Client::restore(client_config(), s, vec![(0u32, 1); n]).err();
+    let max = (1u64 << 53) - 1;
+    assert_eq!(
+        restore(saved(&"x".repeat(257), 0, 0), 0),
+        Some(RestoreError::TokenTooLong)
+    );
+    assert_eq!(restore(saved(&"x".repeat(256), max, 0), 0), None);
+    let long_tok = SavedSession {
+        tok: "x".repeat(257),
+        ..saved("s", 0, 0)
+    };
+    assert_eq!(restore(long_tok, 0), Some(RestoreError::TokenTooLong));
+    assert_eq!(
+        restore(saved("s", max + 1, 0), 0),
+        Some(RestoreError::NumberTooLarge)
+    );
+    assert_eq!(restore(saved("s", 0, max - 1), 1), None);
+    assert_eq!(
+        restore(saved("s", 0, max - 1), 2),
+        Some(RestoreError::NumberTooLarge)
+    );
+    assert_eq!(
+        restore(saved("s", 0, u64::MAX), 1),
+        Some(RestoreError::NumberTooLarge)
+    );
+    assert_eq!(restore(saved("s", 0, 0), 65536), None);
+    assert_eq!(
+        restore(saved("s", 0, 0), 65537),
+        Some(RestoreError::TooManyMessages)
+    );
+    for e in [
+        RestoreError::TokenTooLong,
+        RestoreError::NumberTooLarge,
+        RestoreError::TooManyMessages,
+    ] {
+        assert!(e.to_string().starts_with("saved session: "), "{e}");
+        assert_eq!(e.to_string(), e.message());
+    }
 }

@@ -6,9 +6,11 @@
 //! the replay after a resume, a lost session reported, a server without the protocol
 //! (plain, selecting it without a welcome, breaking it).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
-use tether_ws::core::continuity::{Inbound, ServerConfig, Sessions, Transmit, Window, PING};
+use tether_ws::core::continuity::{
+    Inbound, RestoreError, SavedSession, ServerConfig, Sessions, Transmit, Window, PING,
+};
 use tether_ws::core::{
     Action, CloseInfo, Config, ConnId, Continuity, ErrorKind, Event, Heartbeat, Machine, RetryReason,
     SendOutcome, SessionStart, State,
@@ -19,6 +21,11 @@ type E = Event<u32>;
 /// A client machine, a server engine, and the frames in flight between them.
 struct Link {
     m: Machine<u32>,
+    cfg: Config,
+    /// The page's storage: the session and its unacknowledged messages, by sid and seq.
+    saved: Option<SavedSession>,
+    stored: BTreeMap<(String, u64), u32>,
+    reloads: u64,
     server: Sessions<u32>,
     now: f64,
     /// The machine's socket, with the subprotocol its server selects, and whether the
@@ -82,7 +89,11 @@ impl Link {
 
     fn with_server(cfg: Config, server: ServerConfig) -> Self {
         let mut l = Link {
-            m: Machine::new(cfg, 7, 0.0),
+            m: Machine::new(cfg.clone(), 7, 0.0),
+            cfg,
+            saved: None,
+            stored: BTreeMap::new(),
+            reloads: 0,
             server: Sessions::new(server),
             now: 0.0,
             socket: None,
@@ -168,6 +179,11 @@ impl Link {
         }
     }
 
+    /// The server's key for socket `id` (each page numbers its sockets from 1).
+    fn key(&self, id: ConnId) -> u64 {
+        id.0 + 1_000_000 * self.reloads
+    }
+
     fn write(&mut self, id: ConnId, bytes: Vec<u8>) {
         if self.socket == Some(id) {
             self.to_server.push_back(bytes);
@@ -177,10 +193,46 @@ impl Link {
     /// Writes message `n` with its header, then says it went.
     fn write_message(&mut self, id: ConnId, n: u32, size: Option<u64>) {
         match self.m.data_header() {
-            Some(h) => self.write(id, frame(h, n)),
+            Some(h) => {
+                // The page's storage keeps it under its session and number until acked.
+                if let Some(saved) = self.m.saved_session() {
+                    self.stored.insert((saved.sid, h.0), n);
+                }
+                self.write(id, frame(h, n));
+            }
             None => self.write(id, n.to_string().into_bytes()),
         }
         self.m.handle_written(id, n, size);
+    }
+
+    /// What a page writes through after a frame: the session, and only the messages it
+    /// still needs.
+    fn write_through(&mut self) {
+        self.saved = self.m.saved_session();
+        let saved = self.saved.clone();
+        self.stored
+            .retain(|(sid, seq), _| saved.as_ref().is_some_and(|s| *sid == s.sid && *seq > s.acked));
+    }
+
+    /// The page reloads without a word to the server: a new machine takes up the saved
+    /// session, and its first socket resumes it (superseding the old one, 4001).
+    fn reload(&mut self) {
+        self.socket = None;
+        self.to_server.clear();
+        self.to_client.clear();
+        self.reloads += 1;
+        self.m = Machine::new(self.cfg.clone(), 8, self.now);
+        if let Some(saved) = self.saved.clone() {
+            let unacked = self
+                .stored
+                .range((saved.sid.clone(), 0)..=(saved.sid.clone(), u64::MAX))
+                .map(|(_, &n)| (n, 1))
+                .collect();
+            self.m
+                .restore_session(saved, unacked)
+                .expect("what the page wrote");
+        }
+        self.drive();
     }
 
     fn send(&mut self, n: u32) {
@@ -199,37 +251,51 @@ impl Link {
     fn exchange(&mut self) {
         for _ in 0..1000 {
             self.fire_due_timers();
-            let Some(id) = self.socket else { return };
-            let conn = id.0;
-            if let Some(f) = self.to_server.pop_front() {
-                if !self.speaks {
-                    // A plain echo server (the `ws` package's default, say): echoes the hello.
-                    self.to_client.push_back(f);
-                    continue;
-                }
-                match self
-                    .server
-                    .handle_frame(conn, &f, true, self.now, &[conn as u8; 32])
-                {
-                    Ok(Inbound::Deliver { payload_at, .. }) => self
-                        .at_server
-                        .push(std::str::from_utf8(&f[payload_at..]).unwrap().parse().unwrap()),
-                    Ok(Inbound::Welcomed { sid, .. }) => self.sid = Some(sid.to_owned()),
-                    Ok(_) => {}
-                    Err(e) => panic!("server: {e:?}"),
-                }
-                self.server_io();
-            } else if let Some(f) = self.to_client.pop_front() {
-                if let Some(at) = self.m.handle_frame(id, &f, f.len() as u64, true, self.now) {
-                    self.at_client
-                        .push(std::str::from_utf8(&f[at..]).unwrap().parse().unwrap());
-                }
-                self.drive();
-            } else {
+            if self.socket.is_none() || !(self.deliver_one_to_server() || self.deliver_one_to_client()) {
                 return;
             }
         }
         panic!("the exchange did not settle");
+    }
+
+    /// The next frame in flight to the server arrives (false: none).
+    fn deliver_one_to_server(&mut self) -> bool {
+        let (Some(id), Some(f)) = (self.socket, self.to_server.pop_front()) else {
+            return false;
+        };
+        if !self.speaks {
+            // A plain echo server (the `ws` package's default, say): echoes the hello.
+            self.to_client.push_back(f);
+            return true;
+        }
+        let conn = self.key(id);
+        match self
+            .server
+            .handle_frame(conn, &f, true, self.now, &[conn as u8; 32])
+        {
+            Ok(Inbound::Deliver { payload_at, .. }) => self
+                .at_server
+                .push(std::str::from_utf8(&f[payload_at..]).unwrap().parse().unwrap()),
+            Ok(Inbound::Welcomed { sid, .. }) => self.sid = Some(sid.to_owned()),
+            Ok(_) => {}
+            Err(e) => panic!("server: {e:?}"),
+        }
+        self.server_io();
+        true
+    }
+
+    /// The next frame in flight to the client arrives (false: none).
+    fn deliver_one_to_client(&mut self) -> bool {
+        let (Some(id), Some(f)) = (self.socket, self.to_client.pop_front()) else {
+            return false;
+        };
+        if let Some(at) = self.m.handle_frame(id, &f, f.len() as u64, true, self.now) {
+            self.at_client
+                .push(std::str::from_utf8(&f[at..]).unwrap().parse().unwrap());
+        }
+        self.drive();
+        self.write_through();
+        true
     }
 
     /// Timers due now fire (an ack owed at once is one), as the drivers' would.
@@ -262,7 +328,7 @@ impl Link {
                     self.to_client.push_back(b);
                 }
                 // A take-over closes the socket the machine gave up on (4001).
-                Transmit::Close { conn, .. } if self.socket.map(|s| s.0) != Some(conn) => {}
+                Transmit::Close { conn, .. } if self.socket.map(|s| self.key(s)) != Some(conn) => {}
                 Transmit::Close { code, .. } => panic!("server closed with {code}"),
             }
         }
@@ -273,7 +339,8 @@ impl Link {
         let id = self.socket.take().expect("a socket");
         self.to_server.clear();
         self.to_client.clear();
-        self.server.handle_disconnect(id.0, self.now);
+        let key = self.key(id);
+        self.server.handle_disconnect(key, self.now);
         let info = CloseInfo {
             code: 1006,
             reason: String::new(),
@@ -483,7 +550,8 @@ impl Link {
         assert_eq!(self.m.handle_frame(id, b"D9,0;gap", 8, true, self.now), None);
         self.drive();
         self.to_server.clear();
-        self.server.handle_disconnect(id.0, self.now);
+        let key = self.key(id);
+        self.server.handle_disconnect(key, self.now);
     }
 }
 
@@ -895,4 +963,113 @@ fn a_server_that_does_not_say_it_answers_pings_is_sent_none() {
         assert_eq!(l.m.state(), State::Open, "no ping, so no reply awaited");
     }
     assert_eq!(l.heartbeat_timeouts(), 0);
+}
+
+#[test]
+fn a_reloaded_page_takes_up_its_session_from_storage() {
+    let mut l = Link::new(continuity(false, 8));
+    l.exchange();
+    let sid = l.sid.clone().unwrap();
+    for n in 1..=3 {
+        l.send(n);
+    }
+    for n in 101..=103 {
+        l.server.send(&sid, n, 3).unwrap();
+    }
+    l.server_io();
+    assert!(l.deliver_one_to_server() && l.deliver_one_to_server()); // the server takes #1 and #2
+    assert!(l.deliver_one_to_client() && l.deliver_one_to_client()); // the page delivers 101 and 102
+    assert_eq!(
+        (l.at_server.clone(), l.at_client.clone()),
+        (vec![1, 2], vec![101, 102])
+    );
+    let saved = l.saved.clone().unwrap();
+    assert_eq!((saved.sid.as_str(), saved.rx, saved.acked), (sid.as_str(), 2, 0));
+    assert_eq!(l.stored.len(), 3, "#1 to #3 kept until acked");
+    l.reload();
+    l.exchange();
+    assert_eq!(
+        l.starts(),
+        [SessionStart::New, SessionStart::Resumed],
+        "the new page resumed it"
+    );
+    assert_eq!(l.at_server, [1, 2, 3], "each once, in order");
+    assert_eq!(l.at_client, [101, 102, 103]);
+    assert_eq!(l.closes, [] as [u16; 0]);
+    l.send(4);
+    l.exchange();
+    l.wait(1000.0);
+    l.exchange();
+    assert_eq!(l.at_server, [1, 2, 3, 4], "numbered on from the restored log");
+    assert!(l.stored.is_empty(), "all acked: {:?}", l.stored);
+}
+
+#[test]
+fn reloads_in_a_row_lose_and_repeat_nothing_either_way() {
+    let mut l = Link::new(continuity(false, 8));
+    l.exchange();
+    let sid = l.sid.clone().unwrap();
+    for round in 0..50u32 {
+        l.send(2 * round + 1);
+        l.send(2 * round + 2);
+        l.server.send(&sid, 1000 + round, 4).unwrap();
+        l.server_io();
+        l.deliver_one_to_server();
+        l.deliver_one_to_client();
+        l.reload();
+        l.exchange();
+    }
+    l.wait(1000.0);
+    l.exchange();
+    assert_eq!(l.at_server, (1..=100).collect::<Vec<_>>());
+    assert_eq!(l.at_client, (1000..1050).collect::<Vec<_>>());
+    let starts = l.starts();
+    assert_eq!(starts.len(), 51);
+    assert!(
+        starts[1..].iter().all(|s| *s == SessionStart::Resumed),
+        "{starts:?}"
+    );
+}
+
+#[test]
+fn a_saved_session_is_taken_up_only_before_the_first_hello_and_with_continuity_on() {
+    let saved = SavedSession {
+        sid: "s".into(),
+        tok: "t".into(),
+        rx: 0,
+        acked: 0,
+    };
+    let mut plain: Machine<u32> = Machine::new(Config::default(), 1, 0.0);
+    assert_eq!(
+        plain.restore_session(saved.clone(), vec![]),
+        Err(RestoreError::ContinuityOff)
+    );
+    assert_eq!(plain.saved_session(), None);
+    // The first socket has opened and said hello: too late.
+    let mut l = Link::new(continuity(false, 8));
+    assert_eq!(
+        l.m.restore_session(saved.clone(), vec![]),
+        Err(RestoreError::SessionBegun)
+    );
+    l.exchange();
+    l.cut();
+    // Between sockets, with a session: too late as well.
+    assert_eq!(
+        l.m.restore_session(saved.clone(), vec![]),
+        Err(RestoreError::SessionBegun)
+    );
+    // Before the first socket opens: taken up.
+    let mut m: Machine<u32> = Machine::new(continuity(false, 8), 1, 0.0);
+    assert_eq!(m.restore_session(saved.clone(), vec![(1, 1)]), Ok(()));
+    assert_eq!(m.saved_session(), Some(saved));
+    let long = SavedSession {
+        tok: "x".repeat(257),
+        ..SavedSession::clone(&m.saved_session().unwrap())
+    };
+    let mut m: Machine<u32> = Machine::new(continuity(false, 8), 1, 0.0);
+    assert_eq!(m.restore_session(long, vec![]), Err(RestoreError::TokenTooLong));
+    assert_eq!(m.saved_session(), None, "left as it was");
+    for e in [RestoreError::ContinuityOff, RestoreError::SessionBegun] {
+        assert!(e.message().starts_with("saved session: "));
+    }
 }

@@ -137,6 +137,26 @@ impl Default for Continuity {
     }
 }
 
+#[cfg(feature = "continuity")]
+impl Continuity {
+    /// The protocol client's settings these options make.
+    pub(crate) fn client_config(&self) -> crate::core::continuity::ClientConfig {
+        use crate::core::continuity::{ClientConfig, InDoubt, Window};
+        ClientConfig {
+            window: Window {
+                messages: self.window,
+                bytes: self.window_bytes,
+            },
+            ack_delay_ms: self.ack_delay_ms,
+            in_doubt: if self.resend {
+                InDoubt::Resend
+            } else {
+                InDoubt::Drop
+            },
+        }
+    }
+}
+
 /// Everything the state machine needs to know up front.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {

@@ -10,17 +10,7 @@ pub(crate) use super::continuity::Client as Session;
 /// The session for `cfg`, if continuity is on.
 #[cfg(feature = "continuity")]
 pub(crate) fn new_session<P>(cfg: &Config) -> Option<Session<P>> {
-    use super::continuity::{ClientConfig, InDoubt, Window};
-    cfg.continuity.map(|c| {
-        Session::new(ClientConfig {
-            window: Window {
-                messages: c.window,
-                bytes: c.window_bytes,
-            },
-            ack_delay_ms: c.ack_delay_ms,
-            in_doubt: if c.resend { InDoubt::Resend } else { InDoubt::Drop },
-        })
-    })
+    cfg.continuity.map(|c| Session::new(c.client_config()))
 }
 
 #[cfg(not(feature = "continuity"))]

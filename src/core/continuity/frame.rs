@@ -563,31 +563,33 @@ fn parse_hello(fields: &Fields<'_>) -> Result<Hello, FrameError> {
     if fields.required("v")? != b"1" {
         return Err(FrameError::Version);
     }
+    let sid = fields.token("sid", true)?;
+    let tok = fields.token("tok", true)?;
+    let rx = fields.uint("rx", MAX_SEQ)?;
+    let (window, window_bytes) = optional_windows(fields)?;
     Ok(Hello {
-        sid: fields.token("sid", true)?,
-        tok: fields.token("tok", true)?,
-        rx: fields.uint("rx", MAX_SEQ)?,
-        window: optional_window(fields)?,
-        window_bytes: optional_window_bytes(fields)?,
+        sid,
+        tok,
+        rx,
+        window,
+        window_bytes,
     })
 }
 
-fn optional_window(fields: &Fields<'_>) -> Result<Option<u32>, FrameError> {
-    match fields.optional("window")? {
+/// The optional `window` (1..=65536 messages) and `windowBytes` (1..=2^53−1) of a `hello`
+/// or a `welcome`.
+fn optional_windows(fields: &Fields<'_>) -> Result<(Option<u32>, Option<u64>), FrameError> {
+    let read = |name: &'static str, max: u64| match fields.optional(name)? {
         None => Ok(None),
-        Some(value) => Ok(Some(
-            window_messages(value).ok_or(FrameError::BadField("window"))?,
-        )),
-    }
-}
-
-fn optional_window_bytes(fields: &Fields<'_>) -> Result<Option<u64>, FrameError> {
-    match fields.optional("windowBytes")? {
-        None => Ok(None),
-        Some(value) => Ok(Some(
-            window_bytes(value).ok_or(FrameError::BadField("windowBytes"))?,
-        )),
-    }
+        Some(value) => as_uint(value, max)
+            .filter(|&n| n >= 1)
+            .map(Some)
+            .ok_or(FrameError::BadField(name)),
+    };
+    let window = read("window", u64::from(MAX_WINDOW_MESSAGES))?;
+    let bytes = read("windowBytes", MAX_SEQ)?;
+    // (At most 65536 messages: it fits.)
+    Ok((window.and_then(|n| u32::try_from(n).ok()), bytes))
 }
 
 fn parse_welcome(fields: &Fields<'_>) -> Result<Welcome, FrameError> {
@@ -606,8 +608,7 @@ fn parse_welcome(fields: &Fields<'_>) -> Result<Welcome, FrameError> {
     if reason.is_some() == resumed {
         return Err(FrameError::ReasonMismatch);
     }
-    let window = optional_window(fields)?;
-    let window_bytes = optional_window_bytes(fields)?;
+    let (window, window_bytes) = optional_windows(fields)?;
     let ping = fields.optional("ping")?.is_some() && fields.bool("ping")?;
     Ok(Welcome {
         sid,
@@ -620,15 +621,6 @@ fn parse_welcome(fields: &Fields<'_>) -> Result<Welcome, FrameError> {
         window_bytes,
         ping,
     })
-}
-
-fn window_messages(value: &[u8]) -> Option<u32> {
-    let n = as_uint(value, u64::from(MAX_WINDOW_MESSAGES))?;
-    u32::try_from(n).ok().filter(|&n| n >= 1)
-}
-
-fn window_bytes(value: &[u8]) -> Option<u64> {
-    as_uint(value, MAX_SEQ).filter(|&n| n >= 1)
 }
 
 fn check_token(token: &str, name: &'static str) -> Result<(), FrameError> {

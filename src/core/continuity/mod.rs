@@ -32,7 +32,7 @@ mod json;
 mod server;
 mod stream;
 
-pub use client::{Client, ClientConfig, ClientInbound, InDoubt, Resumed};
+pub use client::{Client, ClientConfig, ClientInbound, InDoubt, RestoreError, Resumed, SavedSession};
 pub use server::{ConnKey, Ended, Inbound, SendError, ServerConfig, Sessions, Transmit};
 
 pub use frame::{

@@ -127,6 +127,19 @@ impl<P> Outgoing<P> {
         }
     }
 
+    /// A log taken up again from storage (after a page reload): `acked` acknowledged, then
+    /// `messages`, oldest first with their sizes, numbered from `acked + 1` on. It may hold
+    /// more than the window: then nothing new is pushed until acks make room.
+    pub fn restored(window: Window, acked: u64, messages: impl IntoIterator<Item = (P, u64)>) -> Self {
+        let mut log = Outgoing::new(window);
+        log.acked = acked;
+        for (payload, bytes) in messages {
+            log.log.push_back(Unacked { payload, bytes });
+            log.bytes = log.bytes.saturating_add(bytes);
+        }
+        log
+    }
+
     /// Changes the window (say, to the one a `welcome` states). A smaller window than the log
     /// holds only stops new messages until acks make room.
     pub fn set_window(&mut self, window: Window) {
@@ -290,6 +303,16 @@ impl Incoming {
             ack_due: None,
             window,
             ack_delay_ms,
+        }
+    }
+
+    /// The receiving half taken up again from storage (after a page reload): `rx`
+    /// delivered, nothing owed (the next `hello` states `rx`, which acknowledges it).
+    pub fn restored(window: Window, ack_delay_ms: f64, rx: u64) -> Self {
+        Incoming {
+            rx,
+            acked: rx,
+            ..Incoming::new(window, ack_delay_ms)
         }
     }
 

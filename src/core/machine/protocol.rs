@@ -13,6 +13,8 @@ use super::{
     abnormal, Action, ConnId, DropReason, ErrorKind, Event, Machine, RetryReason, SessionStart, State,
 };
 use crate::core::continuity::{app_protocol, ClientInbound, CLOSE_PROTOCOL_ERROR};
+#[cfg(feature = "continuity")]
+use crate::core::continuity::{RestoreError, SavedSession};
 
 impl<P> Machine<P> {
     /// During an [`Action::Flush`] after a resume: the next message the server has not
@@ -30,6 +32,38 @@ impl<P> Machine<P> {
         let seq = self.replay.next()?;
         let ack = session.ack_to_send();
         session.unacked_at(seq).map(|p| (seq, ack, p))
+    }
+
+    /// The session to keep in storage now, for a page reload to resume it (continuity on,
+    /// once a server gave one): write it through whenever it may have changed (after a
+    /// `welcome`, a delivery, an ack), and beside it each message under the seq of the header
+    /// it was written with ([`Machine::data_header`]), dropping those at or below `acked`
+    /// and those of another `sid`. (With the `continuity` feature.)
+    #[cfg(feature = "continuity")]
+    pub fn saved_session(&self) -> Option<SavedSession> {
+        self.session.as_ref()?.saved()
+    }
+
+    /// Takes up a session an earlier page saved ([`Machine::saved_session`]), with
+    /// `unacked`, the messages kept beside it above its `acked`, oldest first with their
+    /// sizes: the first socket's `hello` resumes it. Call it before that socket opens;
+    /// an `Err` leaves the machine as it was (a new session then begins).
+    /// (With the `continuity` feature.)
+    #[cfg(feature = "continuity")]
+    pub fn restore_session(
+        &mut self,
+        saved: SavedSession,
+        unacked: Vec<(P, u64)>,
+    ) -> Result<(), RestoreError> {
+        let begun = self.speaking();
+        let (Some(session), Some(c)) = (self.session.as_mut(), self.cfg.continuity) else {
+            return Err(RestoreError::ContinuityOff);
+        };
+        if begun || session.sid().is_some() {
+            return Err(RestoreError::SessionBegun);
+        }
+        *session = crate::core::continuity::Client::restore(c.client_config(), saved, unacked)?;
+        Ok(())
     }
 
     /// Whether the current attempt (between attempts: the next) offers the continuity
