@@ -4,7 +4,8 @@
 # On a fresh machine it installs what is missing (scripts/setup.sh), then, failing fast
 # with a message naming the step:
 #   1. lint:        cargo fmt --check; clippy (native workspace, and wasm32 for tether-ws:
-#                   default features, all features, and the npm build's `js` without std)
+#                   default features, all features, and the npm build's `js` without std);
+#                   cargo doc -D warnings (wasm32, all features)
 #   2. dependencies: cargo deny check licenses bans sources (deny.toml; the workspace and
 #                   the two examples), npm audit --omit=dev. NOT checked here: RustSec
 #                   advisories (cargo-deny clones its database from GitHub, unreachable on
@@ -135,6 +136,10 @@ cargo clippy -p tether-ws --lib --target wasm32-unknown-unknown --no-default-fea
   -- -D warnings || fail "clippy (wasm32-unknown-unknown, the npm build: no std, js) reported problems"
 cargo clippy -p tether-ws --lib --target wasm32-unknown-unknown --no-default-features --features js,continuity \
   -- -D warnings || fail "clippy (wasm32-unknown-unknown, the npm continuity build) reported problems"
+
+step "lint: cargo doc (tether-ws, wasm32 with all features: every link in the docs resolves)"
+RUSTDOCFLAGS="-D warnings" cargo doc -p tether-ws --no-deps --target wasm32-unknown-unknown --all-features \
+  || fail "cargo doc reported problems (a broken link, or a bad code block)"
 
 # ------------------------------------------------------------------------------- dependencies
 step "dependencies: cargo deny check licenses bans sources (workspace + examples)"

@@ -69,7 +69,7 @@ impl<P> Machine<P> {
     /// Whether the current attempt (between attempts: the next) offers the continuity
     /// protocol: continuity on, no server has shown it does not speak it, and not the
     /// attempt without it that `prefer` makes after two failed handshakes. Then connect with
-    /// [`offered_protocols`](super::continuity::offered_protocols) of the app's.
+    /// [`offered_protocols`](crate::core::continuity::offered_protocols) of the app's.
     pub fn offers_continuity(&self) -> bool {
         // (Decided when the attempt starts; the driver asks once it makes the socket.)
         match self.current {
