@@ -686,6 +686,11 @@ fn a_restore_refuses_what_no_page_wrote() {
         ..saved("s", 0, 0)
     };
     assert_eq!(restore(long_tok, 0), Some(RestoreError::TokenTooLong));
+    let longest_tok = SavedSession {
+        tok: "x".repeat(256),
+        ..saved("s", 0, 0)
+    };
+    assert_eq!(restore(longest_tok, 0), None);
     assert_eq!(
         restore(saved("s", max + 1, 0), 0),
         Some(RestoreError::NumberTooLarge)
