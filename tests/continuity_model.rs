@@ -17,8 +17,11 @@
 //! tasks). The outbox stands for the page's own, which the driver keeps in storage too.
 
 mod cases;
+mod page_storage;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
+
+use page_storage::PageStorage;
 
 use proptest::prelude::*;
 use tether_ws::core::continuity::{
@@ -101,9 +104,8 @@ struct World {
     server_sent: Vec<(u32, String)>,
     sid: Option<String>,
     lost_sessions: usize,
-    /// The page's storage: the session and the unacknowledged messages, by sid and seq.
-    saved: Option<SavedSession>,
-    stored: BTreeMap<(String, u64), u32>,
+    /// The page's storage.
+    storage: PageStorage,
     /// Connections of reloaded pages the server has not heard the end of yet.
     dangling: Vec<u64>,
     reloads: usize,
@@ -127,8 +129,7 @@ impl World {
             server_sent: Vec::new(),
             sid: None,
             lost_sessions: 0,
-            saved: None,
-            stored: BTreeMap::new(),
+            storage: PageStorage::default(),
             dangling: Vec::new(),
             reloads: 0,
         };
@@ -168,10 +169,7 @@ impl World {
     /// The page writes through what changed: the session, and drops the messages it no
     /// longer needs (acknowledged, or of a session that is over).
     fn write_through(&mut self) {
-        self.saved = self.client.saved();
-        let saved = self.saved.clone();
-        self.stored
-            .retain(|(sid, seq), _| saved.as_ref().is_some_and(|s| *sid == s.sid && *seq > s.acked));
+        self.storage.write(self.client.saved());
     }
 
     fn reload(&mut self) {
@@ -179,13 +177,8 @@ impl World {
             self.dangling.push(key);
         }
         self.reloads += 1;
-        self.client = match self.saved.clone() {
-            Some(saved) => {
-                let unacked = self
-                    .stored
-                    .range((saved.sid.clone(), 0)..=(saved.sid.clone(), u64::MAX))
-                    .map(|(_, &n)| (n, 2))
-                    .collect();
+        self.client = match self.storage.take_up(2) {
+            Some((saved, unacked)) => {
                 Client::restore(client_config(), saved, unacked).expect("what the page wrote")
             }
             None => Client::new(client_config()),
@@ -203,7 +196,7 @@ impl World {
             self.outbox.pop_front();
             // Written through before the frame goes (under the session it belongs to).
             let sid = self.client.sid().unwrap().to_string();
-            self.stored.insert((sid, seq), n);
+            self.storage.keep(&sid, seq, n);
             self.send_to_server(data_frame(seq, ack, n), true);
         }
     }
@@ -611,7 +604,7 @@ fn a_reload_before_any_welcome_starts_a_new_session() {
     let mut w = World::new();
     w.run(&Step::ClientSends(2)); // queued: no welcome yet
     w.run(&Step::Reload);
-    assert_eq!(w.saved, None);
+    assert_eq!(w.storage.saved, None);
     w.settle();
     assert_eq!(w.at_server, [1, 2]);
 }

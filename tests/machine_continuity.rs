@@ -6,7 +6,11 @@
 //! the replay after a resume, a lost session reported, a server without the protocol
 //! (plain, selecting it without a welcome, breaking it).
 
-use std::collections::{BTreeMap, VecDeque};
+mod page_storage;
+
+use std::collections::VecDeque;
+
+use page_storage::PageStorage;
 
 use tether_ws::core::continuity::{
     Inbound, RestoreError, SavedSession, ServerConfig, Sessions, Transmit, Window, PING,
@@ -22,9 +26,8 @@ type E = Event<u32>;
 struct Link {
     m: Machine<u32>,
     cfg: Config,
-    /// The page's storage: the session and its unacknowledged messages, by sid and seq.
-    saved: Option<SavedSession>,
-    stored: BTreeMap<(String, u64), u32>,
+    /// The page's storage.
+    storage: PageStorage,
     reloads: u64,
     server: Sessions<u32>,
     now: f64,
@@ -91,8 +94,7 @@ impl Link {
         let mut l = Link {
             m: Machine::new(cfg.clone(), 7, 0.0),
             cfg,
-            saved: None,
-            stored: BTreeMap::new(),
+            storage: PageStorage::default(),
             reloads: 0,
             server: Sessions::new(server),
             now: 0.0,
@@ -196,7 +198,7 @@ impl Link {
             Some(h) => {
                 // The page's storage keeps it under its session and number until acked.
                 if let Some(saved) = self.m.saved_session() {
-                    self.stored.insert((saved.sid, h.0), n);
+                    self.storage.keep(&saved.sid, h.0, n);
                 }
                 self.write(id, frame(h, n));
             }
@@ -208,10 +210,7 @@ impl Link {
     /// What a page writes through after a frame: the session, and only the messages it
     /// still needs.
     fn write_through(&mut self) {
-        self.saved = self.m.saved_session();
-        let saved = self.saved.clone();
-        self.stored
-            .retain(|(sid, seq), _| saved.as_ref().is_some_and(|s| *sid == s.sid && *seq > s.acked));
+        self.storage.write(self.m.saved_session());
     }
 
     /// The page reloads without a word to the server: a new machine takes up the saved
@@ -222,12 +221,7 @@ impl Link {
         self.to_client.clear();
         self.reloads += 1;
         self.m = Machine::new(self.cfg.clone(), 8, self.now);
-        if let Some(saved) = self.saved.clone() {
-            let unacked = self
-                .stored
-                .range((saved.sid.clone(), 0)..=(saved.sid.clone(), u64::MAX))
-                .map(|(_, &n)| (n, 1))
-                .collect();
+        if let Some((saved, unacked)) = self.storage.take_up(1) {
             self.m
                 .restore_session(saved, unacked)
                 .expect("what the page wrote");
@@ -983,9 +977,9 @@ fn a_reloaded_page_takes_up_its_session_from_storage() {
         (l.at_server.clone(), l.at_client.clone()),
         (vec![1, 2], vec![101, 102])
     );
-    let saved = l.saved.clone().unwrap();
+    let saved = l.storage.saved.clone().unwrap();
     assert_eq!((saved.sid.as_str(), saved.rx, saved.acked), (sid.as_str(), 2, 0));
-    assert_eq!(l.stored.len(), 3, "#1 to #3 kept until acked");
+    assert_eq!(l.storage.messages.len(), 3, "#1 to #3 kept until acked");
     l.reload();
     l.exchange();
     assert_eq!(
@@ -1001,7 +995,11 @@ fn a_reloaded_page_takes_up_its_session_from_storage() {
     l.wait(1000.0);
     l.exchange();
     assert_eq!(l.at_server, [1, 2, 3, 4], "numbered on from the restored log");
-    assert!(l.stored.is_empty(), "all acked: {:?}", l.stored);
+    assert!(
+        l.storage.messages.is_empty(),
+        "all acked: {:?}",
+        l.storage.messages
+    );
 }
 
 #[test]
