@@ -396,11 +396,11 @@ impl Sim {
                 self.heartbeat_since.get_or_insert(self.now);
                 if phase == Phase::Open {
                     self.buffer.push_back((HEARTBEAT, HEARTBEAT_BYTES));
+                    self.drain_buffer(0);
                     self.socket_writes.push(lower_bound(&self.msgs, HEARTBEAT));
                     if self.m.handle_heartbeat_written(id, HEARTBEAT) {
                         self.trim(id);
                     }
-                    self.drain_buffer(0);
                 }
             }
             Action::Close {
@@ -454,6 +454,9 @@ impl Sim {
             msg.fate = Fate::Buffered;
             let bytes = msg.bytes;
             self.buffer.push_back((seq, bytes));
+            // An empty message with nothing before it has nothing left to send: it adds
+            // nothing to `bufferedAmount`, so it has left before the machine can ask.
+            self.drain_buffer(0);
             let weight = if sized {
                 bytes
             } else {
@@ -463,8 +466,6 @@ impl Sim {
             if self.m.handle_written(id, seq, sized.then_some(bytes)) {
                 self.trim(id);
             }
-            // An empty message with nothing before it has nothing left to send.
-            self.drain_buffer(0);
             return true;
         }
         msg.fate = Fate::Queued;
@@ -1354,6 +1355,42 @@ fn found_cases_replay() {
     cfg.backoff.grow_factor = 3.0;
     let fail = [Step::ConnectFailed, Step::FireExactly];
     replay(cfg, Listeners::NONE, &fail.repeat(700), true);
+    // An empty message as the 64th write (the first trim): the sim asked for the trim before
+    // counting it as sent, though it adds nothing to `bufferedAmount` (a bug of the sim's).
+    let mut cfg = Config {
+        backoff: Backoff {
+            min_delay_ms: 0.0,
+            max_delay_ms: 0.0,
+            grow_factor: 1.0,
+            jitter: 0.0,
+            ..Backoff::default()
+        },
+        connection_timeout_ms: 768.0,
+        ..Config::default()
+    };
+    cfg.queue.max_messages = usize::MAX;
+    cfg.queue.max_bytes = u64::MAX;
+    let listeners = Listeners {
+        send_on_state_change: true,
+        send_on_open: true,
+        reconnect_on_close: true,
+        ..Listeners::NONE
+    };
+    let closed = Step::Closed {
+        code: 0,
+        clean: false,
+        should_reconnect: None,
+    };
+    let mut steps = vec![Step::Wait(17_116.0), Step::FireExactly];
+    steps.extend([closed; 4]);
+    steps.extend([Step::Send(0), closed]);
+    steps.extend([Step::Send(0); 4]);
+    steps.extend([
+        Step::Opened { closing: false },
+        Step::Drain(u64::MAX),
+        Step::Send(0),
+    ]);
+    replay(cfg, listeners, &steps, false);
 }
 
 /// Random runs of every input against random valid configs keep every invariant. Driven by
