@@ -616,6 +616,7 @@ fn a_restore_takes_up_the_numbers_where_the_page_left_them() {
         tok: "t".into(),
         rx: 5,
         acked: 7,
+        last: 9,
     };
     let mut client = Client::restore(client_config(), saved.clone(), vec![(8u32, 30), (9, 40)]).unwrap();
     assert_eq!(client.saved(), Some(saved.clone()));
@@ -666,8 +667,13 @@ fn a_restore_refuses_what_no_page_wrote() {
         tok: "t".into(),
         rx,
         acked,
+        last: acked,
     };
-    let restore = |s: SavedSession, n: usize| Client::restore(client_config(), s, vec![(0u32, 1); n]).err();
+    // (`last` set to match the `n` messages given.)
+    let restore = |s: SavedSession, n: usize| {
+        let last = s.acked.wrapping_add(n as u64);
+        Client::restore(client_config(), SavedSession { last, ..s }, vec![(0u32, 1); n]).err()
+    };
     let max = (1u64 << 53) - 1;
     assert_eq!(
         restore(saved(&"x".repeat(257), 0, 0), 0),
@@ -702,10 +708,24 @@ fn a_restore_refuses_what_no_page_wrote() {
         restore(saved("s", 0, 0), 65537),
         Some(RestoreError::TooManyMessages)
     );
+    // Messages missing, or more than were numbered.
+    let numbered = |last: u64, n: usize| {
+        let s = SavedSession {
+            last,
+            ..saved("s", 0, 4)
+        };
+        Client::restore(client_config(), s, vec![(0u32, 1); n]).err()
+    };
+    assert_eq!(numbered(6, 2), None);
+    assert_eq!(numbered(6, 1), Some(RestoreError::MessagesMissing));
+    assert_eq!(numbered(6, 3), Some(RestoreError::MessagesMissing));
+    assert_eq!(numbered(3, 0), Some(RestoreError::MessagesMissing));
+    assert_eq!(numbered(4, 0), None);
     for e in [
         RestoreError::TokenTooLong,
         RestoreError::NumberTooLarge,
         RestoreError::TooManyMessages,
+        RestoreError::MessagesMissing,
     ] {
         assert!(e.to_string().starts_with("saved session: "), "{e}");
         assert_eq!(e.to_string(), e.message());

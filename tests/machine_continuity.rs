@@ -205,6 +205,8 @@ impl Link {
             None => self.write(id, n.to_string().into_bytes()),
         }
         self.m.handle_written(id, n, size);
+        // (Numbered: the record's `last` moved.)
+        self.write_through();
     }
 
     /// What a page writes through after a frame: the session, and only the messages it
@@ -214,17 +216,26 @@ impl Link {
     }
 
     /// The page reloads without a word to the server: a new machine takes up the saved
-    /// session, and its first socket resumes it (superseding the old one, 4001).
+    /// session, and its first socket resumes it (superseding the old one, 4001). The
+    /// messages still queued (which a page keeps from `send()` on) come along after the
+    /// session's own.
     fn reload(&mut self) {
         self.socket = None;
         self.to_server.clear();
         self.to_client.clear();
         self.reloads += 1;
+        let mut queued = vec![];
+        while let Some(n) = self.m.take_queued() {
+            queued.push((n, 1));
+        }
         self.m = Machine::new(self.cfg.clone(), 8, self.now);
-        if let Some((saved, unacked)) = self.storage.take_up(1) {
-            self.m
-                .restore_session(saved, unacked)
-                .expect("what the page wrote");
+        match self.storage.take_up(1) {
+            Some((saved, mut kept)) => {
+                kept.extend(queued);
+                self.m.restore_session(saved, kept).expect("what the page wrote");
+            }
+            // No session yet: the messages go out in the new one.
+            None => assert_eq!(self.m.restore_record(b"", queued), Err(RestoreError::Malformed)),
         }
         self.drive();
     }
@@ -1030,12 +1041,72 @@ fn reloads_in_a_row_lose_and_repeat_nothing_either_way() {
 }
 
 #[test]
+fn messages_not_yet_sent_survive_a_reload_after_the_sessions_own() {
+    // Before any welcome: nothing numbered, no record; the queued ones go out in the session
+    // the new page begins.
+    let mut l = Link::new(continuity(false, 8));
+    l.send(1);
+    l.send(2);
+    l.reload();
+    l.exchange();
+    assert_eq!(l.at_server, [1, 2]);
+    // Within a session: #1..#8 fill the window of 8 (numbered, not yet acknowledged), #9 to
+    // #12 wait in the outbox; then the link goes down and #13 is queued too.
+    for n in 3..=12 {
+        l.send(n);
+    }
+    l.cut();
+    l.send(13);
+    assert_eq!(l.m.queued_messages(), 5, "#9 to #13 queued");
+    l.reload();
+    assert_eq!(l.m.queued_messages(), 5, "the new page holds the queued ones");
+    l.exchange();
+    l.wait(1000.0);
+    l.exchange();
+    assert_eq!(l.at_server, (1..=13).collect::<Vec<_>>(), "each once, in order");
+    assert_eq!(l.starts().last(), Some(&SessionStart::Resumed));
+    // Storage that no page wrote: the session is new, and every message is sent in it.
+    let mut m: Machine<u32> = Machine::new(continuity(false, 8), 1, 0.0);
+    assert_eq!(
+        m.restore_record(b"{\"v\":9}", vec![(1, 1), (2, 1)]),
+        Err(RestoreError::Malformed)
+    );
+    assert_eq!(
+        (m.take_queued(), m.take_queued(), m.take_queued()),
+        (Some(1), Some(2), None)
+    );
+    // A record whose messages are not all kept: refused, none lost.
+    let saved = SavedSession {
+        sid: "s".into(),
+        tok: "t".into(),
+        rx: 0,
+        acked: 4,
+        last: 7,
+    };
+    let mut m: Machine<u32> = Machine::new(continuity(false, 8), 1, 0.0);
+    assert_eq!(
+        m.restore_session(saved.clone(), vec![(5, 1), (6, 1)]),
+        Err(RestoreError::MessagesMissing)
+    );
+    assert_eq!(m.queued_messages(), 2);
+    // All kept, and one more that was queued: three the session's, one in the outbox.
+    let mut m: Machine<u32> = Machine::new(continuity(false, 8), 1, 0.0);
+    assert_eq!(
+        m.restore_session(saved.clone(), vec![(5, 1), (6, 1), (7, 1), (8, 1)]),
+        Ok(())
+    );
+    assert_eq!(m.saved_session(), Some(saved));
+    assert_eq!((m.take_queued(), m.take_queued()), (Some(8), None));
+}
+
+#[test]
 fn a_saved_session_is_taken_up_only_before_the_first_hello_and_with_continuity_on() {
     let saved = SavedSession {
         sid: "s".into(),
         tok: "t".into(),
         rx: 0,
         acked: 0,
+        last: 1,
     };
     let mut plain: Machine<u32> = Machine::new(Config::default(), 1, 0.0);
     assert_eq!(
@@ -1065,8 +1136,12 @@ fn a_saved_session_is_taken_up_only_before_the_first_hello_and_with_continuity_o
         ..SavedSession::clone(&m.saved_session().unwrap())
     };
     let mut m: Machine<u32> = Machine::new(continuity(false, 8), 1, 0.0);
-    assert_eq!(m.restore_session(long, vec![]), Err(RestoreError::TokenTooLong));
-    assert_eq!(m.saved_session(), None, "left as it was");
+    assert_eq!(
+        m.restore_session(long, vec![(1, 1)]),
+        Err(RestoreError::TokenTooLong)
+    );
+    assert_eq!(m.saved_session(), None, "left new");
+    assert_eq!(m.take_queued(), Some(1), "and its message in the outbox");
     for e in [RestoreError::ContinuityOff, RestoreError::SessionBegun] {
         assert!(e.message().starts_with("saved session: "));
     }

@@ -532,4 +532,28 @@ impl Core {
     pub fn unload(&mut self) {
         self.machine.handle_unload();
     }
+
+    /// The session record to keep in storage now (`SavedSession::write_record`), or `""`
+    /// when there is none yet (no server has given a session).
+    #[wasm_bindgen(js_name = savedSession)]
+    pub fn saved_session(&self) -> String {
+        let mut record = String::new();
+        if let Some(saved) = self.machine.saved_session() {
+            saved.write_record(&mut record);
+        }
+        record
+    }
+
+    /// Takes up the session an earlier page kept (`record`, as `savedSession` gave it), with
+    /// `slots`: every message kept beside it, oldest first (see `Machine::restore_session`:
+    /// the session's unacknowledged ones, then those not yet sent). Returns `""`, or why the
+    /// session was refused; either way every message is in the socket's hands.
+    #[wasm_bindgen(js_name = restoreSession)]
+    pub fn restore_session(&mut self, record: &str, slots: &[f64]) -> String {
+        let kept = slots.iter().map(|&s| (Slot(s), slot_size(s) as u64)).collect();
+        match self.machine.restore_record(record.as_bytes(), kept) {
+            Ok(()) => String::new(),
+            Err(e) => e.message().into(),
+        }
+    }
 }

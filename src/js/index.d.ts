@@ -57,6 +57,10 @@ export interface ContinuityOptions {
   ackDelayMs?: number | undefined;
   /** After a lost session, send the messages in doubt again (true) or report them in `drop` events with reason "session-lost" (false) (default true). */
   resend?: boolean | undefined;
+  /** "session": the session and every message not yet acknowledged are written through to `sessionStorage` as they change, and the next page load in this tab takes the session up (PROTOCOL.md, "Keeping a session across page loads"); `send()` of a Blob then throws. Storage that fails turns it off, with an `error` event (default "off"). */
+  persist?: "off" | "session" | undefined;
+  /** The name the session is kept under in storage (default: the URL; required with a URL provider). Two live sockets on one page cannot share one. */
+  persistKey?: string | undefined;
 }
 
 /** Options; names shared with reconnecting-websocket and partysocket keep their meaning. An option set to undefined (or null) is one not given, hence the `| undefined` for consumers with `exactOptionalPropertyTypes`. */
@@ -166,6 +170,8 @@ export interface ResumeEvent extends Event {
   readonly resent: number;
   /** Messages in doubt reported in `drop` events instead (`continuity.resend: false`). */
   readonly dropped: number;
+  /** The session was taken up from storage (`continuity.persist`): the first resume after a page load. */
+  readonly restored: boolean;
 }
 
 /** Fired when a connection died with messages still in the browser's send buffer (`bufferedAmount`): they never left, so they were put back at the head of the queue and go out, in order, on the next connection. Comes just before that connection's `close` event. */

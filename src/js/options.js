@@ -125,7 +125,8 @@ function isObject(v) {
 }
 
 // `new TetherSocket(url, protocols, options)`: { url, shownUrl, protocols, n, debug,
-// debugLogger, binaryType, options, shouldReconnect, message, isPong }, or a thrown Error.
+// debugLogger, binaryType, options, shouldReconnect, message, isPong, continuity,
+// persistKey }, or a thrown Error.
 // `url` and `protocols` are checked values or provider functions; `n` is the core's options
 // for `makeCore`; `message` and `isPong` are set only with a heartbeat.
 export function parseOptions(url, protocols, options) {
@@ -176,6 +177,20 @@ export function parseOptions(url, protocols, options) {
     n[CORE_OPTIONS.findIndex(([key]) => key === "continuity")] = mode;
     c.core(n);
     out.continuity = mode > 0;
+    // `persist: "session"`: the session kept in sessionStorage across page loads, under
+    // `persistKey` (default: the URL, which a URL provider does not have).
+    const persist = c.get("persist");
+    if (persist !== undefined && persist !== "off" && persist !== "session") {
+      throw optionError("continuity.persist", '"off" or "session"');
+    }
+    const persistKey = c.get("persistKey");
+    if (persistKey !== undefined && (typeof persistKey !== "string" || persistKey === "")) {
+      throw optionError("continuity.persistKey", "a non-empty string");
+    }
+    if (persist === "session" && mode > 0) {
+      out.persistKey = persistKey ?? out.shownUrl;
+      if (!out.persistKey) throw optionError("continuity.persistKey", "a string (required with a URL provider)");
+    }
   }
   const heartbeat = r.get("heartbeat");
   if (heartbeat !== undefined) {

@@ -1,6 +1,6 @@
 // The messages Core (wasm) keeps, by slot number: the outbox and the in-flight log hold
 // numbers, the values stay here, so no payload is copied into wasm memory. Core releases a
-// slot when it lets go of the message (written and sent, dropped, or freed).
+// slot when it lets go of the message (written and sent, acknowledged, dropped, or freed).
 
 import { payloadSize, payloadSizeAtLeast } from "./helpers.js";
 
@@ -17,8 +17,12 @@ export function slotData(slot) {
   return slots.get(slot);
 }
 
+// Told of every release while set (persist.js: the stored copy of a message goes with it).
+export const hooks = { released: null };
+
 export function release(slot) {
   slots.delete(slot);
+  if (hooks.released) hooks.released(slot);
 }
 
 export function slotSize(slot) {

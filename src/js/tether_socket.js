@@ -23,6 +23,7 @@ import { isOnline, isVisible, payloadKind, providedProtocols, providedUrl, sizeA
 import { callHook, Listeners, redactUrl } from "./events.js";
 import { BINARY_TYPES, BINARY_TYPES_TEXT, fail, makeCore, noWebSocket, parseOptions, sendKey, webSocketClass } from "./options.js";
 import { keep, slotData } from "./slots.js";
+import { Persisted, persistable, unstore } from "./persist.js";
 
 // Core's action kinds (KIND_* in src/js/core.rs) and the enums by variant index (src/core/
 // machine.rs): tests/js_contract.rs checks these against the Rust definitions.
@@ -148,6 +149,7 @@ export class TetherSocket {
   #timerAt = Infinity;
   #detachEnv;
   #continuity; // the continuity option is on
+  #persisted; // the session's storage, with continuity.persist
 
   constructor(url, protocols, options) {
     const p = parseOptions(url, protocols, options);
@@ -171,6 +173,13 @@ export class TetherSocket {
     const core = (this.#core = makeCore(Core, p, seed, now()));
     this.#maxMessageBytes = p.maxMessageBytes;
     if (CONTINUITY) this.#continuity = p.continuity;
+    if (CONTINUITY && p.persistKey !== undefined) {
+      // (Storage problems are reported once the constructor's caller can listen.)
+      const listeners = this.#listeners;
+      const report = (message) => queueMicrotask(() => listeners.fireError(new Error(message)));
+      const persisted = (this.#persisted = new Persisted(p.persistKey, report));
+      persisted.takeUp(core);
+    }
     if (!isOnline()) core.offline();
     if (p.pauseWhenHidden && !isVisible()) core.visibility(now(), false);
     this.#detachEnv = this.#watchEnv(p.pauseWhenHidden);
@@ -190,14 +199,20 @@ export class TetherSocket {
     if (!payloadKind(data)) {
       throw fail("send() accepts a string, ArrayBuffer, ArrayBufferView or Blob (not resizable, shared or detached)");
     }
+    if (CONTINUITY && this.#persisted?.on && !persistable(data)) {
+      throw fail("send() cannot keep a Blob in sessionStorage (continuity.persist): send its bytes (await blob.arrayBuffer())");
+    }
+    const key = sendKey(options);
+    const slot = keep(data);
+    if (CONTINUITY && this.#persisted) this.#persisted.keep(slot, data);
     // (Core sizes it, through slots.js, only if it has to be queued.)
-    const to = core.send(keep(data), sendKey(options));
+    const to = core.send(slot, key);
     if (this.#log) this.#log(to >= 0 ? "send" : "enqueue", data);
     if (to < 0 && this.#closeCalled) {
       this.#closeCalled = false; // once per close()
       console.warn("TetherSocket: send() was called after close(): it is queued until reconnect().");
     }
-    const written = to >= 0 && this.#writeHeld(to, data);
+    const written = to >= 0 && this.#writeHeld(to, data, slot);
     this.#pump();
     if (to === -3) throw fail('send() refused: the outbox is full (overflow: "reject")');
     return written;
@@ -208,6 +223,8 @@ export class TetherSocket {
     const core = this.#live();
     if (!core.close(now(), ...closeArgs(code, reason))) throw fail(core.text);
     this.#closeCalled = true;
+    // (The session is over: its record goes.)
+    if (CONTINUITY) this.#persisted?.changed();
     this.#pump();
   }
 
@@ -253,6 +270,8 @@ export class TetherSocket {
     this.#freed = true;
     const listeners = this.#listeners;
     listeners.keepOnly("drop");
+    // Freed, the session is over: nothing of it stays in storage.
+    if (CONTINUITY) this.#persisted?.end();
     core.dispose();
     this.#pump();
     this.#detach();
@@ -401,7 +420,8 @@ export class TetherSocket {
     else if (kind === REQUEUE) listeners.fireRequeue(core.a, core.b);
     else if (CONTINUITY && kind === RESUME) {
       const reason = SESSION_STARTS[core.a], resumed = reason === "resumed";
-      listeners.fireWith("resume", { resumed, reason: resumed ? null : reason, resent: core.b, dropped: core.id });
+      const restored = this.#persisted?.restored() ?? false;
+      listeners.fireWith("resume", { resumed, reason: resumed ? null : reason, resent: core.b, dropped: core.id, restored });
     }
   }
 
@@ -426,14 +446,20 @@ export class TetherSocket {
     }
   }
 
-  /** Writes `data`, the message in hand (from `send` or `pollFlush`), to socket `id`, and
-   * tells Core whether it went. */
-  #writeHeld(id, data) {
+  /** Writes `data`, the message in hand (from `send` or `pollFlush`, kept as `slot`), to
+   * socket `id`, and tells Core whether it went. */
+  #writeHeld(id, data, slot) {
     const core = this.#core;
     if (CONTINUITY && this.#framing === id) data = framed(core.dataHeader(), data);
     if (!this.#write(id, data)) {
       core.unsent(id);
       return false;
+    }
+    if (CONTINUITY && this.#persisted) {
+      // Numbered: the record's `last` moved. Written plainly, it is sent at most once: a
+      // later page load must not send it again.
+      if (this.#framing === id) this.#persisted.changed();
+      else unstore(slot);
     }
     if (core.written(id)) this.#reportBuffered(id);
     return true;
@@ -454,7 +480,7 @@ export class TetherSocket {
     // After a resume: what the server had not taken, again (a failed write needs nothing).
     if (CONTINUITY) for (let slot; (slot = core.pollReplay(id)); ) this.#write(id, framed(core.text, slotData(slot)));
     for (let slot; (slot = core.pollFlush(id)); ) {
-      if (!this.#writeHeld(id, slotData(slot))) break;
+      if (!this.#writeHeld(id, slotData(slot), slot)) break;
     }
   }
 
@@ -554,6 +580,8 @@ export class TetherSocket {
       return;
     }
     if (CONTINUITY && this.#framing === id) {
+      // (A welcome, a delivery or an ack changes the session's record.)
+      this.#persisted?.changed();
       // (Core counts every frame of the session as the heartbeat's reply.)
       e = unframe(core, id, e, this.#binaryType);
       if (!e) {
@@ -640,6 +668,10 @@ export class TetherSocket {
       listen(globalThis, "offline");
     }
     if ((visibility || (CONTINUITY && continuity)) && typeof document !== "undefined") listen(document, "visibilitychange");
+    if (CONTINUITY && this.#persisted) {
+      const persisted = this.#persisted;
+      on.push(() => persisted.release());
+    }
     // With continuity, acks owed go out before the page goes.
     if (CONTINUITY && continuity && typeof globalThis.addEventListener === "function") listen(globalThis, "pagehide");
     const stop = () => on.forEach((off) => off());
@@ -654,7 +686,10 @@ export class TetherSocket {
     const core = this.#core;
     if (type === "online") core.online(now());
     else if (type === "offline") core.offline();
-    else if (CONTINUITY && type === "pagehide") core.unload();
+    else if (CONTINUITY && type === "pagehide") {
+      core.unload();
+      this.#persisted?.save();
+    }
     else core.visibility(now(), isVisible());
     this.#pump();
   }

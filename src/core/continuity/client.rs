@@ -4,13 +4,13 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
 #[cfg(doc)]
 use super::frame::DataHeaderBuf;
 use super::frame::{kind_of, parse_ack, parse_control, parse_data_header, write_bye, write_hello};
 use super::frame::{AckBuf, Control, FrameKind, Hello, ResumeReason, Welcome, PING};
-use super::frame::{MAX_SEQ, MAX_TOKEN_BYTES, MAX_WINDOW_MESSAGES};
+use super::frame::{MAX_SEQ, MAX_WINDOW_MESSAGES};
+use super::saved::{RestoreError, SavedSession};
 use super::stream::{Incoming, Outgoing, ProtocolError, Received, Window, ACK_DELAY_MS};
 
 /// What to do with the messages in doubt (sent, never acknowledged) when a session could not
@@ -75,61 +75,6 @@ pub enum ClientInbound<P> {
     },
 }
 
-/// A session as a page keeps it in storage to resume it after a reload, written through as
-/// it changes ([`Client::saved`]: after a `welcome`, a delivery, an ack). Beside it the page
-/// keeps every message it has pushed and not had acknowledged, under its number: those above
-/// `acked`. Messages kept under another `sid` belong to a session that is over.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SavedSession {
-    /// The session id.
-    pub sid: String,
-    /// The token for the next `hello`.
-    pub tok: String,
-    /// The highest server seq delivered to the application.
-    pub rx: u64,
-    /// The highest of the client's seqs the server has acknowledged.
-    pub acked: u64,
-}
-
-/// Why [`Client::restore`] refused a saved session (storage that is not what a page wrote:
-/// another version, or edited); the page then starts a new session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RestoreError {
-    /// `sid` or `tok` is longer than [`MAX_TOKEN_BYTES`].
-    TokenTooLong,
-    /// `rx`, or `acked` plus the messages, is above [`MAX_SEQ`].
-    NumberTooLarge,
-    /// More messages than any window holds ([`MAX_WINDOW_MESSAGES`]).
-    TooManyMessages,
-    /// The connection machine has continuity off.
-    ContinuityOff,
-    /// The connection machine's session has begun (a `hello` went): a saved one can only be
-    /// taken up before its first socket opens.
-    SessionBegun,
-}
-
-impl RestoreError {
-    /// A message naming the problem.
-    pub fn message(self) -> &'static str {
-        match self {
-            RestoreError::TokenTooLong => "saved session: token longer than 256 bytes",
-            RestoreError::NumberTooLarge => "saved session: a number above 2^53-1",
-            RestoreError::TooManyMessages => "saved session: more than 65536 messages",
-            RestoreError::ContinuityOff => "saved session: continuity is off",
-            RestoreError::SessionBegun => "saved session: the socket's session has begun",
-        }
-    }
-}
-
-impl fmt::Display for RestoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message())
-    }
-}
-
-impl core::error::Error for RestoreError {}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// No connection, or one that does not speak the protocol yet.
@@ -176,16 +121,7 @@ impl<P> Client<P> {
         saved: SavedSession,
         unacked: Vec<(P, u64)>,
     ) -> Result<Self, RestoreError> {
-        if saved.sid.len() > MAX_TOKEN_BYTES || saved.tok.len() > MAX_TOKEN_BYTES {
-            return Err(RestoreError::TokenTooLong);
-        }
-        if unacked.len() > MAX_WINDOW_MESSAGES as usize {
-            return Err(RestoreError::TooManyMessages);
-        }
-        let last = saved.acked.checked_add(unacked.len() as u64);
-        if saved.rx > MAX_SEQ || !last.is_some_and(|last| last <= MAX_SEQ) {
-            return Err(RestoreError::NumberTooLarge);
-        }
+        saved.check(unacked.len())?;
         Ok(Client {
             sid: Some(saved.sid),
             tok: Some(saved.tok),
@@ -203,6 +139,7 @@ impl<P> Client<P> {
             tok: self.tok.clone()?,
             rx: self.incoming.rx(),
             acked: self.outgoing.acked(),
+            last: self.outgoing.last_seq(),
         })
     }
 

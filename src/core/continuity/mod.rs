@@ -29,10 +29,12 @@ use alloc::vec::Vec;
 mod client;
 mod frame;
 mod json;
+mod saved;
 mod server;
 mod stream;
 
-pub use client::{Client, ClientConfig, ClientInbound, InDoubt, RestoreError, Resumed, SavedSession};
+pub use client::{Client, ClientConfig, ClientInbound, InDoubt, Resumed};
+pub use saved::{RestoreError, SavedSession};
 pub use server::{ConnKey, Ended, Inbound, SendError, ServerConfig, Sessions, Transmit};
 
 pub use frame::{

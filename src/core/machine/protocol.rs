@@ -44,17 +44,45 @@ impl<P> Machine<P> {
         self.session.as_ref()?.saved()
     }
 
-    /// Takes up a session an earlier page saved ([`Machine::saved_session`]), with
-    /// `unacked`, the messages kept beside it above its `acked`, oldest first with their
-    /// sizes: the first socket's `hello` resumes it. Call it before that socket opens;
-    /// an `Err` leaves the machine as it was (a new session then begins).
+    /// Takes up a session an earlier page saved ([`Machine::saved_session`]), with `kept`:
+    /// every message the page kept beside it, oldest first with their sizes. The first
+    /// `last - acked` are the session's unacknowledged ones: the first socket's `hello`
+    /// resumes it and they are replayed as the server needs. The others had not been sent
+    /// yet: they go to the outbox, in order. Call it before the first socket opens.
+    ///
+    /// An `Err` (storage no page of this version wrote, or a session already begun) leaves
+    /// the session new, and every message in `kept` goes to the outbox to be sent in it:
+    /// nothing is lost, but those the server had already taken may then arrive twice.
     /// (With the `continuity` feature.)
     #[cfg(feature = "continuity")]
-    pub fn restore_session(
+    pub fn restore_session(&mut self, saved: SavedSession, kept: Vec<(P, u64)>) -> Result<(), RestoreError> {
+        self.restore(Ok(saved), kept)
+    }
+
+    /// [`Machine::restore_session`] of the session stored as `record`
+    /// ([`SavedSession::write_record`]'s text), which may be anything storage held.
+    /// (With the `continuity` feature.)
+    #[cfg(feature = "continuity")]
+    pub fn restore_record(&mut self, record: &[u8], kept: Vec<(P, u64)>) -> Result<(), RestoreError> {
+        self.restore(SavedSession::from_record(record), kept)
+    }
+
+    #[cfg(feature = "continuity")]
+    fn restore(
         &mut self,
-        saved: SavedSession,
-        unacked: Vec<(P, u64)>,
+        saved: Result<SavedSession, RestoreError>,
+        mut kept: Vec<(P, u64)>,
     ) -> Result<(), RestoreError> {
+        let result = saved.and_then(|saved| self.take_up(saved, &mut kept));
+        for (payload, size) in kept.into_iter().rev() {
+            self.outbox.push_front_unchecked(payload, size);
+        }
+        result
+    }
+
+    /// [`Machine::restore_session`]'s session; what it does not take stays in `kept`.
+    #[cfg(feature = "continuity")]
+    fn take_up(&mut self, saved: SavedSession, kept: &mut Vec<(P, u64)>) -> Result<(), RestoreError> {
         let begun = self.speaking();
         let (Some(session), Some(c)) = (self.session.as_mut(), self.cfg.continuity) else {
             return Err(RestoreError::ContinuityOff);
@@ -62,6 +90,14 @@ impl<P> Machine<P> {
         if begun || session.sid().is_some() {
             return Err(RestoreError::SessionBegun);
         }
+        let numbered = usize::try_from(saved.last.saturating_sub(saved.acked)).unwrap_or(usize::MAX);
+        if numbered > kept.len() {
+            return Err(RestoreError::MessagesMissing);
+        }
+        // (Checked here, so that the restore takes them all.)
+        saved.check(numbered)?;
+        let queued = kept.split_off(numbered);
+        let unacked = core::mem::replace(kept, queued);
         *session = crate::core::continuity::Client::restore(c.client_config(), saved, unacked)?;
         Ok(())
     }

@@ -1,0 +1,236 @@
+// `continuity: { persist: "session" }`: a socket's continuity session written through to
+// sessionStorage as it changes, so that the next page load takes it up (PROTOCOL.md,
+// "Keeping a session across page loads"). What is kept, under `tether-ws:<key>`:
+//   `tether-ws:<key>`      the session record, the text Core gives (savedSession());
+//   `tether-ws:<key>:<n>`  each message Core holds (sent and unacknowledged, or queued),
+//                          n counting up in send order: "t" + text, or "b" + one char per byte.
+// A message is written at send() and removed when Core lets go of it (slots.js calls
+// `forget`: acknowledged, dropped, replaced). The record is written at the end of each task
+// that changed it. The rules (which messages are whose, what a record means) are Core's.
+
+import { hooks, keep } from "./slots.js";
+
+// The slots whose message is kept in storage: slot → [owner, n]. When Core lets go of one,
+// its owner forgets the stored copy.
+const stored = new Map();
+const released = (slot) => unstore(slot);
+
+/** Forgets the stored copy of message `slot`, if it has one. */
+export function unstore(slot) {
+  const kept = stored.get(slot);
+  if (kept) {
+    stored.delete(slot);
+    kept[0].forget(kept[1]);
+  }
+}
+
+const PREFIX = "tether-ws:";
+// Persist keys of this page's live sockets: two sockets must never share a session (made on
+// first use: the module creates nothing at import).
+let claimed;
+
+/** The storage text of a message (undefined for a Blob, which cannot be read synchronously). */
+function encode(data) {
+  if (typeof data === "string") return "t" + data;
+  if (typeof Blob === "function" && data instanceof Blob) return undefined;
+  const bytes = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+  let out = "b";
+  for (let i = 0; i < bytes.length; i += 8192) out += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+  return out;
+}
+
+/** A message from its storage text: a string, or an ArrayBuffer; undefined if it is not one. */
+function decode(text) {
+  if (text[0] === "t") return text.slice(1);
+  if (text[0] !== "b") return undefined;
+  const bytes = new Uint8Array(text.length - 1);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = text.charCodeAt(i + 1) & 0xff;
+  return bytes.buffer;
+}
+
+export class Persisted {
+  #storage;
+  #base;
+  #next = 1; // the number of the next message kept
+  #record = ""; // the record as last written
+  #pending = false; // a write of the record is queued for the end of this task
+  #core;
+  #onFail;
+  #off = false;
+  #restored = false; // the session was taken up, and no resume event has told it yet
+
+  /**
+   * Claims `key` on this page (throws if a live socket holds it) and reads what an earlier
+   * page kept: `{ record, messages }` (messages oldest first, in `taken`, to hand to Core).
+   * `onFail(message)` is told once if storage fails; persistence is then off.
+   */
+  constructor(key, onFail) {
+    claimed ??= new Set();
+    hooks.released = released;
+    if (claimed.has(key)) {
+      throw new Error(`TetherSocket: another socket on this page persists under "${key}": give each its own \`continuity.persistKey\``);
+    }
+    claimed.add(key);
+    this.#base = PREFIX + key;
+    this.#onFail = onFail;
+    this.taken = { record: "", messages: [] };
+    try {
+      const storage = (this.#storage = globalThis.sessionStorage);
+      this.taken.record = storage.getItem(this.#base) ?? "";
+      const found = [];
+      const head = this.#base + ":";
+      for (let i = 0; i < storage.length; i++) {
+        const name = storage.key(i);
+        const n = name?.startsWith(head) ? Number(name.slice(head.length)) : NaN;
+        if (Number.isSafeInteger(n) && n > 0) found.push(n);
+      }
+      found.sort((a, b) => a - b);
+      for (const n of found) {
+        const data = decode(storage.getItem(head + n) ?? "");
+        if (data === undefined) storage.removeItem(head + n);
+        else this.taken.messages.push({ n, data });
+      }
+      this.#next = (found.at(-1) ?? 0) + 1;
+      this.#record = this.taken.record;
+    } catch (e) {
+      this.#fail(e);
+    }
+  }
+
+  /** Whether messages are still being kept. */
+  get on() {
+    return !this.#off;
+  }
+
+  /** Hands what an earlier page kept to `core`, which reads the record from now on: the
+   * session (resumed by the first hello) and its messages (Core decides which are the
+   * session's, and queues the others). */
+  takeUp(core) {
+    this.#core = core;
+    const { record, messages } = this.taken;
+    this.taken = undefined;
+    if (this.#off || (!record && !messages.length)) return;
+    const slots = messages.map(({ n, data }) => {
+      const slot = keep(data);
+      this.adopt(slot, n);
+      return slot;
+    });
+    const problem = core.restoreSession(record, Float64Array.from(slots));
+    // (Without a record, the messages were queued before any session: sent in the new one.)
+    if (problem && record) this.#onFail(`${problem}: a new session begins, and the messages kept are sent in it`);
+    this.#restored = !problem;
+  }
+
+  /** Whether this resume event is the first since the session was taken up from storage. */
+  restored() {
+    const restored = this.#restored;
+    this.#restored = false;
+    return restored;
+  }
+
+  /** Keeps message `data`, held by Core as `slot`, before Core sees it. */
+  keep(slot, data) {
+    if (this.#off) return;
+    const text = encode(data);
+    const n = this.#next++;
+    if (text !== undefined && this.#write(this.#base + ":" + n, text)) stored.set(slot, [this, n]);
+  }
+
+  /** The message a restore handed to Core as `slot` is kept already, as `n`. */
+  adopt(slot, n) {
+    if (!this.#off) stored.set(slot, [this, n]);
+  }
+
+  /** Core let go of message `n`. */
+  forget(n) {
+    if (this.#off) return;
+    try {
+      this.#storage.removeItem(this.#base + ":" + n);
+    } catch (e) {
+      this.#fail(e);
+    }
+  }
+
+  /** The session may have changed: the record is written once this task is done. */
+  changed() {
+    if (this.#pending || this.#off) return;
+    this.#pending = true;
+    queueMicrotask(() => this.save());
+  }
+
+  /** Writes the record now, if it changed (none left: removed). */
+  save() {
+    this.#pending = false;
+    if (this.#off || !this.#core) return;
+    const record = this.#core.savedSession();
+    if (record === this.#record) return;
+    this.#record = record;
+    if (record) this.#write(this.#base, record);
+    else this.#remove(this.#base);
+  }
+
+  /** The socket is freed: its session is over, nothing of it is kept. */
+  end() {
+    if (!this.#off) this.#clear();
+    this.#off = true;
+    this.release();
+  }
+
+  /** Lets go of the key and of Core, keeping what is stored (the socket was collected
+   * without free(): a later page load may still take the session up). */
+  release() {
+    for (const [slot, kept] of stored) if (kept[0] === this) stored.delete(slot);
+    this.#core = undefined;
+    claimed.delete(this.#base.slice(PREFIX.length));
+  }
+
+  #write(name, text) {
+    try {
+      this.#storage.setItem(name, text);
+      return true;
+    } catch (e) {
+      this.#fail(e);
+      return false;
+    }
+  }
+
+  #remove(name) {
+    try {
+      this.#storage.removeItem(name);
+    } catch (e) {
+      this.#fail(e);
+    }
+  }
+
+  /** Storage failed (unavailable, quota): persistence off, what was kept removed. */
+  #fail(error) {
+    if (this.#off) return;
+    this.#off = true;
+    this.#clear();
+    const why = error instanceof Error ? error.message : String(error);
+    this.#onFail(`persistence off: sessionStorage failed (${why}); continuity goes on without it`);
+  }
+
+  /** Removes every key of this socket's (best effort: storage may be what failed). */
+  #clear() {
+    for (const [slot, kept] of stored) if (kept[0] === this) stored.delete(slot);
+    this.#pending = false;
+    try {
+      const storage = this.#storage;
+      const head = this.#base + ":";
+      const names = [];
+      for (let i = 0; i < storage.length; i++) {
+        const name = storage.key(i);
+        if (name === this.#base || name?.startsWith(head)) names.push(name);
+      }
+      for (const name of names) storage.removeItem(name);
+    } catch {
+      /* unavailable storage: nothing to remove */
+    }
+  }
+}
+
+/** Whether `data` can be kept (a Blob cannot be read synchronously). */
+export function persistable(data) {
+  return !(typeof Blob === "function" && data instanceof Blob);
+}
