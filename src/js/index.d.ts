@@ -164,8 +164,8 @@ export interface ResumeEvent extends Event {
   readonly type: "resume";
   /** True: nothing was lost either way. */
   readonly resumed: boolean;
-  /** Why not (null when resumed): "new" (first connection), "unknown" (the server lost or forgot the session), "expired", "auth", "overflow", "unsupported" (the server does not speak the protocol: a plain WebSocket, under "prefer"), "no-welcome" (it selected the protocol without speaking it; the next attempts offer only your subprotocols). */
-  readonly reason: null | "new" | "unknown" | "expired" | "auth" | "overflow" | "unsupported" | "no-welcome";
+  /** Why not (null when resumed): "new" (first connection), "unknown" (the server lost or forgot the session), "expired", "auth", "overflow", "unsupported" (the server does not speak the protocol: a plain WebSocket, under "prefer"), "no-welcome" (it selected the protocol without speaking it; the next attempts offer only your subprotocols), "duplicated" (`continuity.persist`: the session in this tab's storage is held by another tab, this one's duplicate; this tab began its own). */
+  readonly reason: null | "new" | "unknown" | "expired" | "auth" | "overflow" | "unsupported" | "no-welcome" | "duplicated";
   /** Messages in doubt from a lost session that were sent again first (the server may see them twice). */
   readonly resent: number;
   /** Messages in doubt reported in `drop` events instead (`continuity.resend: false`). */

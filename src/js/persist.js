@@ -7,6 +7,11 @@
 // A message is written at send() and removed when Core lets go of it (slots.js calls
 // `forget`: acknowledged, dropped, replaced). The record is written at the end of each task
 // that changed it. The rules (which messages are whose, what a record means) are Core's.
+//
+// A duplicated tab copies sessionStorage, and two tabs must never resume one session: each
+// socket that holds a session answers for it on a BroadcastChannel named after its key, and
+// a page that found a session in storage asks first, taking it up only if no tab answers
+// within CLAIM_MS (a reloaded page's predecessor is gone: nobody answers).
 
 import { hooks, keep } from "./slots.js";
 
@@ -25,6 +30,7 @@ export function unstore(slot) {
 }
 
 const PREFIX = "tether-ws:";
+const CLAIM_MS = 100;
 // Persist keys of this page's live sockets: two sockets must never share a session (made on
 // first use: the module creates nothing at import).
 let claimed;
@@ -58,6 +64,10 @@ export class Persisted {
   #onFail;
   #off = false;
   #restored = false; // the session was taken up, and no resume event has told it yet
+  #duplicate = false; // another tab held the session found in storage: this one began anew
+  #channel; // where this socket answers for its session, and asks about a stored one
+  /** While a stored session is being claimed: the Promise the first socket waits for. */
+  claim;
 
   /**
    * Claims `key` on this page (throws if a live socket holds it) and reads what an earlier
@@ -104,21 +114,80 @@ export class Persisted {
 
   /** Hands what an earlier page kept to `core`, which reads the record from now on: the
    * session (resumed by the first hello) and its messages (Core decides which are the
-   * session's, and queues the others). */
+   * session's, and queues the others). With a session, only once no other tab claims it:
+   * meanwhile `claim` is set, and the first socket waits for it. */
   takeUp(core) {
     this.#core = core;
     const { record, messages } = this.taken;
     this.taken = undefined;
+    if (this.#off) return;
+    this.#listen();
+    if (!record || !this.#channel) {
+      this.#restore(record, messages);
+      return;
+    }
+    this.claim = new Promise((resolve) => {
+      const done = (owned) => {
+        if (this.claim === undefined) return;
+        this.claim = undefined;
+        clearTimeout(timer);
+        this.#channel?.removeEventListener("message", onAnswer);
+        if (this.#off) {
+          // (Freed meanwhile, or storage failed: nothing to take up.)
+        } else if (owned) this.#drop(messages);
+        else this.#restore(record, messages);
+        resolve();
+      };
+      const timer = setTimeout(() => done(false), CLAIM_MS);
+      const sid = sidOf(record);
+      const onAnswer = (e) => e.data?.t === "owned" && e.data.sid === sid && done(true);
+      this.#channel.addEventListener("message", onAnswer);
+      this.#channel.postMessage({ t: "claim", sid });
+    });
+  }
+
+  #restore(record, messages) {
     if (this.#off || (!record && !messages.length)) return;
     const slots = messages.map(({ n, data }) => {
       const slot = keep(data);
       this.adopt(slot, n);
       return slot;
     });
-    const problem = core.restoreSession(record, Float64Array.from(slots));
+    const problem = this.#core.restoreSession(record, Float64Array.from(slots));
     // (Without a record, the messages were queued before any session: sent in the new one.)
     if (problem && record) this.#onFail(`${problem}: a new session begins, and the messages kept are sent in it`);
     this.#restored = !problem;
+  }
+
+  /** The session in storage is another tab's (this one is its duplicate): its record and
+   * messages are removed from this tab's storage, and this socket begins its own. */
+  #drop(messages) {
+    this.#duplicate = true;
+    this.#record = "";
+    this.#remove(this.#base);
+    for (const { n } of messages) this.forget(n);
+  }
+
+  /** Answers other tabs' claims of this socket's session (see the top of this file). */
+  #listen() {
+    if (typeof BroadcastChannel !== "function") return;
+    try {
+      this.#channel = new BroadcastChannel(this.#base);
+    } catch {
+      return;
+    }
+    this.#channel.addEventListener("message", (e) => {
+      const sid = this.claim === undefined && this.#record ? sidOf(this.#record) : undefined;
+      if (e.data?.t === "claim" && sid !== undefined && e.data.sid === sid) this.#channel.postMessage({ t: "owned", sid });
+    });
+  }
+
+  /** The `reason` of this resume event when not resumed: "duplicated" the first time after
+   * this tab found another's session in storage, else Core's. */
+  reasonOf(reason) {
+    if (!this.#duplicate) return reason;
+    this.#duplicate = false;
+    return "duplicated";
   }
 
   /** Whether this resume event is the first since the session was taken up from storage. */
@@ -176,11 +245,13 @@ export class Persisted {
     this.release();
   }
 
-  /** Lets go of the key and of Core, keeping what is stored (the socket was collected
-   * without free(): a later page load may still take the session up). */
+  /** Lets go of the key, the channel and Core, keeping what is stored (the socket was
+   * collected without free(): a later page load may still take the session up). */
   release() {
     for (const [slot, kept] of stored) if (kept[0] === this) stored.delete(slot);
     this.#core = undefined;
+    this.#channel?.close();
+    this.#channel = undefined;
     claimed.delete(this.#base.slice(PREFIX.length));
   }
 
@@ -227,6 +298,16 @@ export class Persisted {
     } catch {
       /* unavailable storage: nothing to remove */
     }
+  }
+}
+
+/** The session id in a record (undefined if it has none). */
+function sidOf(record) {
+  try {
+    const sid = JSON.parse(record).sid;
+    return typeof sid === "string" ? sid : undefined;
+  } catch {
+    return undefined;
   }
 }
 

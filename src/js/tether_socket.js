@@ -420,8 +420,10 @@ export class TetherSocket {
     else if (kind === REQUEUE) listeners.fireRequeue(core.a, core.b);
     else if (CONTINUITY && kind === RESUME) {
       const reason = SESSION_STARTS[core.a], resumed = reason === "resumed";
-      const restored = this.#persisted?.restored() ?? false;
-      listeners.fireWith("resume", { resumed, reason: resumed ? null : reason, resent: core.b, dropped: core.id, restored });
+      const persisted = this.#persisted;
+      const restored = persisted?.restored() ?? false;
+      const why = resumed ? null : (persisted?.reasonOf(reason) ?? reason);
+      listeners.fireWith("resume", { resumed, reason: why, resent: core.b, dropped: core.id, restored });
     }
   }
 
@@ -497,11 +499,13 @@ export class TetherSocket {
     // The socket is made in a microtask, after the events of this step (providers run there
     // too, like a resolved Promise): attempts given up before then (say, a hundred
     // reconnect() calls in a row) cost no socket.
-    if (typeof url !== "function" && typeof protocols !== "function") {
+    // (A session found in storage is first claimed from other tabs: persist.js.)
+    const claim = CONTINUITY && this.#persisted?.claim;
+    if (typeof url !== "function" && typeof protocols !== "function" && !claim) {
       queueMicrotask(() => opened([url, protocols]));
       return;
     }
-    Promise.resolve()
+    Promise.resolve(claim)
       .then(async () => [await provide(url, providedUrl), await provide(protocols, providedProtocols)])
       .then(opened);
   }
@@ -656,9 +660,9 @@ export class TetherSocket {
     const token = {};
     const on = [];
     const listen = (target, type) => {
-      const g = () => {
+      const g = (e) => {
         const socket = self.deref();
-        if (socket) socket.#onEnv(type);
+        if (socket) socket.#onEnv(type, e);
       };
       target.addEventListener(type, g);
       on.push(() => target.removeEventListener(type, g));
@@ -672,8 +676,13 @@ export class TetherSocket {
       const persisted = this.#persisted;
       on.push(() => persisted.release());
     }
-    // With continuity, acks owed go out before the page goes.
-    if (CONTINUITY && continuity && typeof globalThis.addEventListener === "function") listen(globalThis, "pagehide");
+    // With continuity, acks owed go out before the page goes or is frozen, and a page back
+    // from the back/forward cache resumes at once.
+    if (CONTINUITY && continuity && typeof globalThis.addEventListener === "function") {
+      listen(globalThis, "pagehide");
+      listen(globalThis, "pageshow");
+      if (typeof document !== "undefined") listen(document, "freeze");
+    }
     const stop = () => on.forEach((off) => off());
     envCleanup()?.register(this, stop, token);
     return () => {
@@ -682,13 +691,16 @@ export class TetherSocket {
     };
   }
 
-  #onEnv(type) {
+  #onEnv(type, e) {
     const core = this.#core;
     if (type === "online") core.online(now());
     else if (type === "offline") core.offline();
-    else if (CONTINUITY && type === "pagehide") {
+    else if (CONTINUITY && (type === "pagehide" || type === "freeze")) {
       core.unload();
       this.#persisted?.save();
+    } else if (CONTINUITY && type === "pageshow") {
+      // (Its socket may have died in the cache unnoticed; the session resumes losslessly.)
+      if (e?.persisted && STATES[core.state()] !== "closed") core.reconnect(now(), 1000, "page restored");
     }
     else core.visibility(now(), isVisible());
     this.#pump();
