@@ -548,8 +548,8 @@ impl Core {
     /// `slots`: every message kept beside it, oldest first (see `Machine::restore_session`:
     /// the session's unacknowledged ones, then those not yet sent). Returns `""`, or why the
     /// session was refused; either way every message is in the socket's hands.
-    #[wasm_bindgen(js_name = restoreSession)]
-    pub fn restore_session(&mut self, record: &str, slots: &[f64]) -> String {
+    #[wasm_bindgen(js_name = restoreRecord)]
+    pub fn restore_record(&mut self, record: &str, slots: &[f64]) -> String {
         let kept = slots.iter().map(|&s| (Slot(s), slot_size(s) as u64)).collect();
         match self.machine.restore_record(record.as_bytes(), kept) {
             Ok(()) => String::new(),

@@ -153,7 +153,7 @@ export class Persisted {
       this.adopt(slot, n);
       return slot;
     });
-    const problem = this.#core.restoreSession(record, Float64Array.from(slots));
+    const problem = this.#core.restoreRecord(record, Float64Array.from(slots));
     // (Without a record, the messages were queued before any session: sent in the new one.)
     if (problem && record) this.#onFail(`${problem}: a new session begins, and the messages kept are sent in it`);
     this.#restored = !problem;

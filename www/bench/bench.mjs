@@ -15,6 +15,8 @@
 //   tether-cont  TetherSocket from pkg/continuity.js ("tether-ws/continuity") with
 //                continuity: "required", against the reference server (`?cws=`); its
 //                message events carry the payload without the protocol's header
+//   tether-cont-persist  the same with `persist: "session"` (the session and every message
+//                not yet acknowledged written through to sessionStorage)
 //   rust         tether_ws::Socket driven from Rust (everything inside the wasm bench crate)
 //   rws          reconnecting-websocket 4.4
 //   partysocket  partysocket 1.x (partysocket/ws, its generic ReconnectingWebSocket)
@@ -27,7 +29,7 @@ const CWS = params.get("cws") || `ws://${location.hostname}:${Number(location.po
 
 let seq = 0;
 // (The reference server ignores the path and the query: every connection is the echo.)
-const url = (lib) => `${lib.endsWith("-cont") ? CWS : WS}/echo?key=bench-${lib}-${Date.now().toString(36)}-${++seq}`;
+const url = (lib) => `${lib.includes("-cont") ? CWS : WS}/echo?key=bench-${lib}-${Date.now().toString(36)}-${++seq}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.now();
 
@@ -198,6 +200,12 @@ function make(lib, u, { startClosed = false, plain = false } = {}) {
       // The protocol's defaults (window 256 messages / 1 MiB, acks delayed up to 250 ms):
       // what an application gets.
       return new mods.TetherSocketC(u, null, { ...COMMON, jitter: 0, binaryType: "arraybuffer", startClosed, continuity: "required" });
+    case "tether-cont-persist": {
+      // The same, with the session written through to sessionStorage (a key per socket:
+      // free() clears it).
+      const continuity = { mode: "required", persist: "session", persistKey: `bench-${++seq}` };
+      return new mods.TetherSocketC(u, null, { ...COMMON, jitter: 0, binaryType: "arraybuffer", startClosed, continuity });
+    }
     case "rws": {
       const s = new mods.RWS(u, [], { ...COMMON, startClosed });
       s.binaryType = "arraybuffer";
@@ -452,7 +460,7 @@ function sessionsClose() {
 /** Bytes of the wasm linear memory used by `lib` (0 for the pure-JS ones). */
 function wasmMemory({ lib }) {
   if (lib === "tether") return tetherWasm.memory.buffer.byteLength;
-  if (lib === "tether-cont") return contWasm.memory.buffer.byteLength;
+  if (lib.startsWith("tether-cont")) return contWasm.memory.buffer.byteLength;
   if (lib === "rust") return rustWasm.memory.buffer.byteLength;
   return 0;
 }

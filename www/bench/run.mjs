@@ -49,7 +49,7 @@ const CYCLE_BUDGET_MS = QUICK ? 10_000 : 35_000;
 const started = Date.now();
 const overBudget = () => Date.now() - started > BUDGET_MS;
 
-const LIBS = ["raw", "raw-cont", "tether", "tether-cont", "rust", "rws", "partysocket"];
+const LIBS = ["raw", "raw-cont", "tether", "tether-cont", "tether-cont-persist", "rust", "rws", "partysocket"];
 /** Continuity on (a TetherSocket from "tether-ws/continuity" against the reference server)
  * and its "off" baseline: the reference server refuses a client that does not offer tether.v1
  * (HTTP 400), so "off" is the default entry's TetherSocket on the Rust echo server. */
@@ -58,10 +58,13 @@ const OFF = "tether";
 /** The protocol by hand over a raw WebSocket, against the reference server: the same server
  * as ON, with the least client work the protocol allows (www/bench/bench.mjs). */
 const RAW_ON = "raw-cont";
+/** ON with the session written through to sessionStorage (`continuity.persist`). */
+const PERSIST = "tether-cont-persist";
 /** Phases that do not apply to a lib, with the table's footnote mark and why. */
 const NOT_APPLICABLE = {
   reconnect: {
     [ON]: "¹",
+    [PERSIST]: "¹",
     [RAW_ON]: "¹",
   },
   queueFlush: { [RAW_ON]: "²" },
@@ -78,6 +81,7 @@ const LABEL = {
   tether: "TetherSocket (JS)",
   [RAW_ON]: "raw WebSocket, continuity by hand",
   [ON]: "TetherSocket, continuity",
+  [PERSIST]: "TetherSocket, continuity + persist",
   rust: "tether-ws Rust API",
   rws: `reconnecting-websocket ${pkgVersion("reconnecting-websocket")}`,
   partysocket: `partysocket ${pkgVersion("partysocket")}`,
@@ -442,6 +446,7 @@ function markdown(r) {
       [RAW_ON]: "–",
       tether: `${fmtKB(s.tether[k])} (wasm ${fmtKB(s.wasmOnly[k])})`,
       [ON]: s.continuity ? fmtKB(s.continuity[k]) : "–",
+      [PERSIST]: s.continuity ? fmtKB(s.continuity[k]) : "–",
       rust: "(in the app's wasm)",
       rws: fmtKB(s.rws[k]),
       partysocket: fmtKB(s.partysocket[k]),
@@ -465,7 +470,7 @@ function markdown(r) {
       return `${b >= 0 ? "+" : ""}${b.toFixed(0)} B`;
     };
     row(`JS heap per reconnect, cycles ${r.memory.cycles / 4}–${r.memory.cycles}`, LIBS.map(perCycle));
-    const w = (l, k) => (l === "tether" || l === ON || l === "rust" ? fmtMB(mem[l]?.[k]?.wasm) : "n/a");
+    const w = (l, k) => (l === "tether" || l === ON || l === PERSIST || l === "rust" ? fmtMB(mem[l]?.[k]?.wasm) : "n/a");
     row("wasm memory after 10,000 messages", LIBS.map((l) => w(l, "afterMessages")));
     row(`wasm memory after ${r.memory.cycles.toLocaleString("en-US")} reconnects`, LIBS.map((l) => w(l, "afterReconnects")));
   }
@@ -496,7 +501,7 @@ function markdown(r) {
  * WebSocket (TetherSocket's own cost without it, on the test server). */
 function onOff(r) {
   const q = (a, b) => (a == null || b == null || !b ? null : a / b);
-  const out = { mainThreadUsPerMsg: {}, msgsPerSec: {}, sameServer: { rawOnOverRaw: {}, onOverRawOn: {}, offOverRaw: {} } };
+  const out = { mainThreadUsPerMsg: {}, msgsPerSec: {}, persistOverOn: {}, persistUsPerMsg: {}, sameServer: { rawOnOverRaw: {}, onOverRawOn: {}, offOverRaw: {} } };
   for (const c of CASES) {
     const t = r.throughput?.[c.id];
     const u = t?.mainThreadUsPerMsg;
@@ -505,6 +510,8 @@ function onOff(r) {
     out.sameServer.rawOnOverRaw[c.id] = q(u?.[RAW_ON], u?.raw);
     out.sameServer.onOverRawOn[c.id] = q(u?.[ON], u?.[RAW_ON]);
     out.sameServer.offOverRaw[c.id] = q(u?.[OFF], u?.raw);
+    out.persistOverOn[c.id] = q(u?.[PERSIST], u?.[ON]);
+    out.persistUsPerMsg[c.id] = u?.[PERSIST] != null && u?.[ON] != null ? u[PERSIST] - u[ON] : null;
   }
   const lat = r.latency?.ms;
   out.roundTripP50 = q(lat?.[ON]?.p50, lat?.[OFF]?.p50);
@@ -549,6 +556,10 @@ function continuityNotes(r) {
       `the reference server cost): ${cases(ss.rawOnOverRaw)}. Like with like, "${LABEL[ON]}" over it ` +
       `(TetherSocket's own cost with continuity): ${cases(ss.onOverRawOn)}; "${LABEL[OFF]}" over raw ` +
       `WebSocket (its own cost without): ${cases(ss.offOverRaw)}.`,
+    `- "${LABEL[PERSIST]}": the same with \`persist: "session"\` (each message written to ` +
+      `sessionStorage at send() and removed at its ack, the session record at the end of each task that ` +
+      `changed it). Main-thread time, it over "${LABEL[ON]}": ${cases(o.persistOverOn)}; the cost of ` +
+      `persistence per message, µs: ${CASES.map((c) => `${c.label} ${o.persistUsPerMsg[c.id] == null ? "–" : o.persistUsPerMsg[c.id].toFixed(1)}`).join(", ")}.`,
     ...Object.entries(FOOTNOTES).map(([k, v]) => `- ${k} Not applicable: ${v}.`),
     `- Memory: for "${LABEL[ON]}" the reconnects are resumes of one session (\`reconnect()\`, then hello and ` +
       `a welcome with resumed: true). The reference server's memory per session is the growth of its ` +
@@ -558,7 +569,7 @@ function continuityNotes(r) {
 }
 
 function svg(r) {
-  const colors = { raw: "#888888", [RAW_ON]: "#343a40", tether: "#d9480f", [ON]: "#c2255c", rust: "#f08c00", rws: "#1971c2", partysocket: "#2f9e44" };
+  const colors = { raw: "#888888", [RAW_ON]: "#343a40", tether: "#d9480f", [ON]: "#c2255c", [PERSIST]: "#862e9c", rust: "#f08c00", rws: "#1971c2", partysocket: "#2f9e44" };
   const groups = CASES.filter((c) => r.throughput?.[c.id]?.msgsPerSec);
   const W = 720, H = 360, left = 50, top = 40, bottom = 60, right = 170;
   const plotW = W - left - right, plotH = H - top - bottom;
