@@ -59,7 +59,7 @@ export interface ContinuityOptions {
   resend?: boolean | undefined;
   /** "session": the session and every message not yet acknowledged are written through to `sessionStorage` as they change, and the next page load in this tab takes the session up (PROTOCOL.md, "Keeping a session across page loads"); `send()` of a Blob then throws. Storage that fails turns it off, with an `error` event (default "off"). */
   persist?: "off" | "session" | undefined;
-  /** The name the session is kept under in storage (default: the URL; required with a URL provider). Two live sockets on one page cannot share one. */
+  /** The name the session is kept under in storage, without "#" (default: the URL; required with a URL provider). Two live sockets on one page cannot share one. */
   persistKey?: string | undefined;
 }
 

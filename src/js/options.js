@@ -184,8 +184,8 @@ export function parseOptions(url, protocols, options) {
       throw optionError("continuity.persist", '"off" or "session"');
     }
     const persistKey = c.get("persistKey");
-    if (persistKey !== undefined && (typeof persistKey !== "string" || persistKey === "")) {
-      throw optionError("continuity.persistKey", "a non-empty string");
+    if (persistKey !== undefined && (typeof persistKey !== "string" || persistKey === "" || persistKey.includes("#"))) {
+      throw optionError("continuity.persistKey", 'a non-empty string without "#"');
     }
     if (persist === "session" && mode > 0) {
       out.persistKey = persistKey ?? out.shownUrl;

@@ -2,8 +2,9 @@
 // sessionStorage as it changes, so that the next page load takes it up (PROTOCOL.md,
 // "Keeping a session across page loads"). What is kept, under `tether-ws:<key>`:
 //   `tether-ws:<key>`      the session record, the text Core gives (savedSession());
-//   `tether-ws:<key>:<n>`  each message Core holds (sent and unacknowledged, or queued),
+//   `tether-ws:<key>#<n>`  each message Core holds (sent and unacknowledged, or queued),
 //                          n counting up in send order: "t" + text, or "b" + one char per byte.
+// (A key has no "#", a WebSocket URL neither: one key's names are never another's.)
 // A message is written at send() and removed when Core lets go of it (slots.js calls
 // `forget`: acknowledged, dropped, replaced). The record is written at the end of each task
 // that changed it. The rules (which messages are whose, what a record means) are Core's.
@@ -88,7 +89,7 @@ export class Persisted {
       const storage = (this.#storage = globalThis.sessionStorage);
       this.taken.record = storage.getItem(this.#base) ?? "";
       const found = [];
-      const head = this.#base + ":";
+      const head = this.#base + "#";
       for (let i = 0; i < storage.length; i++) {
         const name = storage.key(i);
         const n = name?.startsWith(head) ? Number(name.slice(head.length)) : NaN;
@@ -202,7 +203,7 @@ export class Persisted {
     if (this.#off) return;
     const text = encode(data);
     const n = this.#next++;
-    if (text !== undefined && this.#write(this.#base + ":" + n, text)) stored.set(slot, [this, n]);
+    if (text !== undefined && this.#write(this.#base + "#" + n, text)) stored.set(slot, [this, n]);
   }
 
   /** The message a restore handed to Core as `slot` is kept already, as `n`. */
@@ -214,7 +215,7 @@ export class Persisted {
   forget(n) {
     if (this.#off) return;
     try {
-      this.#storage.removeItem(this.#base + ":" + n);
+      this.#storage.removeItem(this.#base + "#" + n);
     } catch (e) {
       this.#fail(e);
     }
@@ -288,7 +289,7 @@ export class Persisted {
     this.#pending = false;
     try {
       const storage = this.#storage;
-      const head = this.#base + ":";
+      const head = this.#base + "#";
       const names = [];
       for (let i = 0; i < storage.length; i++) {
         const name = storage.key(i);
