@@ -6,7 +6,7 @@
 #   bash scripts/setup.sh          # then: source scripts/env.sh  (PATH for your shell)
 #
 # Installs: rustup target wasm32-unknown-unknown, components clippy + rustfmt;
-# Debian chromium + chromium-driver (apt); wasm-bindgen-cli at exactly the wasm-bindgen
+# Debian chromium + chromium-driver and redis-server (apt); wasm-bindgen-cli at exactly the wasm-bindgen
 # version in Cargo.lock (or the `=x.y.z` pin in Cargo.toml when there is no lock yet);
 # cargo-deny and cargo-mutants (pinned, see CARGO_DENY_VERSION, CARGO_MUTANTS_VERSION); `npm ci` at the repo root (wasm-opt from
 # `binaryen`, esbuild, playwright-core). (wasm-pack is not needed: scripts/build-pkg.sh runs
@@ -60,10 +60,13 @@ bg() {  # bg NAME CMD...   run CMD in the background, output to a log
   say "$name: started in background (log: ${log#"$ROOT"/})"
 }
 
-# chromium + chromium-driver (apt). apt-get update only when something is missing.
+# chromium + chromium-driver, and redis-server for the relay's multi-node tests
+# (www/relay/tests/cluster.rs runs /usr/bin/redis-server itself) (apt). apt-get update only
+# when something is missing.
 apt_pkgs=()
 command -v chromium >/dev/null 2>&1 || apt_pkgs+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || apt_pkgs+=(chromium-driver)
+[[ -x /usr/bin/redis-server ]] || apt_pkgs+=(redis-server)
 if ((${#apt_pkgs[@]})); then
   SUDO=()
   if [[ "$(id -u)" -ne 0 ]]; then
@@ -77,7 +80,7 @@ if ((${#apt_pkgs[@]})); then
   }
   bg apt apt_install
 else
-  say "chromium + chromedriver: present"
+  say "chromium + chromedriver + redis-server: present"
 fi
 
 # wasm-bindgen-cli: must equal the wasm-bindgen crate version the project builds with.
@@ -171,6 +174,7 @@ check cargo-mutants cargo mutants --version
 check wasm-opt wasm-opt --version
 check chromium chromium --version
 check chromedriver chromedriver --version
+check redis-server /usr/bin/redis-server --version
 check node node --version
 check playwright-core node -p 'require("playwright-core/package.json").version'
 

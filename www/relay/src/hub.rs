@@ -1,5 +1,6 @@
-//! The shared state: who is connected, where their cursor is, and one conflating outbox
-//! per client.
+//! The room as this relay sees it: who is connected here, where their cursor is, one
+//! conflating outbox per client, and the cursors of the other relays' clients (which the
+//! broker, [`crate::broker`], keeps up to date; none with the in-process broker).
 //!
 //! Broadcasting never waits for a client. Each client has an [`Outbox`] keyed by the id of
 //! the client a message is about: a newer cursor position of client 7 replaces the one of
@@ -17,6 +18,7 @@ use serde::Serialize;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::broker::{Broker, InProcess};
 use crate::identity::Identity;
 
 /// Most distinct entries (clients) one outbox holds before its client counts as too slow.
@@ -122,18 +124,79 @@ impl Outbox {
     }
 }
 
+/// A cursor as the relays share it: whose it is (the relay `node` its client is on), the
+/// client's name and colour, and the position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cursor {
+    pub node: u64,
+    pub identity: Identity,
+    pub x: f64,
+    pub y: f64,
+}
+
+impl Cursor {
+    fn encode(&self, id: u64) -> Utf8Bytes {
+        Outgoing::Cursor {
+            id,
+            name: &self.identity.name,
+            color: &self.identity.color,
+            x: self.x,
+            y: self.y,
+        }
+        .encode()
+    }
+}
+
 struct Peer {
     identity: Identity,
     pos: Option<(f64, f64)>,
     outbox: Arc<Outbox>,
 }
 
-/// Every connected client.
 #[derive(Default)]
+struct Room {
+    /// This relay's clients.
+    peers: HashMap<u64, Peer>,
+    /// The other relays' clients that have a cursor, as the broker reported them (always
+    /// empty with the in-process broker). At most [`OUTBOX_LIMIT`]: more could not reach a
+    /// client anyway.
+    remote: HashMap<u64, Cursor>,
+}
+
+impl Room {
+    /// Queues `msg` (about client `key`) for every local client but `except`.
+    fn tell(&self, key: u64, msg: &Utf8Bytes, except: Option<u64>) {
+        for (&id, p) in &self.peers {
+            if Some(id) != except {
+                p.outbox.push(key, msg.clone());
+            }
+        }
+    }
+
+    fn remote_moved(&mut self, id: u64, cursor: Cursor) {
+        if self.peers.contains_key(&id) || self.remote.get(&id) == Some(&cursor) {
+            return;
+        }
+        if !self.remote.contains_key(&id) && self.remote.len() >= OUTBOX_LIMIT {
+            return;
+        }
+        self.tell(id, &cursor.encode(id), None);
+        self.remote.insert(id, cursor);
+    }
+
+    fn remote_left(&mut self, id: u64) {
+        if self.remote.remove(&id).is_some() {
+            self.tell(id, &Outgoing::Leave { id }.encode(), None);
+        }
+    }
+}
+
+/// Every connected client of this relay, and the other relays' cursors.
 pub struct Hub {
-    peers: Mutex<HashMap<u64, Peer>>,
+    room: Mutex<Room>,
     next_id: AtomicU64,
     closing: AtomicBool,
+    broker: Arc<dyn Broker>,
 }
 
 /// A connected client's handle: leaves the hub when dropped.
@@ -150,30 +213,45 @@ impl Drop for Membership {
 }
 
 impl Hub {
+    /// A hub alone in its process (the in-process broker).
     pub fn new() -> Arc<Self> {
-        Arc::new(Self::default())
+        Self::with_broker(Arc::new(InProcess))
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<u64, Peer>> {
-        self.peers.lock().unwrap_or_else(|e| e.into_inner())
+    /// A hub whose local moves and leaves are told to `broker`.
+    pub fn with_broker(broker: Arc<dyn Broker>) -> Arc<Self> {
+        Arc::new(Hub {
+            room: Mutex::default(),
+            next_id: AtomicU64::new(0),
+            closing: AtomicBool::new(false),
+            broker,
+        })
     }
 
-    /// Number of connected clients.
+    fn lock(&self) -> MutexGuard<'_, Room> {
+        self.room.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Number of connected clients (of this relay).
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().peers.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Adds a client. Its outbox starts with the welcome and every known cursor.
+    /// Adds a client. Its outbox starts with the welcome and every known cursor (this
+    /// relay's and the others').
     /// `hint` is the identity the client had before a reconnect, if it sent a valid one.
     pub fn join(self: &Arc<Self>, hint: Option<Identity>) -> Membership {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        // The relay's node number in the high bits keeps ids unique across relays (node 0
+        // for the in-process broker: ids 1, 2, 3...).
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let id = (self.broker.node() << 32) | (n & 0xffff_ffff);
         let identity = hint.unwrap_or_else(|| Identity::for_id(id));
         let outbox = Arc::new(Outbox::default());
-        let mut peers = self.lock();
+        let mut room = self.lock();
         outbox.push(
             id,
             Outgoing::Welcome {
@@ -183,7 +261,7 @@ impl Hub {
             }
             .encode(),
         );
-        for (&other, p) in peers.iter() {
+        for (&other, p) in &room.peers {
             if let Some((x, y)) = p.pos {
                 let msg = Outgoing::Cursor {
                     id: other,
@@ -195,7 +273,10 @@ impl Hub {
                 outbox.push(other, msg.encode());
             }
         }
-        peers.insert(
+        for (&other, c) in &room.remote {
+            outbox.push(other, c.encode(other));
+        }
+        room.peers.insert(
             id,
             Peer {
                 identity,
@@ -203,7 +284,7 @@ impl Hub {
                 outbox: Arc::clone(&outbox),
             },
         );
-        drop(peers);
+        drop(room);
         Membership {
             hub: Arc::clone(self),
             id,
@@ -215,8 +296,8 @@ impl Hub {
     /// it to everyone else.
     pub fn moved(&self, id: u64, x: f64, y: f64) {
         let (x, y) = (x.clamp(0.0, 1.0), y.clamp(0.0, 1.0));
-        let mut peers = self.lock();
-        let Some(me) = peers.get_mut(&id) else { return };
+        let mut room = self.lock();
+        let Some(me) = room.peers.get_mut(&id) else { return };
         me.pos = Some((x, y));
         let msg = Outgoing::Cursor {
             id,
@@ -226,11 +307,9 @@ impl Hub {
             y,
         }
         .encode();
-        for (&other, p) in peers.iter() {
-            if other != id {
-                p.outbox.push(id, msg.clone());
-            }
-        }
+        room.tell(id, &msg, Some(id));
+        drop(room);
+        self.broker.changed(id);
     }
 
     /// The relay is shutting down: clients that go away now are not announced as leaving
@@ -241,14 +320,87 @@ impl Hub {
     }
 
     fn leave(&self, id: u64) {
-        let mut peers = self.lock();
-        if peers.remove(&id).is_none() || self.closing.load(Ordering::SeqCst) {
+        let mut room = self.lock();
+        if room.peers.remove(&id).is_none() || self.closing.load(Ordering::SeqCst) {
             return;
         }
-        let msg = Outgoing::Leave { id }.encode();
-        for p in peers.values() {
-            p.outbox.push(id, msg.clone());
+        room.tell(id, &Outgoing::Leave { id }.encode(), None);
+        drop(room);
+        self.broker.changed(id);
+    }
+
+    /// For the broker: a local client's cursor, if it has one (`None` once it left).
+    pub fn local_cursor(&self, id: u64) -> Option<Cursor> {
+        let room = self.lock();
+        let p = room.peers.get(&id)?;
+        let (x, y) = p.pos?;
+        Some(Cursor {
+            node: self.broker.node(),
+            identity: p.identity.clone(),
+            x,
+            y,
+        })
+    }
+
+    /// For the broker: every local client's cursor.
+    pub fn local_cursors(&self) -> HashMap<u64, Cursor> {
+        let node = self.broker.node();
+        let room = self.lock();
+        let mut all = HashMap::with_capacity(room.peers.len());
+        for (&id, p) in &room.peers {
+            if let Some((x, y)) = p.pos {
+                let identity = p.identity.clone();
+                all.insert(id, Cursor { node, identity, x, y });
+            }
         }
+        all
+    }
+
+    /// From the broker: another relay's client moved.
+    pub fn remote_moved(&self, id: u64, cursor: Cursor) {
+        self.lock().remote_moved(id, cursor);
+    }
+
+    /// From the broker: another relay's client left.
+    pub fn remote_left(&self, id: u64) {
+        self.lock().remote_left(id);
+    }
+
+    /// From the broker: relay `node` is gone, and its clients with it.
+    pub fn node_gone(&self, node: u64) {
+        let mut room = self.lock();
+        let gone: Vec<u64> = room
+            .remote
+            .iter()
+            .filter(|(_, c)| c.node == node)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in gone {
+            room.remote_left(id);
+        }
+    }
+
+    /// From the broker: the other relays' cursors are exactly `cursors`. Local clients are
+    /// told what differs (a `leave` for each cursor gone, a `cursor` for each new or moved).
+    pub fn sync_remote(&self, mut cursors: HashMap<u64, Cursor>) {
+        let mut room = self.lock();
+        let gone: Vec<u64> = room
+            .remote
+            .keys()
+            .filter(|id| !cursors.contains_key(id))
+            .copied()
+            .collect();
+        for id in gone {
+            room.remote_left(id);
+        }
+        for (id, cursor) in cursors.drain() {
+            room.remote_moved(id, cursor);
+        }
+    }
+
+    /// Number of other relays' cursors known.
+    pub fn remote_len(&self) -> usize {
+        self.lock().remote.len()
     }
 }
 
@@ -309,5 +461,62 @@ mod tests {
         drop(b);
         assert!(texts(a.outbox.next_batch().await)[0].contains(r#""type":"leave""#));
         assert_eq!(hub.len(), 1);
+    }
+
+    fn remote(node: u64, x: f64) -> Cursor {
+        Cursor {
+            node,
+            identity: Identity::for_id(9),
+            x,
+            y: 0.5,
+        }
+    }
+
+    #[tokio::test]
+    async fn remote_cursors_reach_local_clients_and_snapshots() {
+        let hub = Hub::new();
+        let a = hub.join(None);
+        texts(a.outbox.next_batch().await); // welcome
+        let far = (5 << 32) | 1;
+        hub.remote_moved(far, remote(5, 0.25));
+        hub.remote_moved(far, remote(5, 0.25)); // unchanged: not sent again
+        let got = texts(a.outbox.next_batch().await);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].contains(r#""x":0.25"#), "{got:?}");
+        let b = hub.join(None);
+        let got = texts(b.outbox.next_batch().await);
+        assert!(
+            got[1].contains(&format!(r#""id":{far}"#)),
+            "the snapshot has it: {got:?}"
+        );
+        hub.remote_left(far);
+        assert!(texts(a.outbox.next_batch().await)[0].contains(r#""type":"leave""#));
+        assert_eq!(hub.remote_len(), 0);
+        // A local id is never taken for a remote one.
+        hub.remote_moved(a.id, remote(5, 0.5));
+        assert_eq!(hub.remote_len(), 0);
+    }
+
+    #[tokio::test]
+    async fn sync_remote_sends_only_the_differences_and_node_gone_clears_a_node() {
+        let hub = Hub::new();
+        let a = hub.join(None);
+        texts(a.outbox.next_batch().await);
+        let (p, q, r) = ((5 << 32) | 1, (5 << 32) | 2, (6 << 32) | 1);
+        hub.remote_moved(p, remote(5, 0.1));
+        hub.remote_moved(q, remote(5, 0.2));
+        texts(a.outbox.next_batch().await);
+        // p unchanged, q gone, r new.
+        hub.sync_remote(HashMap::from([(p, remote(5, 0.1)), (r, remote(6, 0.3))]));
+        let got = texts(a.outbox.next_batch().await);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got
+            .iter()
+            .any(|m| m.contains(r#""type":"leave""#) && m.contains(&q.to_string())));
+        assert!(got.iter().any(|m| m.contains(r#""x":0.3"#)));
+        hub.node_gone(5);
+        let got = texts(a.outbox.next_batch().await);
+        assert_eq!(got, [format!(r#"{{"type":"leave","id":{p}}}"#)]);
+        assert_eq!(hub.remote_len(), 1);
     }
 }

@@ -17,10 +17,19 @@
 //! `/live` ([`live`]): a numbered feed `{"n":k}` every 500 ms to every session, and an echo
 //! of the client's `{"m":k}`, delivered once and in order across reconnects while the
 //! relay runs (its sessions are in memory: a restart loses them, and says so).
+//!
+//! Cursors can be shared by several relays ([`broker`]): alone in the process (the default)
+//! or through Redis ([`redis_broker`], `--broker redis://..`), where every relay on the same
+//! Redis serves one room.
 
+#![forbid(unsafe_code)]
+
+pub mod broker;
 pub mod hub;
 pub mod identity;
 pub mod live;
+pub mod redis_broker;
+pub mod redis_wire;
 mod static_files;
 mod ws;
 
@@ -39,6 +48,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+pub use broker::Broker;
 pub use static_files::CSP;
 
 #[derive(Clone)]
@@ -49,18 +59,21 @@ struct AppState {
 }
 
 /// Serves until `shutdown` resolves, then closes every WebSocket (`/ws` and `/live`) with
-/// 1001 "going away" (waiting at most 2 s for them) and returns.
+/// 1001 "going away" (waiting at most 2 s for them) and returns. Cursors are shared through
+/// `broker` (`Arc::new(broker::InProcess)` for a relay alone).
 pub async fn serve(
     listener: TcpListener,
     root: PathBuf,
+    broker: Arc<dyn Broker>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let hub = hub::Hub::new();
+    let hub = hub::Hub::with_broker(Arc::clone(&broker));
     let live = tether_server::Server::new(live::config());
     let live_app = live
         .events()
         .map(|events| tokio::spawn(live::application(live.clone(), events)));
     let (down_tx, down_rx) = watch::channel(false);
+    let sharing = broker.start(Arc::clone(&hub), down_rx.clone());
     let state = AppState {
         root: Arc::new(root),
         hub: Arc::clone(&hub),
@@ -91,6 +104,10 @@ pub async fn serve(
     if let Some(app) = live_app {
         let _ = tokio::time::timeout(Duration::from_secs(1), app).await;
     }
+    if let Some(sharing) = sharing {
+        // It says goodbye to the other relays (bounded by its own timeout).
+        let _ = tokio::time::timeout(Duration::from_secs(2), sharing).await;
+    }
     Ok(())
 }
 
@@ -106,12 +123,18 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Binds `addr` (port 0 picks a free one) and serves `root` in a background task.
+    /// Binds `addr` (port 0 picks a free one) and serves `root` in a background task, alone
+    /// (the in-process broker).
     pub async fn start(addr: SocketAddr, root: PathBuf) -> io::Result<Relay> {
+        Self::start_with(addr, root, Arc::new(broker::InProcess)).await
+    }
+
+    /// As [`Relay::start`], sharing cursors through `broker`.
+    pub async fn start_with(addr: SocketAddr, root: PathBuf, broker: Arc<dyn Broker>) -> io::Result<Relay> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, root, async move {
+        let task = tokio::spawn(serve(listener, root, broker, async move {
             let _ = stopped.await;
         }));
         Ok(Relay {
