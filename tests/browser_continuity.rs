@@ -38,6 +38,8 @@ fn resume(start: SessionStart) -> Event {
         start,
         resent: 0,
         dropped: 0,
+        restored: false,
+        duplicated: false,
     }
 }
 

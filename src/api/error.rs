@@ -25,6 +25,10 @@ pub enum Error {
     Encode(EncodeError),
     /// Not running in a browser (a native or server-side build): there is no WebSocket.
     Unsupported,
+    /// Another live socket on this page keeps its session under the same persist key
+    /// ([`ContinuityOptions::persist_key`](super::ContinuityOptions::persist_key)): two
+    /// sockets must never share a session. Give each its own key.
+    PersistKeyInUse,
 }
 
 impl fmt::Display for Error {
@@ -39,6 +43,9 @@ impl fmt::Display for Error {
             Error::Unsupported => f.write_str(
                 "WebSockets need a browser: tether-ws sockets only run on wasm32 in a web page or worker",
             ),
+            Error::PersistKeyInUse => f.write_str(
+                "another socket on this page persists its session under this key: give each its own `persist_key`",
+            ),
         }
     }
 }
@@ -51,7 +58,7 @@ impl std::error::Error for Error {
             Error::InvalidOption(e) => Some(e),
             Error::InvalidClose(e) => Some(e),
             Error::Encode(e) => Some(e),
-            Error::QueueFull | Error::Unsupported => None,
+            Error::QueueFull | Error::Unsupported | Error::PersistKeyInUse => None,
         }
     }
 }
@@ -70,11 +77,16 @@ pub enum ConnectionError {
     ProtocolError,
     /// Continuity is required and the server does not speak it.
     NoContinuity,
+    /// Keeping the session across page loads
+    /// ([`ContinuityOptions::persist`](super::ContinuityOptions::persist)) failed; the
+    /// connection and its continuity go on.
+    Persistence(PersistError),
 }
 
 impl fmt::Display for ConnectionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            ConnectionError::Persistence(e) => return e.fmt(f),
             ConnectionError::Socket => "the WebSocket reported an error",
             ConnectionError::ConnectionTimeout => "the connection attempt timed out",
             ConnectionError::MessageTooBig => "the server sent a message larger than max_message_bytes",
@@ -84,7 +96,60 @@ impl fmt::Display for ConnectionError {
     }
 }
 
-impl std::error::Error for ConnectionError {}
+impl std::error::Error for ConnectionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConnectionError::Persistence(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why a session could not be kept across page loads, as told in
+/// [`ConnectionError::Persistence`].
+///
+/// ```
+/// use tether_ws::{ConnectionError, Event, PersistError};
+///
+/// fn on_event(event: &Event) {
+///     if let Event::Error(ConnectionError::Persistence(PersistError::Failed)) = event {
+///         // Storage is full: the page goes on, but a reload now begins a new session.
+///     }
+/// }
+/// # on_event(&Event::Open);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PersistError {
+    /// There is no `sessionStorage` to use (a worker, storage disabled or refused):
+    /// persistence is off; continuity goes on without it.
+    Unavailable,
+    /// `sessionStorage` threw (full: over its quota): persistence is off and what was kept
+    /// is removed; continuity goes on without it.
+    Failed,
+    /// The session found in storage could not be taken up (not a record this version
+    /// wrote, or its messages are not all there): a new session begins, and the messages
+    /// kept are sent in it (the server may see some twice). Persistence stays on.
+    Refused,
+}
+
+impl fmt::Display for PersistError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PersistError::Unavailable => {
+                "persistence off: there is no sessionStorage; continuity goes on without it"
+            }
+            PersistError::Failed => {
+                "persistence off: sessionStorage failed (full?); continuity goes on without it"
+            }
+            PersistError::Refused => {
+                "the session in storage was refused: a new session begins, and the messages kept are sent in it"
+            }
+        })
+    }
+}
+
+impl std::error::Error for PersistError {}
 
 /// Why a URL cannot be connected to: the rules the browser's `WebSocket` constructor would
 /// throw a `SyntaxError` for.

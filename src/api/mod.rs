@@ -11,11 +11,13 @@ mod subscribers;
 mod typed;
 mod types;
 
-pub use error::{CloseArgError, ConfigError, ConnectionError, EncodeError, Error, ProtocolError, UrlError};
+pub use error::{
+    CloseArgError, ConfigError, ConnectionError, EncodeError, Error, PersistError, ProtocolError, UrlError,
+};
 pub use socket::{Socket, SocketBuilder, Subscription};
 pub use subscribers::EventStream;
 pub use typed::{decode, TypedEvent, TypedEventStream, TypedSocket};
 pub use types::{
     CloseInfo, ContinuityMode, ContinuityOptions, DropReason, Event, HeartbeatOptions, Jitter, Message,
-    Overflow, QueueOptions, ReconnectOptions, RetryReason, SessionStart, State,
+    Overflow, Persist, QueueOptions, ReconnectOptions, RetryReason, SessionStart, State,
 };

@@ -133,6 +133,13 @@ impl SocketBuilder {
             continuity: self.continuity.as_ref().map(ContinuityOptions::to_core),
         };
         cfg.validate().map_err(Error::InvalidOption)?;
+        let key = self.continuity.as_ref().and_then(|c| c.persist_key.as_deref());
+        if key.is_some_and(|k| k.is_empty() || k.contains('#')) {
+            return Err(Error::InvalidOption(crate::core::ConfigError {
+                option: "continuity.persistKey",
+                expected: "a non-empty string without \"#\"",
+            }));
+        }
         Ok(cfg)
     }
 
@@ -283,6 +290,34 @@ impl Socket {
         imp::state(&self.inner)
     }
 
+    /// Drops this handle keeping the persisted session
+    /// ([`ContinuityOptions::persist`]): when the last handle goes (at once if this was it),
+    /// the socket ends as a page unload ends it instead of as a drop does. The
+    /// acknowledgements owed are written, the session's record is saved, and the session and
+    /// the messages not yet acknowledged or still queued stay in storage, for the next
+    /// socket made with the same persist key (on this page or the next load in this tab) to
+    /// take up; the connection is closed (1000) without the protocol's `bye`, so the server
+    /// keeps the session for its TTL. No `Dropped` event comes for the queued messages:
+    /// they are not dropped but kept. Without persistence (or with it turned off by a
+    /// storage failure), the same as dropping the handle.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), tether_ws::Error> {
+    /// use tether_ws::{ContinuityOptions, Persist, Socket};
+    ///
+    /// let continuity = ContinuityOptions::default().persist(Persist::Session).persist_key("chat");
+    /// let socket = Socket::builder("wss://example.com/chat").continuity(continuity.clone()).connect()?;
+    /// socket.send("hello")?;
+    /// // The component that held it goes; the next one carries on with the same session.
+    /// socket.release();
+    /// let socket = Socket::builder("wss://example.com/chat").continuity(continuity).connect()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn release(self) {
+        imp::keep_session(&self.inner);
+    }
+
     /// Retries since the last connection that stayed up for `min_uptime`.
     pub fn retry_count(&self) -> u32 {
         imp::retry_count(&self.inner)
@@ -311,12 +346,14 @@ mod imp {
     use std::rc::Rc;
     use std::time::Duration;
 
+    use std::cell::Cell;
+
     use wasm_bindgen::{JsCast, JsValue};
     use web_sys::BinaryType;
 
-    use super::super::error::{ConnectionError, Error};
+    use super::super::error::{ConnectionError, Error, PersistError};
     use super::super::subscribers::Subscribers;
-    use super::super::types::{CloseInfo, Event, Message, State};
+    use super::super::types::{CloseInfo, Event, Message, Persist, SessionStart, State};
     use super::{ShouldReconnect, SocketBuilder};
     use crate::browser::{check_protocols, check_url, Callbacks, Driver, DriverOptions, Sent};
     use crate::core::{self, Config, ErrorKind};
@@ -324,11 +361,17 @@ mod imp {
     pub struct Inner {
         driver: Driver,
         callbacks: Rc<SocketCallbacks>,
+        /// `Socket::release` was called: the end keeps the persisted session.
+        keep_session: Cell<bool>,
     }
 
     impl Drop for Inner {
         fn drop(&mut self) {
-            self.driver.dispose();
+            if self.keep_session.get() {
+                self.driver.release();
+            } else {
+                self.driver.dispose();
+            }
             self.callbacks.subscribers.end();
         }
     }
@@ -384,6 +427,7 @@ mod imp {
                     reason,
                 },
                 core::Event::Requeued { count, bytes } => Event::Requeued { count, bytes },
+                // (The driver tells resumes through `resume`.)
                 core::Event::Resume {
                     start,
                     resent,
@@ -392,9 +436,33 @@ mod imp {
                     start,
                     resent,
                     dropped,
+                    restored: false,
+                    duplicated: false,
                 },
             };
             self.subscribers.publish(event);
+        }
+
+        fn resume(
+            &self,
+            start: SessionStart,
+            resent: usize,
+            dropped: usize,
+            restored: bool,
+            duplicated: bool,
+        ) {
+            self.subscribers.publish(Event::Resume {
+                start,
+                resent,
+                dropped,
+                restored,
+                duplicated,
+            });
+        }
+
+        fn persist_failed(&self, error: PersistError) {
+            self.subscribers
+                .publish(Event::Error(ConnectionError::Persistence(error)));
         }
 
         fn message(&self, data: &JsValue) {
@@ -413,15 +481,30 @@ mod imp {
             subscribers: Rc::new(Subscribers::default()),
             should_reconnect: b.should_reconnect,
         });
+        // Persisted under its key, or the URL (absolute, as checked).
+        let persist_key = b
+            .continuity
+            .as_ref()
+            .filter(|c| c.persist == Some(Persist::Session))
+            .map(|c| c.persist_key.clone().unwrap_or_else(|| url.clone()));
         let options = DriverOptions {
             config,
             url,
             protocols: b.protocols,
             binary_type: BinaryType::Arraybuffer,
             heartbeat_message: b.heartbeat.as_ref().map(|h| to_js(&h.message)),
+            persist_key,
         };
-        let driver = Driver::start(options, callbacks.clone());
-        Ok(Inner { driver, callbacks })
+        let driver = Driver::start(options, callbacks.clone()).map_err(|_| Error::PersistKeyInUse)?;
+        Ok(Inner {
+            driver,
+            callbacks,
+            keep_session: Cell::new(false),
+        })
+    }
+
+    pub fn keep_session(inner: &Inner) {
+        inner.keep_session.set(true);
     }
 
     pub fn send(inner: &Inner, message: Message, key: Option<&str>) -> Result<bool, Error> {
@@ -487,6 +570,9 @@ mod imp {
         match *inner {}
     }
     pub fn reconnect(inner: &Inner) {
+        match *inner {}
+    }
+    pub fn keep_session(inner: &Inner) {
         match *inner {}
     }
     pub fn state(inner: &Inner) -> State {
@@ -575,5 +661,19 @@ mod tests {
         // With a heartbeat too (on a session it is the protocol's ping).
         let with_heartbeat = builder(ContinuityOptions::default()).heartbeat(HeartbeatOptions::default());
         assert!(with_heartbeat.config().is_ok());
+
+        // Persistence is the driver's: the core's options are the same with it.
+        use crate::api::Persist;
+        let persisted = ContinuityOptions::default().persist(Persist::Session);
+        assert_eq!(
+            builder(persisted.clone()).config().unwrap().continuity,
+            Some(Continuity::default())
+        );
+        for key in ["", "a#1"] {
+            assert_eq!(
+                option(builder(persisted.clone().persist_key(key))),
+                "continuity.persistKey"
+            );
+        }
     }
 }

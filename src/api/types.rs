@@ -99,6 +99,13 @@ pub enum Event {
         resent: usize,
         /// Messages in doubt from a lost session reported dropped.
         dropped: usize,
+        /// The first resume since this socket took up a session kept in storage by an
+        /// earlier page or socket ([`ContinuityOptions::persist`]), whether or not the server
+        /// then resumed it (`start` says).
+        restored: bool,
+        /// The session found in storage is another tab's (this tab is its duplicate): it was
+        /// left to that tab, and this socket began its own (`start` is then `New`).
+        duplicated: bool,
     },
 }
 
@@ -259,6 +266,15 @@ pub enum ContinuityMode {
     Required,
 }
 
+/// Where a continuity session is kept across page loads ([`ContinuityOptions::persist`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Persist {
+    /// In `sessionStorage`: the next load of the page in the same tab (a reload, a
+    /// navigation back) takes the session up; a new tab begins its own.
+    Session,
+}
+
 /// The continuity protocol ([PROTOCOL.md]): with a server that speaks it, every message is
 /// delivered once and in order, both ways, across reconnects; each connection's session
 /// begins with an [`Event::Resume`] before its `Open`. Turn it on with
@@ -275,6 +291,8 @@ pub enum ContinuityMode {
 ///     .ack_delay(Duration::from_millis(100));
 /// assert_eq!(options.window, 256);
 /// ```
+///
+/// With [`persist`](Self::persist), the session also survives page reloads.
 ///
 /// [PROTOCOL.md]: https://github.com/tether-ws/tether-ws/blob/main/PROTOCOL.md
 #[derive(Debug, Clone, PartialEq)]
@@ -296,6 +314,12 @@ pub struct ContinuityOptions {
     /// (`true`: the server may see them twice) or report each one as
     /// [`Event::Dropped`] with [`DropReason::SessionLost`] (`false`).
     pub resend: bool,
+    /// Keep the session across page loads (`None`: not kept): see
+    /// [`persist`](Self::persist).
+    pub persist: Option<Persist>,
+    /// The storage key of a persisted session (`None`: the socket's URL, absolute). Each
+    /// live socket on a page needs its own.
+    pub persist_key: Option<String>,
 }
 
 impl Default for ContinuityOptions {
@@ -311,6 +335,8 @@ impl Default for ContinuityOptions {
             window_bytes: limit(c.window_bytes, u64::MAX),
             ack_delay: duration(c.ack_delay_ms),
             resend: c.resend,
+            persist: None,
+            persist_key: None,
         }
     }
 }
@@ -343,6 +369,47 @@ impl ContinuityOptions {
     /// Send the messages in doubt from a lost session again (`true`) or drop them.
     pub fn resend(mut self, yes: bool) -> Self {
         self.resend = yes;
+        self
+    }
+
+    /// Keeps the session across page loads (default: not kept). With [`Persist::Session`],
+    /// the session and every message not yet acknowledged are written through to
+    /// `sessionStorage` as they change (not at unload), under
+    /// `tether-ws:<`[`persist_key`](Self::persist_key)`>`, and the next socket made with
+    /// that key (the next load of the page, in the same tab) takes them up before it
+    /// connects: the server replays what the page had not delivered, the page what the
+    /// server had not taken, and the queued messages follow. The first [`Event::Resume`]
+    /// then says `restored: true`.
+    ///
+    /// Storage that fails (full, unavailable) is told as [`Event::Error`] with
+    /// [`ConnectionError::Persistence`], and continuity goes on without it. A duplicated
+    /// tab does not resume its original's session (`duplicated: true`, a session of its
+    /// own); a page back from the back/forward cache resumes at once. Dropping the last
+    /// handle of the socket ends the session and clears what was kept;
+    /// [`Socket::release`](super::Socket::release) keeps it for the next socket. What a
+    /// crash can and cannot lose: [PROTOCOL.md].
+    ///
+    /// ```
+    /// use tether_ws::{ContinuityMode, ContinuityOptions, Persist};
+    ///
+    /// let options = ContinuityOptions::default()
+    ///     .mode(ContinuityMode::Required)
+    ///     .persist(Persist::Session)
+    ///     .persist_key("chat");
+    /// assert_eq!(options.persist, Some(Persist::Session));
+    /// ```
+    ///
+    /// [PROTOCOL.md]: https://github.com/tether-ws/tether-ws/blob/main/PROTOCOL.md#keeping-a-session-across-page-loads
+    pub fn persist(mut self, persist: Persist) -> Self {
+        self.persist = Some(persist);
+        self
+    }
+
+    /// The storage key of a persisted session (default: the socket's absolute URL); not
+    /// empty, without `#`. Two live sockets on one page cannot share one
+    /// ([`Error::PersistKeyInUse`](super::Error::PersistKeyInUse)).
+    pub fn persist_key(mut self, key: impl Into<String>) -> Self {
+        self.persist_key = Some(key.into());
         self
     }
 

@@ -22,6 +22,19 @@ extern "C" {
     /// would copy every string into wasm memory and back out again.
     #[wasm_bindgen(method, catch, js_name = send)]
     pub fn send(this: &RawSocket, data: &JsValue) -> Result<(), JsValue>;
+
+    /// A `Storage` seen through our own bindings of `getItem` and `setItem`, whose values stay
+    /// JS strings (web-sys's would copy each kept message into wasm memory and back).
+    #[wasm_bindgen(js_name = Storage)]
+    pub type RawStorage;
+
+    /// `Storage.prototype.getItem`.
+    #[wasm_bindgen(method, catch, js_name = getItem)]
+    pub fn get_item(this: &RawStorage, key: &str) -> Result<Option<js_sys::JsString>, JsValue>;
+
+    /// `Storage.prototype.setItem` (throws when the quota is exceeded).
+    #[wasm_bindgen(method, catch, js_name = setItem)]
+    pub fn set_item(this: &RawStorage, key: &str, value: &js_sys::JsString) -> Result<(), JsValue>;
 }
 
 #[wasm_bindgen(module = "/src/js/helpers.js")]

@@ -3,7 +3,11 @@
 //! It turns socket, timer and page events into core inputs and carries out the core's actions.
 //! With continuity, a socket that speaks the protocol has its messages read by the machine
 //! (`unframe`: the payload is delivered without its header) and its writes framed with the
-//! machine's header (`framed`), as the JS class does (src/js/tether_socket.js).
+//! machine's header (`framed`), as the JS class does (src/js/tether_socket.js). With
+//! persistence (`ContinuityOptions::persist`), the session and every message the machine
+//! holds are written through to sessionStorage (persist.rs): each message travels inside the
+//! machine with its [`Kept`] guard, and the record is saved at the end of each pump that may
+//! have changed it.
 //! It never holds a `RefCell` borrow while user code runs (events, `should_reconnect`), so
 //! user code may call back into the socket — send, close, reconnect, even free — at any time.
 
@@ -19,13 +23,23 @@ use web_sys::{BinaryType, Blob, CloseEvent, MessageEvent};
 use super::bindings::{self, performance_now as now};
 use super::conn::{Conn, SocketEvent};
 use super::env::{EnvChange, EnvWatch};
+use super::persist::{Claim, Kept, KeyInUse, Persisted, Taken};
+use crate::api::PersistError;
 use crate::core::continuity::{app_protocol, offered_protocols, DataHeaderBuf, MAX_DATA_HEADER_BYTES};
-use crate::core::{Action, CloseInfo, Config, ConnId, Event, Machine, SendOutcome, State};
+use crate::core::{Action, CloseInfo, Config, ConnId, Event, Machine, SendOutcome, SessionStart, State};
 
 /// Receives what the driver has to tell the user (the Rust API's socket).
 pub trait Callbacks {
-    /// A core event (open, close, error, reconnecting, state change, dropped message).
+    /// A core event (open, close, error, reconnecting, state change, dropped message; never
+    /// `Resume`, which comes through [`Callbacks::resume`]).
     fn event(&self, event: Event<JsValue>);
+    /// A connection's continuity session began (the core's `Event::Resume`), with what
+    /// persistence adds: whether it is the first since a session was `restored` from storage,
+    /// and whether this socket began its own because the one in storage was `duplicated`
+    /// (another tab holds it).
+    fn resume(&self, start: SessionStart, resent: usize, dropped: usize, restored: bool, duplicated: bool);
+    /// Persistence failed (storage off, or a stored session refused); continuity goes on.
+    fn persist_failed(&self, error: PersistError);
     /// A message from the server, its data (with continuity, the payload without the
     /// protocol's header; with heartbeats on, every message counts as a reply).
     fn message(&self, data: &JsValue);
@@ -47,6 +61,23 @@ pub struct DriverOptions {
     pub binary_type: BinaryType,
     /// The heartbeat message, if heartbeats are on.
     pub heartbeat_message: Option<JsValue>,
+    /// With continuity, the key to keep the session in sessionStorage under (`None`:
+    /// persistence off).
+    pub persist_key: Option<String>,
+}
+
+/// A message as the machine holds it: its data and, while it is kept in storage, the guard
+/// that forgets the stored copy when the machine lets go of it (acknowledged, dropped,
+/// replaced, written plainly).
+pub struct Payload {
+    data: JsValue,
+    kept: Option<Kept>,
+}
+
+impl Payload {
+    fn new(data: JsValue, kept: Option<Kept>) -> Self {
+        Payload { data, kept }
+    }
 }
 
 /// What became of a `send`.
@@ -68,7 +99,7 @@ pub struct Driver {
 }
 
 struct Inner {
-    machine: RefCell<Machine<JsValue>>,
+    machine: RefCell<Machine<Payload>>,
     conn: RefCell<Option<Conn>>,
     /// The one armed timer and the deadline it was armed for.
     timer: RefCell<Option<(f64, Timeout)>>,
@@ -84,12 +115,58 @@ struct Inner {
     /// The continuity option is on.
     continuity: bool,
     callbacks: Rc<dyn Callbacks>,
+    /// The session's storage, with persistence.
+    persisted: Option<Rc<Persisted>>,
+    /// The session's record may have changed since it was last saved.
+    changed: Cell<bool>,
+    /// While a session found in storage is claimed from other tabs: the claim, what was
+    /// found, and the attempt that waits for it to create its socket.
+    claim: RefCell<Option<Claim>>,
+    taken: RefCell<Option<Taken>>,
+    waiting: Cell<Option<ConnId>>,
+    /// `release()`d: the session stays in storage, and nothing more is told.
+    released: Cell<bool>,
+    /// `start` has returned: persistence failures can be told (the user can listen).
+    started: Cell<bool>,
 }
 
 /// A message's size as the browser counts it in `bufferedAmount` and on the wire (UTF-8 for
 /// text).
 fn size_of(data: &JsValue) -> u64 {
     bindings::payload_size(data) as u64
+}
+
+/// The core's event with the data of its payload (the `Kept` guard goes: the machine let go).
+fn with_data(event: Event<Payload>) -> Event<JsValue> {
+    match event {
+        Event::Open => Event::Open,
+        Event::Close(info) => Event::Close(info),
+        Event::Error(kind) => Event::Error(kind),
+        Event::Reconnecting {
+            attempt,
+            delay_ms,
+            reason,
+        } => Event::Reconnecting {
+            attempt,
+            delay_ms,
+            reason,
+        },
+        Event::StateChange { from, to } => Event::StateChange { from, to },
+        Event::Dropped { payload, reason } => Event::Dropped {
+            payload: payload.data,
+            reason,
+        },
+        Event::Requeued { count, bytes } => Event::Requeued { count, bytes },
+        Event::Resume {
+            start,
+            resent,
+            dropped,
+        } => Event::Resume {
+            start,
+            resent,
+            dropped,
+        },
+    }
 }
 
 /// `header` followed by `data`, as one message of the same kind (text: one string; binary:
@@ -129,8 +206,18 @@ fn random_seed() -> u64 {
 }
 
 impl Driver {
-    /// Starts managing a connection (connecting at once unless `start_closed`).
-    pub fn start(opts: DriverOptions, callbacks: Rc<dyn Callbacks>) -> Driver {
+    /// Starts managing a connection (connecting at once unless `start_closed`). With a
+    /// persist key, takes up what an earlier page (or socket) kept under it before the first
+    /// socket opens; refused if another live socket on this page persists under that key.
+    pub fn start(opts: DriverOptions, callbacks: Rc<dyn Callbacks>) -> Result<Driver, KeyInUse> {
+        let persisted = match opts
+            .persist_key
+            .as_deref()
+            .filter(|_| opts.config.continuity.is_some())
+        {
+            Some(key) => Some(Persisted::open(key)?),
+            None => None,
+        };
         let watch_visibility = opts.config.pause_when_hidden;
         let continuity = opts.config.continuity.is_some();
         let limit = opts.config.max_message_bytes;
@@ -155,7 +242,17 @@ impl Driver {
             disposed: Cell::new(false),
             continuity,
             callbacks,
+            persisted: persisted.as_ref().map(|(p, _)| p.clone()),
+            changed: Cell::new(false),
+            claim: RefCell::new(None),
+            taken: RefCell::new(None),
+            waiting: Cell::new(None),
+            released: Cell::new(false),
+            started: Cell::new(false),
         });
+        if let Some((_, taken)) = persisted {
+            inner.take_up(taken);
+        }
         let weak = Rc::downgrade(&inner);
         *inner.env.borrow_mut() = Some(EnvWatch::new(watch_visibility, continuity, move |change| {
             if let Some(inner) = weak.upgrade() {
@@ -163,7 +260,17 @@ impl Driver {
             }
         }));
         inner.pump();
-        Driver { inner }
+        inner.started.set(true);
+        // (A failure found before the caller could listen is told in a microtask.)
+        if inner.persisted.as_ref().is_some_and(|p| p.has_failure()) {
+            let weak = Rc::downgrade(&inner);
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Some(inner) = weak.upgrade() {
+                    inner.pump();
+                }
+            });
+        }
+        Ok(Driver { inner })
     }
 
     /// Sends `data`, sizing it with `bytes` only if it has to be queued. A message with a
@@ -175,13 +282,24 @@ impl Driver {
     /// Closes for good (until `reconnect`).
     pub fn close(&self, code: u16, reason: &str) {
         self.inner.machine.borrow_mut().close(now(), code, reason);
+        // (The session is over: its record goes.)
+        self.inner.changed.set(true);
         self.inner.pump();
     }
 
     /// Drops the current connection and connects again at once, backoff reset.
     pub fn reconnect(&self, code: u16, reason: &str) {
         self.inner.machine.borrow_mut().reconnect(now(), code, reason);
+        self.inner.changed.set(true);
         self.inner.pump();
+    }
+
+    /// Stops as a page unload does, keeping the persisted session: acks owed are written,
+    /// the record saved, and the storage let go of as it is (no `Dropped` events: the queued
+    /// messages are kept); then as [`Driver::dispose`]. Without persistence (or with
+    /// persistence turned off by a failure), the same as `dispose`.
+    pub fn release(&self) {
+        self.inner.release();
     }
 
     /// Stops everything: closes the socket, cancels timers, removes listeners and reports the
@@ -249,7 +367,7 @@ impl Inner {
                             let report = self
                                 .machine
                                 .borrow_mut()
-                                .handle_heartbeat_written(id, msg.clone());
+                                .handle_heartbeat_written(id, Payload::new(msg.clone(), None));
                             if report {
                                 self.report_buffered(id);
                             }
@@ -263,22 +381,122 @@ impl Inner {
                     abandon,
                 } => self.close_socket(id, code, &reason, abandon),
                 // Once disposed (free(), or the last handle dropped, maybe from inside a
-                // listener), only the queued messages' Dropped events are still told.
-                Action::Emit(event) if self.disposed.get() && !matches!(event, Event::Dropped { .. }) => {}
-                Action::Emit(event) => self.callbacks.event(event),
+                // listener), only the queued messages' Dropped events are still told;
+                // once released, nothing.
+                Action::Emit(event)
+                    if self.released.get()
+                        || (self.disposed.get() && !matches!(event, Event::Dropped { .. })) => {}
+                Action::Emit(Event::Resume {
+                    start,
+                    resent,
+                    dropped,
+                }) => {
+                    let persisted = self.persisted.as_deref();
+                    let restored = persisted.is_some_and(Persisted::restored);
+                    let duplicated =
+                        start != SessionStart::Resumed && persisted.is_some_and(Persisted::duplicated);
+                    self.callbacks
+                        .resume(start, resent, dropped, restored, duplicated);
+                }
+                Action::Emit(event) => self.callbacks.event(with_data(event)),
             }
         }
+        self.save();
         self.arm_timer();
     }
 
+    /// The end of a task: the record written if it changed, a storage failure told.
+    fn save(&self) {
+        let Some(persisted) = &self.persisted else { return };
+        if self.changed.replace(false) && persisted.on() {
+            let mut record = String::new();
+            if let Some(saved) = self.machine.borrow().saved_session() {
+                saved.write_record(&mut record);
+            }
+            persisted.save(&record);
+        }
+        if self.started.get() && !self.released.get() {
+            if let Some(error) = persisted.take_failure() {
+                self.callbacks.persist_failed(error);
+            }
+        }
+    }
+
+    /// Hands what an earlier page kept to the machine (before the first socket): the session
+    /// (resumed by the first hello) and its messages (the machine decides which are the
+    /// session's, and queues the others). With a session, only once no other tab claims
+    /// it: meanwhile `claim` is set, and the first socket waits for it.
+    fn take_up(self: &Rc<Self>, taken: Taken) {
+        let Some(persisted) = &self.persisted else { return };
+        if !persisted.on() || !persisted.listen() || taken.record.is_empty() {
+            self.restore(taken);
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        let claim = persisted.claim(&taken.record, move |owned| {
+            if let Some(inner) = weak.upgrade() {
+                inner.claimed(owned);
+            }
+        });
+        match claim {
+            Some(claim) => {
+                *self.claim.borrow_mut() = Some(claim);
+                *self.taken.borrow_mut() = Some(taken);
+            }
+            None => self.restore(taken),
+        }
+    }
+
+    /// The claim is settled: another tab holds the session (`owned`), or none answered.
+    fn claimed(self: &Rc<Self>, owned: bool) {
+        let claim = self.claim.borrow_mut().take();
+        drop(claim);
+        let taken = self.taken.borrow_mut().take().unwrap_or_default();
+        match &self.persisted {
+            Some(persisted) if owned && persisted.on() => persisted.drop_duplicate(&taken.messages),
+            _ => self.restore(taken),
+        }
+        if let Some(id) = self.waiting.take() {
+            self.open_socket(id);
+        }
+        self.pump();
+    }
+
+    fn restore(&self, taken: Taken) {
+        let Some(persisted) = &self.persisted else { return };
+        let Taken { record, messages } = taken;
+        if !persisted.on() || (record.is_empty() && messages.is_empty()) {
+            return;
+        }
+        let kept = messages
+            .into_iter()
+            .map(|(n, data)| {
+                let size = size_of(&data);
+                (Payload::new(data, Some(persisted.adopt(n))), size)
+            })
+            .collect();
+        let result = self.machine.borrow_mut().restore_record(record.as_bytes(), kept);
+        // (Without a record, the messages were queued before any session: sent in the new one.)
+        if result.is_err() && !record.is_empty() {
+            persisted.refused();
+        }
+        persisted.set_restored(result.is_ok());
+    }
+
     fn send(self: &Rc<Self>, data: JsValue, key: Option<&str>, bytes: impl Fn(&JsValue) -> u64) -> Sent {
+        // Kept before the machine sees it.
+        let kept = self.persisted.as_ref().and_then(|p| p.keep(&data));
         // (The machine sizes it only if it has to be queued.)
-        let outcome = self.machine.borrow_mut().send(data, key, &bytes);
+        let sized = |p: &Payload| bytes(&p.data);
+        let outcome = self
+            .machine
+            .borrow_mut()
+            .send(Payload::new(data, kept), key, sized);
         let sent = match outcome {
             SendOutcome::Write(id, data) => match self.write_held(id, data, None) {
                 Ok(()) => Sent::Written,
                 Err(data) => {
-                    let size = bytes(&data);
+                    let size = sized(&data);
                     self.machine.borrow_mut().handle_unsent(id, data, size);
                     Sent::Queued
                 }
@@ -293,19 +511,27 @@ impl Inner {
 
     /// Writes `data`, the message in hand (from `send` or `poll_flush`, of `size` bytes if
     /// known), to socket `id`, and tells the machine it went. Gives it back if it did not.
-    fn write_held(&self, id: ConnId, data: JsValue, size: Option<u64>) -> Result<(), JsValue> {
+    fn write_held(&self, id: ConnId, mut data: Payload, size: Option<u64>) -> Result<(), Payload> {
         let header = {
             let m = self.machine.borrow();
             m.speaks_continuity(id).then(|| m.data_header()).flatten()
         };
         let written = match header.map(|(seq, ack)| DataHeaderBuf::new(seq, ack)) {
-            Some(Ok(header)) => self.write(id, &framed(&header, &data)),
+            Some(Ok(header)) => self.write(id, &framed(&header, &data.data)),
             // (Not possible: the machine numbers within the protocol's range.)
             Some(Err(_)) => false,
-            None => self.write(id, &data),
+            None => self.write(id, &data.data),
         };
         if !written {
             return Err(data);
+        }
+        if header.is_some() {
+            // Numbered: the record's `last` moved.
+            self.changed.set(true);
+        } else {
+            // Written plainly, it is sent at most once: a later page load must not send it
+            // again.
+            data.kept = None;
         }
         let report = self.machine.borrow_mut().handle_written(id, data, size);
         if report {
@@ -325,7 +551,7 @@ impl Inner {
     /// Lets the machine forget the writes that have left the browser.
     fn report_buffered(&self, id: ConnId) {
         let buffered = self.buffered_amount(id);
-        let at_least = |data: &JsValue| bindings::payload_size_at_least(data) as u64;
+        let at_least = |p: &Payload| bindings::payload_size_at_least(&p.data) as u64;
         self.machine.borrow_mut().handle_buffered(id, buffered, at_least);
     }
 
@@ -347,7 +573,7 @@ impl Inner {
                 .machine
                 .borrow_mut()
                 .poll_replay(id)
-                .map(|(seq, ack, data)| (seq, ack, data.clone()));
+                .map(|(seq, ack, p)| (seq, ack, p.data.clone()));
             let Some((seq, ack, data)) = next else { break };
             if let Ok(header) = DataHeaderBuf::new(seq, ack) {
                 self.write(id, &framed(&header, &data));
@@ -370,6 +596,11 @@ impl Inner {
         // The machine only asks after letting go of the previous socket; make sure of it.
         let old = self.conn.borrow_mut().take();
         drop(old);
+        // (A session found in storage is first claimed from other tabs: persist.rs.)
+        if self.claim.borrow().is_some() {
+            self.waiting.set(Some(id));
+            return;
+        }
         self.open_socket(id);
     }
 
@@ -428,6 +659,8 @@ impl Inner {
     }
 
     fn on_socket_event(self: &Rc<Self>, id: ConnId, event: SocketEvent) {
+        // (A welcome, a delivery, an ack, a lost session: the record may change.)
+        self.changed.set(true);
         match event {
             SocketEvent::Open => self.on_open(id),
             SocketEvent::Message(e) => self.on_message(id, &e),
@@ -539,9 +772,10 @@ impl Inner {
         };
         // Messages whose bytes never left go back to the outbox.
         let buffered = self.buffered_amount(id);
+        let sized = |p: &Payload| size_of(&p.data);
         self.machine
             .borrow_mut()
-            .handle_closed(id, now(), info, buffered, size_of, verdict);
+            .handle_closed(id, now(), info, buffered, sized, verdict);
         let mut slot = self.conn.borrow_mut();
         if slot.as_ref().map(|c| c.id) == Some(id) {
             let old = slot.take();
@@ -558,7 +792,18 @@ impl Inner {
                 EnvChange::Online => m.handle_online(now()),
                 EnvChange::Offline => m.handle_offline(),
                 EnvChange::Visibility(visible) => m.handle_visibility(now(), visible),
-                EnvChange::Unload => m.handle_unload(),
+                // The acks owed go out, and the record is saved (at the end of the pump).
+                EnvChange::Unload => {
+                    m.handle_unload();
+                    self.changed.set(true);
+                }
+                // (Its socket may have died in the cache unnoticed; the session resumes
+                // losslessly.)
+                EnvChange::PageShow(true) if m.state() != State::Closed => {
+                    m.reconnect(now(), 1000, "page restored");
+                    self.changed.set(true);
+                }
+                EnvChange::PageShow(_) => {}
             }
         }
         self.pump();
@@ -568,6 +813,7 @@ impl Inner {
         let fired = self.timer.borrow_mut().take();
         drop(fired);
         self.machine.borrow_mut().handle_timeout(now());
+        self.changed.set(true);
         self.pump();
     }
 
@@ -598,10 +844,31 @@ impl Inner {
         *timer = Some((at, timeout));
     }
 
+    /// See [`Driver::release`].
+    fn release(self: &Rc<Self>) {
+        if self.disposed.get() {
+            return;
+        }
+        if let Some(persisted) = self.persisted.as_ref().filter(|p| p.on()) {
+            self.machine.borrow_mut().handle_unload();
+            self.changed.set(true);
+            self.pump();
+            persisted.release();
+            self.released.set(true);
+        }
+        self.dispose();
+    }
+
     fn dispose(self: &Rc<Self>) {
         if self.disposed.replace(true) {
             return;
         }
+        // Disposed, the session is over: nothing of it stays in storage (released: kept).
+        if let Some(persisted) = &self.persisted {
+            persisted.end();
+        }
+        let claim = self.claim.borrow_mut().take();
+        drop(claim);
         self.machine.borrow_mut().dispose();
         self.pump();
         let conn = self.conn.borrow_mut().take();

@@ -1,4 +1,5 @@
-//! The page's connectivity and visibility, as inputs for the state machine.
+//! The page's connectivity, visibility and lifecycle, as inputs for the state machine (the JS
+//! face's `#watchEnv`).
 
 use wasm_bindgen::JsCast;
 
@@ -13,12 +14,16 @@ pub enum EnvChange {
     Offline,
     /// `visibilitychange` on the document; the flag is the new visibility.
     Visibility(bool),
-    /// `pagehide` on the global object (watched with continuity: acks owed go out).
+    /// `pagehide` on the global object, or `freeze` on the document (watched with
+    /// continuity: acks owed go out, and a persisted session's record is written).
     Unload,
+    /// `pageshow` on the global object (watched with continuity); the flag is `persisted`:
+    /// the page is back from the back/forward cache.
+    PageShow(bool),
 }
 
 /// Listeners for `online`, `offline`, (if asked for) `visibilitychange`, and with continuity
-/// `visibilitychange` and `pagehide`; removed on drop.
+/// `visibilitychange`, `pagehide`, `pageshow` and `freeze`; removed on drop.
 pub struct EnvWatch {
     _listeners: Vec<Listener>,
 }
@@ -38,10 +43,18 @@ impl EnvWatch {
                 let f = on_change.clone();
                 listeners.push(Listener::new(target, kind, move |_| f(change)));
             }
-            // With continuity, acks owed go out before the page goes.
+            // With continuity, acks owed go out before the page goes or is frozen, and a page
+            // back from the back/forward cache resumes at once.
             if continuity {
                 let f = on_change.clone();
                 listeners.push(Listener::new(target, "pagehide", move |_| f(EnvChange::Unload)));
+                let f = on_change.clone();
+                listeners.push(Listener::new(target, "pageshow", move |e| {
+                    let persisted = e
+                        .dyn_ref::<web_sys::PageTransitionEvent>()
+                        .is_some_and(web_sys::PageTransitionEvent::persisted);
+                    f(EnvChange::PageShow(persisted))
+                }));
             }
         }
         if watch_visibility || continuity {
@@ -50,6 +63,10 @@ impl EnvWatch {
                 listeners.push(Listener::new(&doc, "visibilitychange", move |_| {
                     f(EnvChange::Visibility(super::bindings::is_visible()))
                 }));
+                if continuity {
+                    let f = on_change.clone();
+                    listeners.push(Listener::new(&doc, "freeze", move |_| f(EnvChange::Unload)));
+                }
             }
         }
         EnvWatch {

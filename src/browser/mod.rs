@@ -6,6 +6,7 @@ mod conn;
 mod driver;
 mod env;
 mod listener;
+mod persist;
 mod target;
 
 pub use driver::{Callbacks, Driver, DriverOptions, Sent};
