@@ -15,6 +15,8 @@
 // per session) and echoes our {"m":k} (one a second). The "Delivery (continuity)" panel
 // counts what arrives: across a network cut every number comes once and in order; a relay
 // restart loses the session, and the `resume` event says so (resumed: false, "unknown").
+// The session (`persist: "session"`) and the panel's counts are kept in sessionStorage, so a
+// reload of the tab resumes the session and goes on counting: nothing lost or doubled.
 // Cursors stay on the plain socket: for conflated positions at-most-once is right.
 
 // The continuity entry: the same TetherSocket class as /pkg/index.js, with the
@@ -246,26 +248,90 @@ window.addEventListener("resize", () => {
 // --------------------------------------------------------------------------- delivery panel
 
 const LIVE_SEND_MS = 1000;
+/** Where the panel keeps its counts: this tab's sessionStorage, beside the library's own
+ * `tether-ws:demo-live…` keys, so that both outlive a reload. */
+const LIVE_KEY = "tether-demo:delivery";
+const LIVE_RESUMES_KEPT = 20;
 
-/** What the continuity socket on /live delivered (counted since the page loaded). */
+/** What the continuity socket on /live delivered, counted since this tab's first load. */
 const live = {
   ws: null,
   feed: { received: 0, gaps: 0, duplicates: 0, next: 1 },
-  // `holes`: numbers below the highest echo that have no echo (echoes come in order, so
-  // these were lost; one that still arrives fills its hole).
-  msg: { sent: 0, echoed: 0, duplicated: 0, holes: 0, maxEchoed: 0, seen: new Set() },
+  // `last`: the number of the latest {"m":k} sent (= `sent`, except in a duplicated tab).
+  // `missing`: numbers below the highest echo that have no echo (echoes come in order, so
+  // these were lost; one that still arrives fills its hole); `holes` is its size.
+  msg: { sent: 0, last: 0, echoed: 0, duplicated: 0, holes: 0, maxEchoed: 0, missing: new Set() },
   /** The `resume` events, as plain objects, the last one shown. */
   resumes: [],
+  /** How many times the counts were taken up from storage (0: this tab's first load). */
+  reloads: 0,
+  /** `resume` events since this load (none yet after a reload: "resuming…"). */
+  resumesHere: 0,
+  /** Why the session will not survive a reload, if it will not (storage failed). */
+  notKept: "",
 };
 
+/** Writes the counts through to sessionStorage. Called, synchronously, by every handler
+ * that changes them: a reload comes between tasks, so it finds them as the library's own
+ * record (written at the end of the same task) says. */
+function saveLive() {
+  const { feed, msg, resumes, reloads } = live;
+  try {
+    sessionStorage.setItem(LIVE_KEY, JSON.stringify({ v: 1, feed, msg: { ...msg, missing: [...msg.missing] }, resumes, reloads }));
+  } catch (e) {
+    if (!live.notKept) live.notKept = `counts not kept (${e?.message ?? e})`;
+  }
+}
+
+/** Takes up the counts an earlier load of this tab kept (nothing, or anything malformed:
+ * the counts start at 0). */
+function loadLive() {
+  let saved;
+  try {
+    saved = JSON.parse(sessionStorage.getItem(LIVE_KEY) ?? "null");
+  } catch {
+    return;
+  }
+  const count = (v) => Number.isSafeInteger(v) && v >= 0;
+  const f = saved?.feed, m = saved?.msg;
+  if (saved?.v !== 1 || !f || !m || !Array.isArray(m.missing) || !Array.isArray(saved.resumes)) return;
+  if (![f.received, f.gaps, f.duplicates, f.next, m.sent, m.last, m.echoed, m.duplicated, m.holes, m.maxEchoed, saved.reloads].every(count)) return;
+  if (!m.missing.every(count) || m.missing.length !== m.holes) return;
+  live.feed = { received: f.received, gaps: f.gaps, duplicates: f.duplicates, next: f.next };
+  live.msg = { sent: m.sent, last: m.last, echoed: m.echoed, duplicated: m.duplicated, holes: m.holes, maxEchoed: m.maxEchoed, missing: new Set(m.missing) };
+  live.resumes = saved.resumes.slice(-LIVE_RESUMES_KEPT);
+  live.reloads = saved.reloads + 1;
+  saveLive();
+}
+
 function connectLive() {
-  const s = new TetherSocket("/live", null, { ...OPTIONS, continuity: "prefer" });
+  loadLive();
+  // `persist: "session"`: the library writes the session and every message not yet
+  // acknowledged through to sessionStorage, and the next load in this tab resumes it (the
+  // relay replays the feed we had not delivered, we re-send what it had not taken).
+  const s = new TetherSocket("/live", null, {
+    ...OPTIONS,
+    continuity: { mode: "prefer", persist: "session", persistKey: "demo-live" },
+  });
   live.ws = s;
+  const loaded = { last: live.msg.last };
   s.addEventListener("resume", (e) => {
-    live.resumes.push({ resumed: e.resumed, reason: e.reason, resent: e.resent, dropped: e.dropped });
+    // A duplicated tab (its sessionStorage a copy of another's) gets a session of its own:
+    // the counts it copied are the other tab's, so it counts afresh from here.
+    if (e.reason === "duplicated") {
+      live.feed = { received: 0, gaps: 0, duplicates: 0, next: 1 };
+      const m = live.msg;
+      live.msg = { sent: m.last - loaded.last, last: m.last, echoed: 0, duplicated: 0, holes: 0, maxEchoed: loaded.last, missing: new Set() };
+      live.resumes = [];
+      live.reloads = 0;
+    }
+    live.resumes.push({ resumed: e.resumed, reason: e.reason, resent: e.resent, dropped: e.dropped, restored: e.restored });
+    if (live.resumes.length > LIVE_RESUMES_KEPT) live.resumes.shift();
+    live.resumesHere += 1;
     // A new session's feed starts again at 1 (what the lost one still had for us is gone,
     // and this event is how we know).
     if (!e.resumed) live.feed.next = 1;
+    saveLive();
     renderLive();
   });
   s.addEventListener("message", (event) => {
@@ -277,14 +343,26 @@ function connectLive() {
     }
     if (Number.isSafeInteger(msg?.n)) onFeed(msg.n);
     else if (Number.isSafeInteger(msg?.m)) onEcho(msg.m);
+    else return;
+    saveLive();
+    renderLive();
+  });
+  // The library's word that the session will not outlive a reload (storage failed, or
+  // what an earlier load kept was refused and a new session began).
+  s.addEventListener("error", (e) => {
+    const text = String(e.error?.message ?? e.message ?? "");
+    if (/^persistence off|new session begins/.test(text)) live.notKept = text;
     renderLive();
   });
   s.addEventListener("statechange", () => renderLive());
   // One numbered message a second, open or not: while the socket is down they wait in the
-  // outbox and go out, in order, once it is back.
+  // outbox (and in sessionStorage) and go out, in order, once it is back.
   setInterval(() => {
-    live.msg.sent += 1;
-    s.send(JSON.stringify({ m: live.msg.sent }));
+    const m = live.msg;
+    m.sent += 1;
+    m.last += 1;
+    s.send(JSON.stringify({ m: m.last }));
+    saveLive();
     renderLive();
   }, LIVE_SEND_MS);
 }
@@ -302,26 +380,26 @@ function onFeed(n) {
 
 function onEcho(m) {
   const g = live.msg;
-  if (g.seen.has(m)) {
+  if (m > g.maxEchoed) {
+    for (let k = g.maxEchoed + 1; k < m; k++) g.missing.add(k);
+    g.maxEchoed = m;
+  } else if (!g.missing.delete(m)) {
     g.duplicated += 1;
     return;
   }
-  g.seen.add(m);
   g.echoed += 1;
-  if (m > g.maxEchoed) {
-    g.holes += m - g.maxEchoed - 1;
-    g.maxEchoed = m;
-  } else {
-    g.holes -= 1;
-  }
+  g.holes = g.missing.size;
 }
 
 function resumeText(r) {
   if (!r) return ["", "–"];
+  if (live.resumesHere === 0) return ["", "reloaded · resuming…"];
   const counts = `resent ${r.resent}, dropped ${r.dropped}`;
-  if (r.resumed) return ["", `resumed · ${counts}`];
+  const reload = r.restored ? " after reload" : "";
+  if (r.resumed) return ["", `resumed${reload} · ${counts}`];
   if (r.reason === "new") return ["", `new session · ${counts}`];
-  return ["lost", `session lost (${r.reason}) · ${counts}`];
+  if (r.reason === "duplicated") return ["", `duplicated tab: new session · ${counts}`];
+  return ["lost", `session lost (${r.reason})${reload} · ${counts}`];
 }
 
 function renderLive() {
@@ -345,6 +423,9 @@ function renderLive() {
   const [cls, text] = resumeText(live.resumes.at(-1));
   el("live-resume", text);
   $("live-resume").className = cls;
+  const note = $("live-note");
+  el("live-note", live.notKept ? `not kept across reloads: ${live.notKept}` : "");
+  if (note.hidden !== !live.notKept) note.hidden = !live.notKept;
 }
 
 // --------------------------------------------------------------------------- status panel
@@ -420,15 +501,12 @@ async function main() {
   window.addEventListener("online", () => log("browser online") || render());
   window.addEventListener("offline", () => log("browser offline") || render());
   // Leaving the page: say goodbye now (others see our cursor leave at once); coming back
-  // from the back/forward cache: connect again.
-  window.addEventListener("pagehide", () => {
-    ws.close(1000, "page closed");
-    live.ws.close(1000, "page closed");
-  });
+  // from the back/forward cache: connect again. Not the live socket: close() would end its
+  // session, which the next load of this tab resumes (the library sends the acks it owes at
+  // pagehide, and reconnects by itself on a pageshow from the cache).
+  window.addEventListener("pagehide", () => ws.close(1000, "page closed"));
   window.addEventListener("pageshow", (e) => {
-    if (!e.persisted) return;
-    ws.reconnect();
-    live.ws.reconnect();
+    if (e.persisted) ws.reconnect();
   });
   // The countdown and the queue counters move without events.
   setInterval(render, 100);
@@ -453,7 +531,8 @@ async function main() {
     get received() {
       return received;
     },
-    /** The continuity socket and its counts (`live.ws`, `live.feed`, `live.msg`, `live.resumes`). */
+    /** The continuity socket and its counts (`live.ws`, `live.feed`, `live.msg`, `live.resumes`,
+     * `live.reloads`), kept in sessionStorage across reloads. */
     live,
   };
 }

@@ -6,7 +6,11 @@
 // page's second socket, with the continuity protocol, on the relay's /live): across a
 // network cut (a TCP proxy in front of the relay cuts and refuses for 2 s) its session
 // resumes with nothing lost, repeated or out of order; across a relay restart the session
-// is lost, and the panel says so (resume: resumed false, "unknown").
+// is lost, and the panel says so (resume: resumed false, "unknown"). Across page reloads
+// (`persist: "session"`; the panel keeps its counts in sessionStorage), mid-stream and while
+// a gate in front of the relay refuses the page's WebSockets, the session is restored and
+// resumed and the counts carry over with nothing lost or repeated; a copy of the tab gets a
+// session of its own and counts from 0.
 //
 // Needs pkg/ and a built relay (`cargo build -p tether-relay`; the newest of
 // target/{debug,release}/tether-relay is used, or $TETHER_RELAY_BIN). Starts its own relay
@@ -17,7 +21,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
-import { createConnection } from "node:net";
+import { createConnection, createServer } from "node:net";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { CHROMIUM, CHROMIUM_FLAGS, ROOT, sleep, waitFor } from "./harness.mjs";
@@ -300,11 +304,15 @@ function delivery(page) {
       feed: { received: L.feed.received, gaps: L.feed.gaps, duplicates: L.feed.duplicates, next: L.feed.next },
       msg: { sent: L.msg.sent, echoed: L.msg.echoed, lost: L.msg.holes, duplicated: L.msg.duplicated },
       resumes: L.resumes,
+      reloads: L.reloads,
+      resumesHere: L.resumesHere,
+      notKept: L.notKept,
       panel: {
         state: text("live-state"),
         feed: [text("feed-received"), text("feed-gaps"), text("feed-dups")].map(Number),
         msg: [text("msg-sent"), text("msg-echoed"), text("msg-lost"), text("msg-dups")].map(Number),
         resume: text("live-resume"),
+        note: document.getElementById("live-note").hidden ? "" : text("live-note"),
       },
     };
   });
@@ -350,7 +358,7 @@ test("demo: the delivery panel (continuity on /live) across a network cut and a 
       "the live socket to get 4 feed messages and 2 echoes",
     );
     let d = await delivery(page);
-    assert.deepEqual(d.resumes, [{ resumed: false, reason: "new", resent: 0, dropped: 0 }], "a new session first");
+    assert.deepEqual(d.resumes, [{ resumed: false, reason: "new", resent: 0, dropped: 0, restored: false }], "a new session first");
     assert.equal(page.url().includes(String(proxy.port)), true);
 
     // 2. A network cut of 2 s: every connection reset, new ones refused meanwhile.
@@ -369,7 +377,7 @@ test("demo: the delivery panel (continuity on /live) across a network cut and a 
       20_000,
       "the live socket to reconnect after the cut",
     );
-    assert.deepEqual(d.resumes[1], { resumed: true, reason: null, resent: 0, dropped: 0 }, "the session resumed");
+    assert.deepEqual(d.resumes[1], { resumed: true, reason: null, resent: 0, dropped: 0, restored: false }, "the session resumed");
     // Everything sent so far, the messages queued during the cut included, comes back once,
     // and the feed goes on from where it was.
     const sentBy = d.msg.sent;
@@ -440,6 +448,255 @@ test("demo: the delivery panel (continuity on /live) across a network cut and a 
   } finally {
     await browser.close().catch(() => {});
     await proxy.close().catch(() => {});
+    await stopRelay();
+  }
+});
+
+/**
+ * A TCP front for the relay that cuts WebSockets only: `cut(true)` resets every WebSocket
+ * connection through it (returns how many) and, until `cut(false)`, resets every new one
+ * as soon as its handshake request arrives; HTTP requests go through all along, so that a
+ * page can be reloaded while its sockets are cut off. (Chromium sends a request's head in
+ * one write: the first chunk says which kind a connection is.)
+ */
+async function startWsGate(upstreamPort) {
+  const live = new Set(); // [client, upstream] of each WebSocket connection
+  const all = new Set(); // every socket, to close
+  let cutting = false;
+  const reset = (s) =>
+    typeof s.resetAndDestroy === "function" && !s.destroyed && s.readyState !== "opening" ? s.resetAndDestroy() : s.destroy();
+  const server = createServer((client) => {
+    client.on("error", () => {});
+    all.add(client);
+    client.on("close", () => all.delete(client));
+    client.once("data", (head) => {
+      const ws = /^upgrade:\s*websocket\s*$/im.test(head.toString("latin1"));
+      if (ws && cutting) return reset(client);
+      const upstream = createConnection({ host: "127.0.0.1", port: upstreamPort });
+      upstream.on("error", () => {});
+      all.add(upstream);
+      upstream.on("close", () => all.delete(upstream));
+      const pair = [client, upstream];
+      if (ws) live.add(pair);
+      const end = () => {
+        live.delete(pair);
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on("close", end);
+      upstream.on("close", end);
+      upstream.write(head);
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  return {
+    port: server.address().port,
+    cut(on) {
+      cutting = on;
+      if (!on) return 0;
+      const n = live.size;
+      for (const pair of [...live]) {
+        live.delete(pair);
+        pair.forEach(reset);
+      }
+      return n;
+    },
+    close() {
+      for (const s of all) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Checks that every count of trouble is 0 and the panel shows the counts: every feed
+ * number from 1 to `next - 1` received once and in order, every echo once. */
+function assertNoLoss(d, when) {
+  const all = JSON.stringify({ feed: d.feed, msg: d.msg, resumes: d.resumes });
+  assert.equal(d.feed.gaps, 0, `no feed gaps ${when}: ${all}`);
+  assert.equal(d.feed.duplicates, 0, `no feed duplicates ${when}: ${all}`);
+  assert.equal(d.feed.received, d.feed.next - 1, `the feed ${when}: every number once, in order: ${all}`);
+  assert.equal(d.msg.lost, 0, `no message lost ${when}: ${all}`);
+  assert.equal(d.msg.duplicated, 0, `no message duplicated ${when}: ${all}`);
+  assert.ok(d.msg.echoed <= d.msg.sent, `no more echoes than messages ${when}: ${all}`);
+  assert.deepEqual(d.panel.feed, [d.feed.received, d.feed.gaps, d.feed.duplicates], `the panel's feed ${when}`);
+  assert.deepEqual(d.panel.msg, [d.msg.sent, d.msg.echoed, d.msg.lost, d.msg.duplicated], `the panel's messages ${when}`);
+}
+
+/** Reloads `page` and waits until the new page's delivery panel runs, with the counts it
+ * took up from storage (`reloads`: how many loads before this one did). */
+async function reloadDemo(page, reloads) {
+  await page.reload({ timeout: 20_000, waitUntil: "load" });
+  await page.waitForFunction((n) => window.demo?.live?.ws && window.demo.live.reloads === n, reloads, { timeout: 10_000 });
+  return delivery(page);
+}
+
+test("demo: the delivery panel keeps its session and its counts across page reloads", { timeout: 120_000 }, async () => {
+  await startRelay();
+  // Through a gate that can cut the page's WebSockets, with the relay (and its sessions)
+  // left alone, and still let the page itself load.
+  const gate = await startWsGate(PORT);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    timeout: 60_000,
+  });
+  const t0 = Date.now();
+  try {
+    const context = await browser.newContext({ viewport: VIEWPORT });
+    const page = await openDemo(context, "page R", `http://127.0.0.1:${gate.port}`);
+    await waitFor(
+      async () => {
+        const d = await delivery(page);
+        return d.state === "open" && d.feed.received >= 4 && d.msg.echoed >= 2 ? d : null;
+      },
+      15_000,
+      "the live socket to get 4 feed messages and 2 echoes",
+    );
+    let d = await deliveryShown(page, "the panel to show the first counts");
+    assert.equal(d.reloads, 0, "a first load counts from 0");
+    assertNoLoss(d, "before any reload");
+    const sid0 = await page.evaluate(() => JSON.parse(sessionStorage.getItem("tether-ws:demo-live")).sid);
+
+    // 1. A reload mid-stream, the link up: the feed goes on while the page is away, and the
+    // page's latest message may not be acknowledged yet.
+    const before1 = await delivery(page);
+    d = await reloadDemo(page, 1);
+    assert.ok(d.feed.received >= before1.feed.received, `the feed count carried over: ${before1.feed.received} → ${d.feed.received}`);
+    assert.ok(d.msg.sent >= before1.msg.sent && d.msg.echoed >= before1.msg.echoed, `the message counts carried over: ${JSON.stringify([before1.msg, d.msg])}`);
+    assert.deepEqual(d.resumes.slice(0, before1.resumes.length), before1.resumes, "the resume history carried over");
+    d = await waitFor(
+      async () => {
+        const d = await delivery(page);
+        return d.state === "open" && d.resumesHere === 1 ? d : null;
+      },
+      15_000,
+      "the reloaded page's live socket to resume",
+    );
+    const r1 = d.resumes.at(-1);
+    assert.deepEqual({ ...r1, resent: 0 }, { resumed: true, reason: null, resent: 0, dropped: 0, restored: true }, `the session was restored and resumed: ${JSON.stringify(r1)}`);
+    assert.equal(await page.evaluate(() => JSON.parse(sessionStorage.getItem("tether-ws:demo-live")).sid), sid0, "the same session");
+    const sent1 = d.msg.sent;
+    d = await waitFor(
+      async () => {
+        const d = await delivery(page);
+        return d.msg.echoed >= sent1 + 2 && d.feed.received >= before1.feed.received + 6 ? d : null;
+      },
+      15_000,
+      `every message up to ${sent1 + 2} echoed and the feed going on after the reload`,
+    );
+    d = await deliveryShown(page, "the panel to show the counts after the reload");
+    assertNoLoss(d, "across a reload");
+    assert.match(d.panel.resume, /^resumed after reload · resent \d+, dropped 0$/);
+    console.log(`reload: resume ${JSON.stringify(r1)}; ${JSON.stringify({ feed: d.feed, msg: d.msg })}`);
+
+    // 2. The link is cut, messages queue (in the outbox and in sessionStorage), and the page
+    // is reloaded before the link is back (the page loads; its sockets are refused).
+    const before2 = await delivery(page);
+    assert.ok(gate.cut(true) >= 2, "the gate cut the page's WebSockets");
+    await waitFor(async () => (await delivery(page)).state !== "open", 5000, "the live socket to notice the cut");
+    await sleep(1500);
+    const cutSent = (await delivery(page)).msg.sent;
+    assert.ok(cutSent > before2.msg.sent, "messages were sent while the link was cut");
+    d = await reloadDemo(page, 2);
+    assert.ok(d.msg.sent >= cutSent, `the messages sent during the cut are counted after the reload: ${cutSent} → ${d.msg.sent}`);
+    assert.ok(d.feed.received >= before2.feed.received);
+    await sleep(1500); // the new page sends a message or two into the cut as well
+    d = await delivery(page);
+    assert.notEqual(d.state, "open", "the link is still cut");
+    assert.equal(d.resumesHere, 0);
+    assert.equal(d.panel.resume, "reloaded · resuming…");
+    assert.ok(d.msg.sent > cutSent, `the reloaded page sent messages into the cut too (${cutSent} → ${d.msg.sent})`);
+    gate.cut(false);
+    d = await waitFor(
+      async () => {
+        const d = await delivery(page);
+        return d.state === "open" && d.resumesHere === 1 ? d : null;
+      },
+      20_000,
+      "the live socket to resume once the link is back",
+    );
+    const r2 = d.resumes.at(-1);
+    assert.deepEqual({ ...r2, resent: 0 }, { resumed: true, reason: null, resent: 0, dropped: 0, restored: true }, `restored and resumed after a reload during a cut: ${JSON.stringify(r2)}`);
+    const sent2 = d.msg.sent;
+    d = await waitFor(
+      async () => {
+        const d = await delivery(page);
+        return d.msg.echoed >= sent2 && d.feed.received >= before2.feed.received + 10 ? d : null;
+      },
+      15_000,
+      `every message up to ${sent2} (those of the cut, from both pages, included) echoed after the reload`,
+    );
+    d = await deliveryShown(page, "the panel to show the counts after the reload during the cut");
+    assertNoLoss(d, "across a reload during a cut");
+    assert.match(d.panel.resume, /^resumed after reload · /);
+    assert.equal(d.panel.note, "", "persistence stayed on");
+    assert.equal(await page.evaluate(() => JSON.parse(sessionStorage.getItem("tether-ws:demo-live")).sid), sid0, "still the first session");
+    // Two reloads, two resumes of the same session, nothing else: a new session first, then
+    // the two restored resumes.
+    assert.deepEqual(
+      d.resumes.map((r) => [r.resumed, r.reason, r.restored]),
+      [[false, "new", false], [true, null, true], [true, null, true]],
+    );
+    console.log(`reload during a 3 s cut: resume ${JSON.stringify(r2)}; ${JSON.stringify({ feed: d.feed, msg: d.msg })}`);
+
+    // 3. A copy of the tab (window.open copies the opener's sessionStorage, as "duplicate
+    // tab" does): it must not take the session over, and its panel must not pass the
+    // original's counts off as its own. It says "duplicated tab", counts afresh, and the
+    // original goes on undisturbed.
+    const [copy] = await Promise.all([
+      context.waitForEvent("page", { timeout: 10_000 }),
+      page.evaluate(() => void window.open(location.href)),
+    ]);
+    copy.problems = [];
+    copy.on("pageerror", (e) => copy.problems.push(`copy: uncaught ${e.message}`));
+    let c = await waitFor(
+      async () => {
+        const c = await copy.evaluate(() => window.demo?.live?.resumesHere === 1).catch(() => false);
+        return c && delivery(copy);
+      },
+      15_000,
+      "the copied tab's live socket to begin",
+    );
+    assert.deepEqual(c.resumes, [{ resumed: false, reason: "duplicated", resent: 0, dropped: 0, restored: false }], `the copy has a session of its own: ${JSON.stringify(c.resumes)}`);
+    assert.equal(c.reloads, 0);
+    const copySid = await copy.evaluate(() => JSON.parse(sessionStorage.getItem("tether-ws:demo-live")).sid);
+    assert.notEqual(copySid, sid0, "the copy's session is not the original's");
+    c = await waitFor(
+      async () => {
+        const c = await delivery(copy);
+        return c.feed.received >= 4 && c.msg.echoed >= 2 ? c : null;
+      },
+      15_000,
+      "the copy's feed and echoes",
+    );
+    c = await deliveryShown(copy, "the copy's panel to show its counts");
+    assertNoLoss(c, "in the copied tab");
+    assert.match(c.panel.resume, /^duplicated tab: new session/);
+    assert.ok(c.feed.received < d.feed.received, `the copy counts its own feed from 1: ${JSON.stringify([c.feed, d.feed])}`);
+    const sent3 = (await delivery(page)).msg.sent;
+    d = await waitFor(
+      async () => {
+        const d = await delivery(page);
+        return d.msg.echoed >= sent3 + 1 ? d : null;
+      },
+      10_000,
+      "the original to go on beside its copy",
+    );
+    d = await deliveryShown(page, "the original's panel beside the copy");
+    assertNoLoss(d, "in the original beside its copy");
+    assert.equal(d.resumes.length, 3, "the original was not disturbed (no new resume)");
+    assert.equal(d.state, "open");
+    console.log(`copied tab: ${JSON.stringify({ feed: c.feed, msg: c.msg })}; original: ${JSON.stringify({ feed: d.feed, msg: d.msg })}; ${Date.now() - t0} ms in all`);
+    assert.deepEqual([...page.problems, ...copy.problems], [], "no page errors, CSP violations or wasm panics");
+  } finally {
+    await browser.close().catch(() => {});
+    await gate.close().catch(() => {});
     await stopRelay();
   }
 });
