@@ -228,10 +228,11 @@ export class Persisted {
     queueMicrotask(() => this.save());
   }
 
-  /** Writes the record now, if it changed (none left: removed). */
+  /** Writes the record now, if it changed (none left: removed). While a stored session is
+   * being claimed, Core has none yet: what is stored stays as it is. */
   save() {
     this.#pending = false;
-    if (this.#off || !this.#core) return;
+    if (this.#off || !this.#core || this.claim !== undefined) return;
     const record = this.#core.savedSession();
     if (record === this.#record) return;
     this.#record = record;
