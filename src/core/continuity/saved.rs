@@ -244,5 +244,10 @@ mod tests {
             SavedSession::from_record(long.as_bytes()),
             Err(RestoreError::TokenTooLong)
         );
+        let longest = good.replace(r#""tok":"t""#, &format!(r#""tok":"{}""#, "x".repeat(256)));
+        assert_eq!(
+            SavedSession::from_record(longest.as_bytes()).map(|s| s.tok.len()),
+            Ok(256)
+        );
     }
 }
