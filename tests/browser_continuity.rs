@@ -15,7 +15,7 @@ use futures::future::{select, Either};
 use futures::StreamExt;
 use gloo_timers::future::TimeoutFuture;
 use tether_ws::{
-    ConnectionError, ContinuityMode, ContinuityOptions, Event, EventStream, Message, RetryReason,
+    ConnectionError, ContinuityMode, ContinuityOptions, Event, EventStream, Message, RetryReason, Sent,
     SessionStart, Socket, State,
 };
 use wasm_bindgen_test::*;
@@ -117,7 +117,7 @@ async fn echoes_text_and_binary_exactly_once_and_in_order() {
     // Queued before the session exists: they go once it is welcomed.
     let early = [Message::Text("early 1".into()), Message::Binary(vec![1, 2, 3])];
     for m in &early {
-        assert_eq!(socket.send(m.clone()), Ok(false), "queued: not open yet");
+        assert_eq!(socket.send(m.clone()), Ok(Sent::Queued), "queued: not open yet");
     }
     let (first, before) = wait_for(&mut events, 5_000, "Resume", is_resume).await;
     assert_eq!(first, resume(SessionStart::New), "the first session is new");
@@ -154,7 +154,7 @@ async fn echoes_text_and_binary_exactly_once_and_in_order() {
         };
         assert_eq!(
             socket.send(m.clone()),
-            Ok(true),
+            Ok(Sent::Written),
             "written: open, within the window"
         );
         sent.push(m);
@@ -297,8 +297,8 @@ async fn prefer_falls_back_to_a_plain_websocket() {
     );
     wait_open(&mut events).await;
     assert_eq!(socket.protocol(), "");
-    assert_eq!(socket.send("plain"), Ok(true));
-    assert_eq!(socket.send(vec![b'D', b'1', b',', b'0', b';']), Ok(true));
+    assert_eq!(socket.send("plain"), Ok(Sent::Written));
+    assert_eq!(socket.send(vec![b'D', b'1', b',', b'0', b';']), Ok(Sent::Written));
     let (echo, _) = wait_for(&mut events, 3_000, "echo", |e| matches!(e, Event::Message(_))).await;
     assert_eq!(echo, Event::Message(Message::Text("plain".into())), "no header");
     let (echo, _) = wait_for(&mut events, 3_000, "echo", |e| matches!(e, Event::Message(_))).await;

@@ -12,7 +12,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use common::*;
-use tether_ws::{Event, Jitter, ReconnectOptions, Socket, State};
+use tether_ws::{Event, Jitter, ReconnectOptions, Sent, Socket, State};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -30,7 +30,7 @@ async fn messages_sent_during_a_server_outage_arrive_once_in_order() {
     wait_for(&mut events, 3_000, "Close", |e| matches!(e, Event::Close(_))).await;
     let expected: Vec<String> = (0..N).map(|i| format!("m{i:03}")).collect();
     for m in &expected {
-        assert_eq!(socket.send(m.as_str()), Ok(false), "queued while down");
+        assert_eq!(socket.send(m.as_str()), Ok(Sent::Queued), "queued while down");
     }
     assert_eq!(socket.queued_messages(), N);
 

@@ -15,7 +15,7 @@ use futures::future::{select, Either};
 use futures::StreamExt;
 use gloo_timers::future::TimeoutFuture;
 use tether_ws::{
-    ConnectionError, ContinuityOptions, Error, Event, EventStream, Message, Persist, PersistError,
+    ConnectionError, ContinuityOptions, Error, Event, EventStream, Message, Persist, PersistError, Sent,
     SessionStart, Socket,
 };
 use wasm_bindgen::JsValue;
@@ -396,6 +396,13 @@ async fn a_stored_session_nobody_holds_is_taken_up_and_its_loss_told() {
     storage().set_item(&format!("{base}#7"), "tqueued").unwrap();
     let started = now_ms();
     let (socket, mut events) = connect(persisted(&key));
+    // The page leaves while the claim runs (a reload at once): what is stored stays.
+    let pagehide = web_sys::Event::new("pagehide").unwrap();
+    web_sys::window().unwrap().dispatch_event(&pagehide).unwrap();
+    assert!(
+        storage().get_item(&base).unwrap().is_some(),
+        "the record stays while the claim runs"
+    );
     let mut seen = Seen::default();
     seen.until(&mut events, 5_000, "the echo", |s| s.echoes.len() == 1)
         .await;
@@ -410,7 +417,7 @@ async fn a_stored_session_nobody_holds_is_taken_up_and_its_loss_told() {
     );
     assert_eq!(seen.echoes, [Message::from("queued")]);
     let later = socket.send("next");
-    assert_eq!(later, Ok(true));
+    assert_eq!(later, Ok(Sent::Written));
     seen.until(&mut events, 5_000, "the second echo", |s| s.echoes.len() == 2)
         .await;
     wait_unkept(&base).await;
@@ -457,7 +464,7 @@ async fn a_message_written_plainly_is_not_kept() {
     );
     // Sent at most once: written to a connection without the protocol, it is not kept.
     assert_eq!(stored(&base), [], "no record, no message");
-    assert_eq!(socket.send("plain"), Ok(true));
+    assert_eq!(socket.send("plain"), Ok(Sent::Written));
     assert_eq!(stored(&base), []);
     seen.until(&mut events, 5_000, "the echoes", |s| s.echoes.len() == 2)
         .await;

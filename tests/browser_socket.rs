@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::*;
 use tether_ws::{
-    CloseInfo, ConnectionError, Error, Event, HeartbeatOptions, Message, RetryReason, Socket, State,
+    CloseInfo, ConnectionError, Error, Event, HeartbeatOptions, Message, RetryReason, Sent, Socket, State,
 };
 use wasm_bindgen_test::*;
 
@@ -41,10 +41,10 @@ async fn echoes_text_and_binary_through_the_event_stream() {
 
     assert_eq!(
         socket.send("hello"),
-        Ok(true),
+        Ok(Sent::Written),
         "written straight to the open socket"
     );
-    assert_eq!(socket.send(vec![0u8, 1, 2, 255]), Ok(true));
+    assert_eq!(socket.send(vec![0u8, 1, 2, 255]), Ok(Sent::Written));
     let (first, _) = wait_for(&mut events, 3_000, "text echo", |e| {
         matches!(e, Event::Message(_))
     })
@@ -65,13 +65,13 @@ async fn echoes_text_and_binary_through_the_event_stream() {
 async fn messages_sent_before_open_are_queued_and_delivered_in_order() {
     let key = unique_key("early");
     let (socket, mut events) = connect(Socket::builder(ws_url("/echo", &key)));
-    assert_eq!(socket.send("one"), Ok(false), "queued: not open yet");
-    assert_eq!(socket.send("two"), Ok(false));
+    assert_eq!(socket.send("one"), Ok(Sent::Queued), "queued: not open yet");
+    assert_eq!(socket.send("two"), Ok(Sent::Queued));
     assert_eq!(socket.queued_messages(), 2);
     wait_open(&mut events).await;
     // The backlog is written before `Open` is emitted.
     assert_eq!(socket.queued_messages(), 0);
-    assert_eq!(socket.send("three"), Ok(true));
+    assert_eq!(socket.send("three"), Ok(Sent::Written));
     let mut got = Vec::new();
     while got.len() < 3 {
         got.push(
@@ -447,4 +447,249 @@ async fn a_message_above_max_message_bytes_closes_as_1009_and_is_not_delivered()
     socket.send("hello").unwrap();
     let (echo, _) = wait_for(&mut events, 3_000, "echo", |e| matches!(e, Event::Message(_))).await;
     assert_eq!(echo, text("hello"));
+}
+
+#[wasm_bindgen_test]
+async fn is_pong_replies_keep_the_connection_and_are_not_delivered() {
+    let key = unique_key("is-pong");
+    // The echo server answers every "ping" with "ping": with is_pong those are the replies.
+    let heartbeat = heartbeat_200_400().is_pong(|m| *m == Message::from("ping"));
+    let builder = Socket::builder(ws_url("/echo", &key)).heartbeat(heartbeat);
+    let (socket, mut events) = connect(builder);
+    wait_open(&mut events).await;
+    socket.send("news").unwrap();
+    // Five heartbeat timeouts long: a pong that did not count would have closed it.
+    let seen = expect_none(&mut events, 2_000, "pong delivered, close or error", |e| {
+        *e == text("ping") || is_close(e) || matches!(e, Event::Error(_))
+    })
+    .await;
+    assert_eq!(seen, [text("news")], "other messages are delivered");
+    assert_eq!(socket.state(), State::Open);
+    let s = stats(&key).await;
+    let pings = s.messages.iter().filter(|m| *m == "ping").count();
+    assert!(pings >= 5, "only {pings} heartbeats in 2 s at a 200 ms interval");
+    assert_eq!(s.connections, 1);
+}
+
+#[wasm_bindgen_test]
+async fn messages_is_pong_refuses_are_delivered_and_are_no_reply() {
+    let key = unique_key("not-pong");
+    // Every ping is echoed, and is_pong says none is the reply: the heartbeat times out.
+    let heartbeat = heartbeat_200_400().is_pong(|m| *m == Message::from("pong"));
+    let builder = Socket::builder(ws_url("/echo", &key))
+        .heartbeat(heartbeat)
+        .backoff(fast_backoff(10_000));
+    let (_socket, mut events) = connect(builder);
+    wait_open(&mut events).await;
+    let opened = now_ms();
+    let (close, seen) = wait_for(&mut events, 3_000, "Close", is_close).await;
+    let elapsed = now_ms() - opened;
+    assert_eq!(
+        close,
+        Event::Close(CloseInfo {
+            code: 1006,
+            reason: "heartbeat timeout".into(),
+            was_clean: false,
+        })
+    );
+    // First ping at 200 ms, unanswered as far as is_pong goes: dead at 600 ms (counted as
+    // a reply, it would keep the connection: no close at all).
+    assert!(
+        (550.0..1_500.0).contains(&elapsed),
+        "declared dead after {elapsed} ms, want ~600"
+    );
+    assert!(
+        seen.contains(&text("ping")),
+        "the echoed ping is delivered: {seen:?}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn without_is_pong_every_reply_is_delivered() {
+    // Today's behaviour, kept: any message is the reply, and every message is delivered.
+    let key = unique_key("pong-delivered");
+    let builder = Socket::builder(ws_url("/echo", &key)).heartbeat(heartbeat_200_400());
+    let (socket, mut events) = connect(builder);
+    wait_open(&mut events).await;
+    wait_for(&mut events, 2_000, "the echoed ping", |e| *e == text("ping")).await;
+    expect_none(&mut events, 1_000, "close", is_close).await;
+    assert_eq!(socket.state(), State::Open);
+}
+
+#[wasm_bindgen_test]
+async fn send_says_written_queued_or_dropped_and_a_rejected_message_comes_back() {
+    use tether_ws::{DropReason, Overflow, QueueOptions, SendError};
+
+    let queue = |overflow| QueueOptions::default().max_messages(Some(1)).overflow(overflow);
+    let closed = |overflow, key: &str| {
+        connect(
+            Socket::builder(ws_url("/echo", key))
+                .start_closed(true)
+                .queue(queue(overflow)),
+        )
+    };
+    let is_dropped = |e: &Event| matches!(e, Event::Dropped { .. });
+
+    // Reject: the refused message is handed back, and no Dropped event tells of it.
+    let key = unique_key("reject");
+    let (socket, mut events) = closed(Overflow::Reject, &key);
+    assert_eq!(socket.send("first"), Ok(Sent::Queued));
+    let refused = socket.send(vec![1u8, 2, 3]);
+    assert_eq!(refused, Err(SendError::QueueFull(Message::Binary(vec![1, 2, 3]))));
+    let refused = refused.unwrap_err();
+    assert_eq!(refused.to_string(), Error::QueueFull.to_string());
+    assert_eq!(refused.into_message(), Message::Binary(vec![1, 2, 3]));
+    assert_eq!(
+        socket.send_replacing("second", "k"),
+        Err(SendError::QueueFull(Message::from("second")))
+    );
+    assert_eq!(
+        socket.send_json(&"third"),
+        Err(Error::QueueFull),
+        "send_json's caller still has the value"
+    );
+    assert_eq!(socket.queued_messages(), 1);
+    expect_none(&mut events, 100, "Dropped", is_dropped).await;
+    // What was queued goes; what was refused never does.
+    socket.reconnect();
+    wait_open(&mut events).await;
+    wait_for(&mut events, 3_000, "echo", |e| *e == text("first")).await;
+    assert_eq!(socket.send("later"), Ok(Sent::Written));
+    wait_for(&mut events, 3_000, "echo", |e| *e == text("later")).await;
+    assert_eq!(stats(&key).await.messages, ["first", "later"]);
+
+    // DropNewest: the new message is discarded at once, and said so.
+    let (socket, mut events) = closed(Overflow::DropNewest, &unique_key("drop-newest"));
+    assert_eq!(socket.send("kept"), Ok(Sent::Queued));
+    assert_eq!(socket.send("gone"), Ok(Sent::Dropped));
+    let (dropped, _) = wait_for(&mut events, 1_000, "Dropped", is_dropped).await;
+    assert_eq!(
+        dropped,
+        Event::Dropped {
+            message: Message::from("gone"),
+            reason: DropReason::Overflow
+        }
+    );
+
+    // DropOldest: the new message is queued, an older one makes room.
+    let (socket, mut events) = closed(Overflow::DropOldest, &unique_key("drop-oldest"));
+    assert_eq!(socket.send("old"), Ok(Sent::Queued));
+    assert_eq!(socket.send("new"), Ok(Sent::Queued));
+    let (dropped, _) = wait_for(&mut events, 1_000, "Dropped", is_dropped).await;
+    assert_eq!(
+        dropped,
+        Event::Dropped {
+            message: Message::from("old"),
+            reason: DropReason::Overflow
+        }
+    );
+    // Too big for the outbox by itself: dropped, whatever the policy evicts.
+    let bytes = QueueOptions::default().max_bytes(Some(4));
+    let (socket, _events) = connect(
+        Socket::builder(ws_url("/echo", "unused"))
+            .start_closed(true)
+            .queue(bytes),
+    );
+    assert_eq!(socket.send("12345"), Ok(Sent::Dropped));
+    assert_eq!(socket.send("1234"), Ok(Sent::Queued));
+}
+
+#[wasm_bindgen_test]
+async fn url_protocol_extensions_and_byte_counts_are_the_js_faces() {
+    let key = unique_key("getters");
+    let http = ws_url("/proto", &key).replacen("ws://", "http://", 1);
+    let builder = Socket::builder(http.as_str()).protocols(["a"]).start_closed(true);
+    let (socket, mut events) = connect(builder);
+    // Before any socket: the URL to connect to, http: mapped to ws: as the browser does.
+    let expected_url = http.replacen("http://", "ws://", 1);
+    assert_eq!(socket.url(), expected_url);
+    assert_eq!(
+        (socket.protocol(), socket.extensions()),
+        (String::new(), String::new())
+    );
+    assert_eq!((socket.queued_bytes(), socket.buffered_amount()), (0, 0));
+
+    // Queued: UTF-8 bytes for text; the outbox is all there is to the buffered amount.
+    socket.send("héllo").unwrap(); // 6 bytes
+    socket.send(vec![0u8; 10]).unwrap();
+    assert_eq!(socket.queued_messages(), 2);
+    assert_eq!(socket.queued_bytes(), 16);
+    assert_eq!(socket.buffered_amount(), 16);
+
+    socket.reconnect();
+    wait_open(&mut events).await;
+    assert_eq!(socket.url(), expected_url, "the socket's own");
+    assert_eq!(socket.protocol(), "a");
+    assert_eq!(socket.extensions(), "", "the test server negotiates none");
+    assert_eq!(socket.queued_bytes(), 0, "flushed before Open");
+
+    // Written: in the socket's send buffer until the browser has sent it.
+    let big = vec![7u8; 4 << 20];
+    assert_eq!(socket.send(big), Ok(Sent::Written));
+    let buffered = socket.buffered_amount();
+    assert_eq!(socket.queued_bytes(), 0);
+    assert!(buffered > 1 << 20, "4 MiB just written, {buffered} B buffered");
+    // (The echo comes back once it is all sent.)
+    wait_for(
+        &mut events,
+        10_000,
+        "the echo",
+        |e| matches!(e, Event::Message(Message::Binary(b)) if b.len() == 4 << 20),
+    )
+    .await;
+    assert_eq!(socket.buffered_amount(), 0);
+
+    // Closed: no socket, nothing selected.
+    socket.close(1000, "").unwrap();
+    wait_for(&mut events, 3_000, "Close", is_close).await;
+    assert_eq!((socket.protocol(), socket.buffered_amount()), (String::new(), 0));
+    assert_eq!(socket.url(), expected_url);
+}
+
+#[wasm_bindgen_test]
+async fn a_url_provider_gives_every_attempt_its_own_url() {
+    use std::cell::Cell;
+
+    // Each attempt's URL carries its number in its stats key (as a fresh token would be);
+    // the server closes each connection at once, and the third URL is not a valid one.
+    let key = unique_key("provided");
+    let attempt = Rc::new(Cell::new(0u32));
+    let provider = {
+        let (attempt, key) = (attempt.clone(), key.clone());
+        move || {
+            attempt.set(attempt.get() + 1);
+            match attempt.get() {
+                3 => "ftp://127.0.0.1/".to_owned(),
+                n => ws_url("/close?code=4001", &format!("{key}-{n}")),
+            }
+        }
+    };
+    let builder = Socket::builder(ws_url("/echo", &key))
+        .url_provider(provider)
+        .backoff(fast_backoff(50))
+        .start_closed(true);
+    let (socket, mut events) = connect(builder);
+    assert_eq!(attempt.get(), 0, "not asked before an attempt");
+    assert_eq!(socket.url(), ws_url("/echo", &key), "the URL given, until then");
+
+    socket.reconnect();
+    assert_eq!(attempt.get(), 1, "asked when the attempt's socket is made");
+    assert_eq!(socket.url(), ws_url("/close?code=4001", &format!("{key}-1")));
+    wait_open(&mut events).await;
+    wait_for(&mut events, 3_000, "Close", is_close).await;
+    wait_open(&mut events).await;
+    // The third attempt's URL is refused: a failed attempt, not a panic, and a retry.
+    let (failed, _) = wait_for(&mut events, 3_000, "Error", |e| matches!(e, Event::Error(_))).await;
+    assert_eq!(failed, Event::Error(ConnectionError::Socket));
+    wait_open(&mut events).await;
+    assert_eq!(socket.url(), ws_url("/close?code=4001", &format!("{key}-4")));
+    for n in [1, 2, 4] {
+        assert_eq!(stats(&format!("{key}-{n}")).await.connections, 1, "attempt {n}");
+    }
+    assert_eq!(
+        stats(&key).await.connections,
+        0,
+        "the URL given is never connected to"
+    );
+    socket.close(1000, "").unwrap();
 }

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use serde::{Deserialize, Serialize};
-use tether_ws::{Event, Message, Socket, TypedEvent, TypedSocket};
+use tether_ws::{Event, Message, Sent, Socket, TypedEvent, TypedSocket};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -47,7 +47,7 @@ fn is_data(e: &TypedEvent<Cursor>) -> bool {
 #[wasm_bindgen_test]
 async fn typed_messages_round_trip_as_json() {
     let (typed, mut events) = open_typed("typed").await;
-    assert_eq!(typed.send(&cursor(7)), Ok(true));
+    assert_eq!(typed.send(&cursor(7)), Ok(Sent::Written));
     let (got, _) = wait_for(&mut events, 3_000, "typed echo", is_data).await;
     assert_eq!(got, TypedEvent::Message(cursor(7)));
 }
@@ -97,4 +97,39 @@ async fn a_flood_of_malformed_messages_yields_one_decode_error_each() {
     typed.send(&cursor(2)).unwrap();
     let (got, _) = wait_for(&mut events, 3_000, "typed echo", is_data).await;
     assert_eq!(got, TypedEvent::Message(cursor(2)));
+}
+
+#[wasm_bindgen_test]
+async fn heartbeat_pongs_told_apart_by_is_pong_are_no_decode_errors() {
+    use std::time::Duration;
+    use tether_ws::HeartbeatOptions;
+
+    let key = unique_key("typed-pong");
+    // The echo server answers "ping" with "ping", which is not JSON.
+    let heartbeat = HeartbeatOptions::default()
+        .interval(Duration::from_millis(100))
+        .timeout(Duration::from_millis(300))
+        .message("ping")
+        .is_pong(|m| *m == Message::from("ping"));
+    let socket = Socket::builder(ws_url("/echo", &key))
+        .heartbeat(heartbeat)
+        .connect()
+        .unwrap();
+    let typed: TypedSocket<Cursor, Cursor> = TypedSocket::new(socket);
+    let mut events = typed.events();
+    wait_for(&mut events, 5_000, "Open", |e| {
+        matches!(e, TypedEvent::Other(Event::Open))
+    })
+    .await;
+    typed.send(&cursor(1)).unwrap();
+    let seen = expect_none(&mut events, 1_000, "a decode error or a close", |e| {
+        matches!(
+            e,
+            TypedEvent::DecodeError { .. } | TypedEvent::Other(Event::Close(_))
+        )
+    })
+    .await;
+    assert!(seen.contains(&TypedEvent::Message(cursor(1))), "{seen:?}");
+    let pings = stats(&key).await.messages.iter().filter(|m| *m == "ping").count();
+    assert!(pings >= 5, "only {pings} heartbeats in 1 s at a 100 ms interval");
 }

@@ -4,6 +4,7 @@
 use core::fmt;
 use std::sync::Arc;
 
+use super::types::Message;
 pub use crate::core::{CloseArgError, ConfigError};
 
 /// Why a call failed.
@@ -19,7 +20,9 @@ pub enum Error {
     InvalidOption(ConfigError),
     /// A close code or reason the protocol does not allow.
     InvalidClose(CloseArgError),
-    /// The outbox is full and the overflow policy is `Reject`.
+    /// The outbox is full and the overflow policy is `Reject` (from
+    /// [`Socket::send_json`](super::Socket::send_json), whose caller still has the value,
+    /// or a [`SendError::QueueFull`] converted with `?`).
     QueueFull,
     /// A message could not be encoded as JSON.
     Encode(EncodeError),
@@ -59,6 +62,71 @@ impl std::error::Error for Error {
             Error::InvalidClose(e) => Some(e),
             Error::Encode(e) => Some(e),
             Error::QueueFull | Error::Unsupported | Error::PersistKeyInUse => None,
+        }
+    }
+}
+
+/// Why [`Socket::send`](super::Socket::send) (or
+/// [`send_replacing`](super::Socket::send_replacing)) refused a message, with the message:
+/// every variant gives it back ([`into_message`](Self::into_message)), as
+/// `std::sync::mpsc::SendError<T>` and tokio's `TrySendError<T>` do.
+///
+/// `?` converts it into an [`Error`] ([`Error::QueueFull`]), which lets the message go.
+///
+/// ```no_run
+/// # fn demo(socket: &tether_ws::Socket) {
+/// use tether_ws::{SendError, Sent};
+///
+/// match socket.send("move 3 4") {
+///     Ok(Sent::Written | Sent::Queued) => {}
+///     Ok(_) => {} // Sent::Dropped: the overflow policy discarded it (an Event::Dropped says so)
+///     Err(SendError::QueueFull(message)) => {
+///         // Overflow::Reject and a full outbox: keep it and try again later.
+///         let _retry_later = message;
+///     }
+///     Err(_) => {}
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The outbox is full and the overflow policy is [`Overflow::Reject`](super::Overflow):
+    /// the message was neither sent nor queued. It was not reported in an
+    /// [`Event::Dropped`](super::Event::Dropped) either: here it is.
+    QueueFull(Message),
+}
+
+impl SendError {
+    /// The message that was refused.
+    pub fn message(&self) -> &Message {
+        match self {
+            SendError::QueueFull(m) => m,
+        }
+    }
+
+    /// Takes the message that was refused back.
+    pub fn into_message(self) -> Message {
+        match self {
+            SendError::QueueFull(m) => m,
+        }
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::QueueFull(_) => Error::QueueFull.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+impl From<SendError> for Error {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::QueueFull(_) => Error::QueueFull,
         }
     }
 }

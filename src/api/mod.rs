@@ -12,12 +12,13 @@ mod typed;
 mod types;
 
 pub use error::{
-    CloseArgError, ConfigError, ConnectionError, EncodeError, Error, PersistError, ProtocolError, UrlError,
+    CloseArgError, ConfigError, ConnectionError, EncodeError, Error, PersistError, ProtocolError, SendError,
+    UrlError,
 };
 pub use socket::{Socket, SocketBuilder, Subscription};
 pub use subscribers::EventStream;
 pub use typed::{decode, TypedEvent, TypedEventStream, TypedSocket};
 pub use types::{
-    CloseInfo, ContinuityMode, ContinuityOptions, DropReason, Event, HeartbeatOptions, Jitter, Message,
-    Overflow, Persist, QueueOptions, ReconnectOptions, RetryReason, SessionStart, State,
+    CloseInfo, ContinuityMode, ContinuityOptions, DropReason, Event, HeartbeatOptions, IsPong, Jitter,
+    Message, Overflow, Persist, QueueOptions, ReconnectOptions, RetryReason, Sent, SessionStart, State,
 };

@@ -5,15 +5,51 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::error::Error;
+use super::error::{ConfigError, Error, SendError};
 use super::subscribers::{EventStream, Subscribers};
 use super::types::{
     duration, limit, ms, CloseInfo, ContinuityOptions, Event, HeartbeatOptions, Message, QueueOptions,
-    ReconnectOptions, State,
+    ReconnectOptions, Sent, State,
 };
 use crate::core::{check_close_args, Config, Heartbeat};
 
 type ShouldReconnect = Rc<dyn Fn(&CloseInfo) -> bool>;
+type UrlProvider = Box<dyn Fn() -> String>;
+
+/// The core's option error with the Rust API's names: the setter that takes the value
+/// (`ReconnectOptions::grow_factor`, not the JS face's `reconnectionDelayGrowFactor`) and
+/// what the value must be in Rust's terms.
+fn rust_named(e: ConfigError) -> ConfigError {
+    let (option, expected) = match e.option {
+        "minReconnectionDelay" => ("ReconnectOptions::min_delay", "a finite duration"),
+        "maxReconnectionDelay" => ("ReconnectOptions::max_delay", "a duration"),
+        "reconnectionDelayGrowFactor" => ("ReconnectOptions::grow_factor", "a finite number >= 1"),
+        "minUptime" => ("ReconnectOptions::min_uptime", "a duration"),
+        "jitter" => (
+            "ReconnectOptions::jitter",
+            "Jitter::None or Jitter::Proportional of 0 to 1",
+        ),
+        "connectionTimeout" => (
+            "SocketBuilder::connection_timeout",
+            "a duration > 0 (or None: no limit)",
+        ),
+        "heartbeat.intervalMs" => ("HeartbeatOptions::interval", "a duration > 0"),
+        "heartbeat.timeoutMs" => ("HeartbeatOptions::timeout", "a duration > 0"),
+        "continuity.window" => ("ContinuityOptions::window", "1 to 65536 messages"),
+        "continuity.windowBytes" => (
+            "ContinuityOptions::window_bytes",
+            "at least 1 byte (or None: no limit of yours)",
+        ),
+        "continuity.ackDelayMs" => ("ContinuityOptions::ack_delay", "a finite duration"),
+        "continuity" => (
+            "SocketBuilder::continuity",
+            "not set: this build has no `continuity` feature",
+        ),
+        // (A rule the core added since: its own words.)
+        _ => return e,
+    };
+    ConfigError { option, expected }
+}
 
 /// Configures and opens a [`Socket`]. Start with [`Socket::builder`].
 #[must_use = "call .connect() to open the socket"]
@@ -21,6 +57,8 @@ pub struct SocketBuilder {
     // Only the browser implementation reads it; native builds fail before.
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     url: String,
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    url_provider: Option<UrlProvider>,
     protocols: Vec<String>,
     reconnect: ReconnectOptions,
     queue: QueueOptions,
@@ -35,6 +73,44 @@ pub struct SocketBuilder {
 }
 
 impl SocketBuilder {
+    /// Asks `provider` for the URL before every connection attempt (the JS face's URL
+    /// provider), for instance to put a fresh auth token in it. The URL given to
+    /// [`Socket::builder`] is still checked by [`connect`](Self::connect), shown by
+    /// [`Socket::url`] until the first attempt, and is the default
+    /// [`persist_key`](super::ContinuityOptions::persist_key); each attempt connects to
+    /// what `provider` returns, resolved and checked as `builder`'s URL is. A URL that is
+    /// not valid fails that attempt ([`Event::Error`] with
+    /// [`ConnectionError::Socket`](super::ConnectionError::Socket), then a retry with
+    /// backoff as for any failed attempt).
+    ///
+    /// It is called synchronously, when the attempt's socket is made: a token that must be
+    /// fetched is fetched beforehand (keep the latest in a `Cell` or `RefCell` the
+    /// closure reads). Do not move a handle of the socket itself into it: the socket would
+    /// keep itself alive.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), tether_ws::Error> {
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// use tether_ws::Socket;
+    ///
+    /// let token = Rc::new(RefCell::new(String::from("first")));
+    /// let socket = Socket::builder("wss://example.com/live")
+    ///     .url_provider({
+    ///         let token = token.clone();
+    ///         move || format!("wss://example.com/live?token={}", token.borrow())
+    ///     })
+    ///     .connect()?;
+    /// // Refreshed later: the next attempt (a reconnect) carries the new token.
+    /// *token.borrow_mut() = String::from("second");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn url_provider(mut self, provider: impl Fn() -> String + 'static) -> Self {
+        self.url_provider = Some(Box::new(provider));
+        self
+    }
+
     /// Subprotocols to offer.
     pub fn protocols<I, S>(mut self, protocols: I) -> Self
     where
@@ -57,7 +133,8 @@ impl SocketBuilder {
         self
     }
 
-    /// Turns on heartbeats: any message from the server counts as a reply.
+    /// Turns on heartbeats (default: off): any message from the server counts as a reply,
+    /// unless [`HeartbeatOptions::is_pong`] says which do (those are then not delivered).
     pub fn heartbeat(mut self, options: HeartbeatOptions) -> Self {
         self.heartbeat = Some(options);
         self
@@ -132,12 +209,12 @@ impl SocketBuilder {
             max_message_bytes: self.max_message_bytes.map_or(u64::MAX, |n| n as u64),
             continuity: self.continuity.as_ref().map(ContinuityOptions::to_core),
         };
-        cfg.validate().map_err(Error::InvalidOption)?;
+        cfg.validate().map_err(|e| Error::InvalidOption(rust_named(e)))?;
         let key = self.continuity.as_ref().and_then(|c| c.persist_key.as_deref());
         if key.is_some_and(|k| k.is_empty() || k.contains('#')) {
-            return Err(Error::InvalidOption(crate::core::ConfigError {
-                option: "continuity.persistKey",
-                expected: "a non-empty string without \"#\"",
+            return Err(Error::InvalidOption(ConfigError {
+                option: "ContinuityOptions::persist_key",
+                expected: "a non-empty string without '#'",
             }));
         }
         Ok(cfg)
@@ -216,6 +293,7 @@ impl Socket {
         let d = Config::default();
         SocketBuilder {
             url: url.into(),
+            url_provider: None,
             protocols: Vec::new(),
             reconnect: ReconnectOptions::default(),
             queue: QueueOptions::default(),
@@ -238,23 +316,50 @@ impl Socket {
         }
     }
 
-    /// Sends now if open, else queues for the next connection. `Ok(true)` means written to the
-    /// socket, `Ok(false)` queued (or dropped by the overflow policy, with a `Dropped` event).
-    pub fn send(&self, message: impl Into<Message>) -> Result<bool, Error> {
+    /// Sends now if open, else queues for the next connection. Says what became of the
+    /// message: [`Sent::Written`] to the socket, [`Sent::Queued`] in the outbox, or
+    /// [`Sent::Dropped`] by the overflow policy (with an [`Event::Dropped`] that carries it).
+    /// Under [`Overflow::Reject`](super::Overflow::Reject) a message that does not fit is
+    /// refused, and given back: [`SendError::QueueFull`].
+    ///
+    /// ```no_run
+    /// # fn demo(socket: &tether_ws::Socket) {
+    /// use tether_ws::{SendError, Sent};
+    ///
+    /// match socket.send("hello") {
+    ///     Ok(Sent::Written) => {}             // on its way
+    ///     Ok(_) => {}                         // queued, or dropped under the overflow policy
+    ///     Err(e) => keep(e.into_message()),   // refused (Overflow::Reject): yours again
+    /// }
+    /// # fn keep(_: tether_ws::Message) {}
+    /// # }
+    /// ```
+    pub fn send(&self, message: impl Into<Message>) -> Result<Sent, SendError> {
         imp::send(&self.inner, message.into(), None)
     }
 
     /// Like [`Socket::send`], but if the message has to be queued it takes the place of the
     /// queued message sent with the same `key` (reported as `Dropped` with reason `Replaced`):
     /// for state where only the latest value matters, such as a cursor position.
-    pub fn send_replacing(&self, message: impl Into<Message>, key: &str) -> Result<bool, Error> {
+    ///
+    /// ```no_run
+    /// # fn demo(socket: &tether_ws::Socket) -> Result<(), tether_ws::SendError> {
+    /// // While disconnected, the outbox keeps only the latest position.
+    /// socket.send_replacing(r#"{"x":10,"y":20}"#, "cursor")?;
+    /// socket.send_replacing(r#"{"x":11,"y":20}"#, "cursor")?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn send_replacing(&self, message: impl Into<Message>, key: &str) -> Result<Sent, SendError> {
         imp::send(&self.inner, message.into(), Some(key))
     }
 
-    /// Serializes `value` as JSON and sends it as text.
-    pub fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<bool, Error> {
+    /// Serializes `value` as JSON and sends it as text, as [`Socket::send`] does. Fails with
+    /// [`Error::Encode`] if serde_json cannot encode it, and with [`Error::QueueFull`] if it
+    /// is refused (the caller still has `value`).
+    pub fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<Sent, Error> {
         let text = serde_json::to_string(value).map_err(|e| Error::Encode(e.into()))?;
-        self.send(Message::Text(text))
+        self.send(Message::Text(text)).map_err(Error::from)
     }
 
     /// Closes for good (no reconnect until [`Socket::reconnect`]). The code must be 1000 or
@@ -328,10 +433,54 @@ impl Socket {
         imp::queued_messages(&self.inner)
     }
 
+    /// Bytes waiting in the outbox (UTF-8 for text), the JS face's `queuedBytes`.
+    pub fn queued_bytes(&self) -> u64 {
+        imp::queued_bytes(&self.inner)
+    }
+
+    /// Bytes not yet sent, the JS face's `bufferedAmount`: those of the current socket's
+    /// send buffer (its `bufferedAmount`; 0 without a socket) plus the outbox's
+    /// ([`queued_bytes`](Self::queued_bytes)). A measure of backpressure: a sender that
+    /// waits while it is high never lets either grow without bound.
+    ///
+    /// ```no_run
+    /// # fn demo(socket: &tether_ws::Socket, frame: Vec<u8>) {
+    /// // Skip a video frame rather than let them pile up behind a slow connection.
+    /// if socket.buffered_amount() < 1 << 20 {
+    ///     let _ = socket.send(frame);
+    /// }
+    /// # }
+    /// ```
+    pub fn buffered_amount(&self) -> u64 {
+        imp::buffered_amount(&self.inner)
+    }
+
+    /// The URL connected to, absolute, as the browser shows it (`http:` mapped to `ws:`):
+    /// the socket's, else the latest attempt's (before the first, the URL given to
+    /// [`Socket::builder`]; with a [`url_provider`](SocketBuilder::url_provider), what it
+    /// returned last). The JS face's `url`.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), tether_ws::Error> {
+    /// let socket = tether_ws::Socket::builder("http://127.0.0.1:8080/live").connect()?;
+    /// assert_eq!(socket.url(), "ws://127.0.0.1:8080/live");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn url(&self) -> String {
+        imp::url(&self.inner)
+    }
+
     /// The subprotocol the server selected (`""` when none, or not connected); with
     /// continuity, your part of it (`"chat"` for `tether.v1+chat`).
     pub fn protocol(&self) -> String {
         imp::protocol(&self.inner)
+    }
+
+    /// The extensions the server selected (`""` when none, or not connected), such as
+    /// `"permessage-deflate; client_max_window_bits=15"`.
+    pub fn extensions(&self) -> String {
+        imp::extensions(&self.inner)
     }
 
     fn subscribers(&self) -> &Rc<Subscribers> {
@@ -351,11 +500,11 @@ mod imp {
     use wasm_bindgen::{JsCast, JsValue};
     use web_sys::BinaryType;
 
-    use super::super::error::{ConnectionError, Error, PersistError};
+    use super::super::error::{ConnectionError, Error, PersistError, SendError};
     use super::super::subscribers::Subscribers;
-    use super::super::types::{CloseInfo, Event, Message, Persist, SessionStart, State};
+    use super::super::types::{CloseInfo, Event, IsPong, Message, Persist, Sent, SessionStart, State};
     use super::{ShouldReconnect, SocketBuilder};
-    use crate::browser::{check_protocols, check_url, Callbacks, Driver, DriverOptions, Sent};
+    use crate::browser::{self, check_protocols, check_url, Callbacks, Driver, DriverOptions};
     use crate::core::{self, Config, ErrorKind};
 
     pub struct Inner {
@@ -379,6 +528,8 @@ mod imp {
     struct SocketCallbacks {
         subscribers: Rc<Subscribers>,
         should_reconnect: Option<ShouldReconnect>,
+        /// With heartbeats on: which messages are their replies (not delivered).
+        is_pong: Option<IsPong>,
     }
 
     fn to_js(message: &Message) -> JsValue {
@@ -465,8 +616,17 @@ mod imp {
                 .publish(Event::Error(ConnectionError::Persistence(error)));
         }
 
-        fn message(&self, data: &JsValue) {
-            self.subscribers.publish(Event::Message(from_js(data)));
+        fn message(&self, data: &JsValue, heartbeat: bool) -> bool {
+            let message = from_js(data);
+            if let Some(is_pong) = self.is_pong.as_ref().filter(|_| heartbeat) {
+                if is_pong(&message) {
+                    return true;
+                }
+                self.subscribers.publish(Event::Message(message));
+                return false;
+            }
+            self.subscribers.publish(Event::Message(message));
+            true
         }
 
         fn should_reconnect(&self, info: &CloseInfo) -> Option<bool> {
@@ -480,6 +640,7 @@ mod imp {
         let callbacks = Rc::new(SocketCallbacks {
             subscribers: Rc::new(Subscribers::default()),
             should_reconnect: b.should_reconnect,
+            is_pong: b.heartbeat.as_ref().and_then(|h| h.is_pong.clone()),
         });
         // Persisted under its key, or the URL (absolute, as checked).
         let persist_key = b
@@ -490,6 +651,9 @@ mod imp {
         let options = DriverOptions {
             config,
             url,
+            url_provider: b.url_provider.map(|provide| -> Box<dyn Fn() -> Option<String>> {
+                Box::new(move || check_url(&provide()).ok())
+            }),
             protocols: b.protocols,
             binary_type: BinaryType::Arraybuffer,
             heartbeat_message: b.heartbeat.as_ref().map(|h| to_js(&h.message)),
@@ -507,12 +671,14 @@ mod imp {
         inner.keep_session.set(true);
     }
 
-    pub fn send(inner: &Inner, message: Message, key: Option<&str>) -> Result<bool, Error> {
+    pub fn send(inner: &Inner, message: Message, key: Option<&str>) -> Result<Sent, SendError> {
         let bytes = message.len() as u64;
         match inner.driver.send(to_js(&message), key, |_| bytes) {
-            Sent::Written => Ok(true),
-            Sent::Queued | Sent::Dropped => Ok(false),
-            Sent::Rejected => Err(Error::QueueFull),
+            browser::Sent::Written => Ok(Sent::Written),
+            browser::Sent::Queued => Ok(Sent::Queued),
+            browser::Sent::Dropped => Ok(Sent::Dropped),
+            // (The driver gives back its JS copy; the Rust value is still here.)
+            browser::Sent::Rejected => Err(SendError::QueueFull(message)),
         }
     }
 
@@ -536,8 +702,24 @@ mod imp {
         inner.driver.queued_messages()
     }
 
+    pub fn queued_bytes(inner: &Inner) -> u64 {
+        inner.driver.queued_bytes()
+    }
+
+    pub fn buffered_amount(inner: &Inner) -> u64 {
+        inner.driver.buffered_amount()
+    }
+
+    pub fn url(inner: &Inner) -> String {
+        inner.driver.url()
+    }
+
     pub fn protocol(inner: &Inner) -> String {
         inner.driver.protocol()
+    }
+
+    pub fn extensions(inner: &Inner) -> String {
+        inner.driver.extensions()
     }
 
     pub fn subscribers(inner: &Inner) -> &Rc<Subscribers> {
@@ -551,9 +733,9 @@ mod imp {
     //! `Socket` can exist and the other functions are unreachable by construction.
     use std::rc::Rc;
 
-    use super::super::error::Error;
+    use super::super::error::{Error, SendError};
     use super::super::subscribers::Subscribers;
-    use super::super::types::{Message, State};
+    use super::super::types::{Message, Sent, State};
     use super::SocketBuilder;
     use crate::core::Config;
 
@@ -563,7 +745,7 @@ mod imp {
     pub fn connect(_: SocketBuilder, _: Config) -> Result<Inner, Error> {
         Err(Error::Unsupported)
     }
-    pub fn send(inner: &Inner, _: Message, _: Option<&str>) -> Result<bool, Error> {
+    pub fn send(inner: &Inner, _: Message, _: Option<&str>) -> Result<Sent, SendError> {
         match *inner {}
     }
     pub fn close(inner: &Inner, _: u16, _: &str) {
@@ -584,7 +766,19 @@ mod imp {
     pub fn queued_messages(inner: &Inner) -> usize {
         match *inner {}
     }
+    pub fn queued_bytes(inner: &Inner) -> u64 {
+        match *inner {}
+    }
+    pub fn buffered_amount(inner: &Inner) -> u64 {
+        match *inner {}
+    }
+    pub fn url(inner: &Inner) -> String {
+        match *inner {}
+    }
     pub fn protocol(inner: &Inner) -> String {
+        match *inner {}
+    }
+    pub fn extensions(inner: &Inner) -> String {
         match *inner {}
     }
     pub fn subscribers(inner: &Inner) -> &Rc<Subscribers> {
@@ -610,7 +804,113 @@ mod tests {
             ..Default::default()
         };
         let err = Socket::builder("ws://x/").backoff(bad).connect().err();
-        assert!(matches!(err, Some(Error::InvalidOption(e)) if e.option == "reconnectionDelayGrowFactor"));
+        let Some(Error::InvalidOption(e)) = err else {
+            panic!("expected an option error, got {err:?}")
+        };
+        assert_eq!(e.option, "ReconnectOptions::grow_factor");
+        assert_eq!(
+            e.to_string(),
+            "invalid option `ReconnectOptions::grow_factor`: expected a finite number >= 1"
+        );
+    }
+
+    /// The option a builder fails with.
+    fn option_error(b: SocketBuilder) -> ConfigError {
+        match b.connect().err() {
+            Some(Error::InvalidOption(e)) => e,
+            other => panic!("expected an option error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn option_errors_name_the_rust_setters_not_the_js_options() {
+        let b = || Socket::builder("ws://x/");
+        let cases = [
+            (
+                b().backoff(ReconnectOptions::default().jitter(super::super::Jitter::Proportional(1.5))),
+                "ReconnectOptions::jitter",
+            ),
+            (
+                b().backoff(ReconnectOptions::default().grow_factor(f64::NAN)),
+                "ReconnectOptions::grow_factor",
+            ),
+            (
+                b().connection_timeout(Some(Duration::ZERO)),
+                "SocketBuilder::connection_timeout",
+            ),
+            (
+                b().heartbeat(HeartbeatOptions::default().interval(Duration::ZERO)),
+                "HeartbeatOptions::interval",
+            ),
+            (
+                b().heartbeat(HeartbeatOptions::default().timeout(Duration::ZERO)),
+                "HeartbeatOptions::timeout",
+            ),
+        ];
+        for (builder, name) in cases {
+            let e = option_error(builder);
+            assert_eq!(e.option, name);
+            assert!(!e.expected.contains("milliseconds"), "{e}: Rust takes Durations");
+        }
+    }
+
+    /// Every rule of the core's validation, broken one at a time, comes out with a Rust name
+    /// (also those no Rust value can break: a `Duration` is never negative or infinite).
+    #[test]
+    fn every_core_option_error_has_a_rust_name() {
+        let breaks: [fn(&mut Config); 11] = [
+            |c| c.backoff.min_delay_ms = f64::INFINITY,
+            |c| c.backoff.max_delay_ms = -1.0,
+            |c| c.backoff.grow_factor = 0.5,
+            |c| c.backoff.min_uptime_ms = -1.0,
+            |c| c.backoff.jitter = 2.0,
+            |c| c.connection_timeout_ms = 0.0,
+            |c| {
+                c.heartbeat = Some(Heartbeat {
+                    interval_ms: 0.0,
+                    timeout_ms: 1.0,
+                })
+            },
+            |c| {
+                c.heartbeat = Some(Heartbeat {
+                    interval_ms: 1.0,
+                    timeout_ms: 0.0,
+                })
+            },
+            |c| {
+                c.continuity = Some(crate::core::Continuity {
+                    window: 0,
+                    ..Default::default()
+                })
+            },
+            |c| {
+                c.continuity = Some(crate::core::Continuity {
+                    window_bytes: 0,
+                    ..Default::default()
+                })
+            },
+            |c| {
+                c.continuity = Some(crate::core::Continuity {
+                    ack_delay_ms: f64::NAN,
+                    ..Default::default()
+                })
+            },
+        ];
+        let mut names = Vec::new();
+        for (i, break_it) in breaks.iter().enumerate() {
+            let mut cfg = Config::default();
+            break_it(&mut cfg);
+            let js = cfg.validate().expect_err("broken");
+            let rust = rust_named(js.clone());
+            assert!(
+                rust.option.contains("::") && rust.option != js.option,
+                "rule {i}: {js} is still named for JS: {rust}"
+            );
+            names.push(rust.option);
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), breaks.len(), "one name per rule: {names:?}");
     }
 
     #[test]
@@ -646,17 +946,14 @@ mod tests {
         };
         assert_eq!(builder(options).config().unwrap().continuity, Some(expected));
 
-        let option = |b: SocketBuilder| match b.connect().err() {
-            Some(Error::InvalidOption(e)) => e.option,
-            other => panic!("expected an option error, got {other:?}"),
-        };
+        let option = |b: SocketBuilder| option_error(b).option;
         assert_eq!(
             option(builder(ContinuityOptions::default().window(0))),
-            "continuity.window"
+            "ContinuityOptions::window"
         );
         assert_eq!(
             option(builder(ContinuityOptions::default().window_bytes(Some(0)))),
-            "continuity.windowBytes"
+            "ContinuityOptions::window_bytes"
         );
         // With a heartbeat too (on a session it is the protocol's ping).
         let with_heartbeat = builder(ContinuityOptions::default()).heartbeat(HeartbeatOptions::default());
@@ -672,7 +969,7 @@ mod tests {
         for key in ["", "a#1"] {
             assert_eq!(
                 option(builder(persisted.clone().persist_key(key))),
-                "continuity.persistKey"
+                "ContinuityOptions::persist_key"
             );
         }
     }

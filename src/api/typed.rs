@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::error::Error;
 use super::socket::Socket;
 use super::subscribers::EventStream;
-use super::types::{Event, Message};
+use super::types::{Event, Message, Sent};
 
 /// An event of a [`TypedSocket`]: decoded messages, undecodable ones, and everything else.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,8 +85,9 @@ impl<In: DeserializeOwned, Out: Serialize> TypedSocket<In, Out> {
         &self.socket
     }
 
-    /// Sends `value` as JSON text; see [`Socket::send`] for the result.
-    pub fn send(&self, value: &Out) -> Result<bool, Error> {
+    /// Sends `value` as JSON text ([`Socket::send_json`]); see [`Socket::send`] for the
+    /// result.
+    pub fn send(&self, value: &Out) -> Result<Sent, Error> {
         self.socket.send_json(value)
     }
 

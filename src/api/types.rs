@@ -1,5 +1,7 @@
 //! The values the Rust API speaks in: messages, events and options (errors: error.rs).
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::error::ConnectionError;
@@ -44,6 +46,46 @@ impl From<&str> for Message {
 impl From<Vec<u8>> for Message {
     fn from(b: Vec<u8>) -> Self {
         Message::Binary(b)
+    }
+}
+
+/// What became of a message handed to [`Socket::send`](super::Socket::send) (or
+/// [`send_replacing`](super::Socket::send_replacing), [`send_json`](super::Socket::send_json)).
+/// A refusal (the outbox full under [`Overflow::Reject`]) is an error instead,
+/// [`SendError::QueueFull`](super::SendError::QueueFull), with the message.
+///
+/// ```no_run
+/// # fn demo(socket: &tether_ws::Socket) -> Result<(), tether_ws::Error> {
+/// use tether_ws::Sent;
+///
+/// if socket.send("hello")? == Sent::Written {
+///     // On its way: in the browser's send buffer, or already on the wire.
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Sent {
+    /// Written to the open socket (the browser sends it; if the connection dies before its
+    /// bytes leave, it is put back in the queue: [`Event::Requeued`]).
+    Written,
+    /// Queued in the outbox, to be written in order when a connection opens. (It may still
+    /// be discarded later: an older message is evicted under [`Overflow::DropOldest`] when
+    /// the outbox overflows, or a newer one with the same key replaces it; each such
+    /// discard is an [`Event::Dropped`].)
+    Queued,
+    /// Discarded at once by the overflow policy: the outbox is full under
+    /// [`Overflow::DropNewest`], or under [`Overflow::DropOldest`] the message alone exceeds
+    /// the outbox's bounds (evicting every other would not make room). The
+    /// message is in the [`Event::Dropped`] (reason [`DropReason::Overflow`]) that says so.
+    Dropped,
+}
+
+impl Sent {
+    /// True when written to the socket (`Written`): what the JS face's `send` returns.
+    pub fn is_written(self) -> bool {
+        self == Sent::Written
     }
 }
 
@@ -188,26 +230,68 @@ pub struct QueueOptions {
 /// Keep-alive settings. The default timing is the core's
 /// ([`Heartbeat`](crate::core::Heartbeat)), the default message `"ping"`. (On a connection
 /// that speaks the continuity protocol the protocol's own ping is sent instead of the
-/// message.)
+/// message, and any frame from the server is the reply: `is_pong` is not asked.)
+///
+/// Without [`is_pong`](Self::is_pong), any message from the server counts as the
+/// heartbeat's reply and is delivered as usual. With it, only the messages it accepts count,
+/// and those are not delivered: a server that answers `"ping"` with `"pong"` does not put a
+/// `"pong"` in your event stream (nor a decode error in a
+/// [`TypedSocket`](super::TypedSocket)'s) every interval.
 ///
 /// ```
 /// use std::time::Duration;
-/// use tether_ws::HeartbeatOptions;
+/// use tether_ws::{HeartbeatOptions, Message};
 ///
 /// let heartbeat = HeartbeatOptions::default()
 ///     .interval(Duration::from_secs(15))
-///     .message("hb");
+///     .message("ping")
+///     .is_pong(|m| *m == Message::from("pong"));
 /// assert_eq!(heartbeat.timeout, Duration::from_secs(10));
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct HeartbeatOptions {
-    /// Time between heartbeats.
+    /// Time between heartbeats (30 s).
     pub interval: Duration,
-    /// Time allowed for a reply.
+    /// Time allowed for a reply (10 s).
     pub timeout: Duration,
-    /// What to send.
+    /// What to send (`"ping"`).
     pub message: Message,
+    /// Which messages are the heartbeat's reply, and only that: see
+    /// [`is_pong`](Self::is_pong) (`None`: every message counts as a reply and is
+    /// delivered).
+    pub is_pong: Option<IsPong>,
+}
+
+/// The predicate of [`HeartbeatOptions::is_pong`]: `true` for a message that is the
+/// heartbeat's reply (not delivered).
+pub type IsPong = Arc<dyn Fn(&Message) -> bool + Send + Sync>;
+
+impl fmt::Debug for HeartbeatOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HeartbeatOptions")
+            .field("interval", &self.interval)
+            .field("timeout", &self.timeout)
+            .field("message", &self.message)
+            .field("is_pong", &self.is_pong.as_ref().map(|_| "Fn(&Message) -> bool"))
+            .finish()
+    }
+}
+
+/// Equal when the timings and messages are, and both have no `is_pong` or the same one (the
+/// same `Arc`: closures cannot be compared).
+impl PartialEq for HeartbeatOptions {
+    fn eq(&self, other: &Self) -> bool {
+        let same_pong = match (&self.is_pong, &other.is_pong) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        self.interval == other.interval
+            && self.timeout == other.timeout
+            && self.message == other.message
+            && same_pong
+    }
 }
 
 impl Default for QueueOptions {
@@ -239,6 +323,36 @@ impl HeartbeatOptions {
         self.message = message.into();
         self
     }
+
+    /// Tells the heartbeat's replies apart (the JS face's `heartbeat.isPong`): a message
+    /// from the server for which `is_pong` returns `true` counts as the reply, and is not
+    /// delivered (no [`Event::Message`]); any other message is delivered and does not count
+    /// as a reply, so a connection whose server stops answering the heartbeat is given up
+    /// after [`timeout`](Self::timeout) even while it sends other messages. Without it
+    /// (the default), every message counts as a reply and is delivered.
+    ///
+    /// It is asked about every message of a plain connection while heartbeats are on (not
+    /// on a connection that speaks the continuity protocol, where the protocol answers its
+    /// own pings), before the message is delivered: keep it cheap.
+    ///
+    /// Unlike the JS face, where a pong is still given to `message` listeners, a pong is
+    /// not delivered here: a typed stream would otherwise report a decode error for each.
+    ///
+    /// ```
+    /// use tether_ws::{HeartbeatOptions, Message};
+    ///
+    /// // The server answers {"type":"ping"} with {"type":"pong"}.
+    /// let heartbeat = HeartbeatOptions::default()
+    ///     .message(r#"{"type":"ping"}"#)
+    ///     .is_pong(|m| matches!(m, Message::Text(t) if t == r#"{"type":"pong"}"#));
+    /// let is_pong = heartbeat.is_pong.as_ref().unwrap();
+    /// assert!(is_pong(&Message::from(r#"{"type":"pong"}"#)));
+    /// assert!(!is_pong(&Message::from("news")));
+    /// ```
+    pub fn is_pong(mut self, is_pong: impl Fn(&Message) -> bool + Send + Sync + 'static) -> Self {
+        self.is_pong = Some(Arc::new(is_pong));
+        self
+    }
 }
 
 impl Default for HeartbeatOptions {
@@ -248,6 +362,7 @@ impl Default for HeartbeatOptions {
             interval: duration(h.interval_ms),
             timeout: duration(h.timeout_ms),
             message: Message::Text("ping".into()),
+            is_pong: None,
         }
     }
 }

@@ -41,8 +41,10 @@ pub trait Callbacks {
     /// Persistence failed (storage off, or a stored session refused); continuity goes on.
     fn persist_failed(&self, error: PersistError);
     /// A message from the server, its data (with continuity, the payload without the
-    /// protocol's header; with heartbeats on, every message counts as a reply).
-    fn message(&self, data: &JsValue);
+    /// protocol's header). `heartbeat`: heartbeats are on and the connection is plain, so the
+    /// message may be the heartbeat's reply; the return value says whether it counts as one
+    /// (ignored otherwise). A message that is only a reply (a pong) need not be delivered.
+    fn message(&self, data: &JsValue, heartbeat: bool) -> bool;
     /// The user's verdict on reconnecting after an unexpected close (`shouldReconnect`);
     /// `None` keeps the default (reconnect).
     fn should_reconnect(&self, info: &CloseInfo) -> Option<bool>;
@@ -54,6 +56,9 @@ pub struct DriverOptions {
     pub config: Config,
     /// Where to connect: an absolute, checked URL (`target::check_url`).
     pub url: String,
+    /// With a URL provider: the URL for each attempt, called before the attempt's socket is
+    /// made (absolute and checked; `None`, the attempt fails).
+    pub url_provider: Option<Box<dyn Fn() -> Option<String>>>,
     /// Subprotocols to offer, checked (`target::check_protocols`).
     pub protocols: Vec<String>,
     /// How binary messages are delivered (with continuity the socket's is `arraybuffer`, to
@@ -104,7 +109,9 @@ struct Inner {
     /// The one armed timer and the deadline it was armed for.
     timer: RefCell<Option<(f64, Timeout)>>,
     env: RefCell<Option<EnvWatch>>,
-    url: String,
+    /// The URL of the latest attempt (at first the one given).
+    url: RefCell<String>,
+    url_provider: Option<Box<dyn Fn() -> Option<String>>>,
     /// The app's subprotocols (checked).
     protocols: Vec<String>,
     heartbeat_message: Option<JsValue>,
@@ -234,7 +241,8 @@ impl Driver {
             conn: RefCell::new(None),
             timer: RefCell::new(None),
             env: RefCell::new(None),
-            url: opts.url,
+            url: RefCell::new(opts.url),
+            url_provider: opts.url_provider,
             protocols: opts.protocols,
             heartbeat_message: opts.heartbeat_message,
             binary_type: opts.binary_type,
@@ -323,18 +331,38 @@ impl Driver {
         self.inner.machine.borrow().queued_messages()
     }
 
+    /// Bytes in the outbox.
+    pub fn queued_bytes(&self) -> u64 {
+        self.inner.machine.borrow().queued_bytes()
+    }
+
+    /// Bytes not yet sent: the current socket's `bufferedAmount` plus the outbox's.
+    pub fn buffered_amount(&self) -> u64 {
+        let socket = self.inner.current_socket(|ws| ws.buffered_amount() as u64);
+        socket.unwrap_or(0) + self.queued_bytes()
+    }
+
+    /// The URL of the socket, if there is one, else of the latest attempt (before the
+    /// first, the one given).
+    pub fn url(&self) -> String {
+        let conn = self.inner.conn.borrow();
+        match conn.as_ref() {
+            Some(c) => c.ws.url(),
+            None => self.inner.url.borrow().clone(),
+        }
+    }
+
+    /// The extensions the server selected (`""` when none or not open).
+    pub fn extensions(&self) -> String {
+        self.inner
+            .current_socket(|ws| ws.extensions())
+            .unwrap_or_default()
+    }
+
     /// The subprotocol the server selected (`""` when none or not open); with continuity,
     /// the application's part of it.
     pub fn protocol(&self) -> String {
-        let current = self.inner.machine.borrow().current();
-        let selected = self
-            .inner
-            .conn
-            .borrow()
-            .as_ref()
-            .filter(|c| Some(c.id) == current)
-            .map(|c| c.ws.protocol())
-            .unwrap_or_default();
+        let selected = self.inner.current_socket(|ws| ws.protocol()).unwrap_or_default();
         match app_protocol(&selected) {
             Some(app) if self.inner.continuity => app.into(),
             _ => selected,
@@ -349,6 +377,13 @@ impl Drop for Driver {
 }
 
 impl Inner {
+    /// `f` of the current attempt's socket, if it has one.
+    fn current_socket<T>(&self, f: impl FnOnce(&web_sys::WebSocket) -> T) -> Option<T> {
+        let current = self.machine.borrow().current();
+        let conn = self.conn.borrow();
+        conn.as_ref().filter(|c| Some(c.id) == current).map(|c| f(&c.ws))
+    }
+
     /// Carries out the machine's actions until there are none, then arms the timer.
     fn pump(self: &Rc<Self>) {
         loop {
@@ -405,10 +440,12 @@ impl Inner {
         self.arm_timer();
     }
 
-    /// The end of a task: the record written if it changed, a storage failure told.
+    /// The end of a task: the record written if it changed, a storage failure told. While a
+    /// stored session is being claimed the machine has none yet: what is stored stays.
     fn save(&self) {
         let Some(persisted) = &self.persisted else { return };
-        if self.changed.replace(false) && persisted.on() {
+        let claiming = self.claim.borrow().is_some();
+        if !claiming && self.changed.replace(false) && persisted.on() {
             let mut record = String::new();
             if let Some(saved) = self.machine.borrow().saved_session() {
                 saved.write_record(&mut record);
@@ -604,14 +641,30 @@ impl Inner {
         self.open_socket(id);
     }
 
+    /// Whether attempt `id` is still the one to make a socket for.
+    fn still_wanted(&self, id: ConnId) -> bool {
+        let m = self.machine.borrow();
+        !self.disposed.get() && m.current() == Some(id) && m.state() == State::Connecting
+    }
+
     /// Creates the socket for attempt `id`, unless the attempt was given up meanwhile.
     fn open_socket(self: &Rc<Self>, id: ConnId) {
-        let still_wanted = {
-            let m = self.machine.borrow();
-            m.current() == Some(id) && m.state() == State::Connecting
-        };
-        if !still_wanted || self.disposed.get() {
+        if !self.still_wanted(id) {
             return;
+        }
+        if let Some(provider) = &self.url_provider {
+            // (User code: it may close, reconnect or drop the socket.)
+            let provided = provider();
+            if !self.still_wanted(id) {
+                return;
+            }
+            match provided {
+                Some(url) => *self.url.borrow_mut() = url,
+                None => {
+                    self.machine.borrow_mut().handle_connect_failed(id, now());
+                    return;
+                }
+            }
         }
         let weak = Rc::downgrade(self);
         let on_event = move |id, ev| {
@@ -634,7 +687,8 @@ impl Inner {
         } else {
             self.binary_type
         };
-        match Conn::open(id, &self.url, &protocols, binary_type, on_event) {
+        let url = self.url.borrow().clone();
+        match Conn::open(id, &url, &protocols, binary_type, on_event) {
             Ok(conn) => {
                 *self.conn.borrow_mut() = Some(conn);
                 self.machine.borrow_mut().handle_socket_created(id);
@@ -700,6 +754,7 @@ impl Inner {
             }
         }
         let mut data = e.data();
+        let mut heartbeat = false;
         if self.machine.borrow().speaks_continuity(id) {
             // (The machine counts every frame of the session as the heartbeat's reply.)
             match self.unframe(id, &data) {
@@ -709,10 +764,14 @@ impl Inner {
                     return;
                 }
             }
-        } else if self.heartbeat_message.is_some() {
-            self.machine.borrow_mut().handle_message(id, true);
+        } else {
+            heartbeat = self.heartbeat_message.is_some();
         }
-        self.callbacks.message(&data);
+        // (The callbacks say whether it is the heartbeat's reply: `is_pong`.)
+        let reply = self.callbacks.message(&data, heartbeat);
+        if heartbeat {
+            self.machine.borrow_mut().handle_message(id, reply);
+        }
         self.pump();
     }
 
