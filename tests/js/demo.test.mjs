@@ -784,3 +784,54 @@ test("demo: 50 clients (one page + 49 sockets) all drawn, then all gone", { time
     await stopRelay();
   }
 });
+
+test("demo: a page restored from the back/forward cache resumes its delivery session at once", { timeout: 60_000 }, async () => {
+  await startRelay();
+  // Playwright turns the cache off by default; here it is on, as in a user's browser. (The
+  // relay serves the demo without `Cache-Control: no-store`, so Chromium may keep it; the
+  // test server's pages, served with no-store, it does not keep.)
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    ignoreDefaultArgs: ["--disable-back-forward-cache"],
+    timeout: 60_000,
+  });
+  try {
+    const context = await browser.newContext({ viewport: VIEWPORT });
+    const page = await openDemo(context, "page");
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Page.enable");
+    const notCached = [];
+    cdp.on("Page.backForwardCacheNotUsed", (e) => notCached.push(e.notRestoredExplanations.map((x) => x.reason)));
+    const live = () => page.evaluate(() => ({ ...window.demo.live.feed, resumes: window.demo.live.resumes.length, state: window.demo.live.ws.state }));
+    await waitFor(async () => (await live()).received >= 5, 15_000, "5 feed messages");
+    await page.evaluate(() => {
+      window.sameDocument = true;
+      addEventListener("pageshow", (e) => (window.shownFromCache = e.persisted));
+    });
+    const before = await live();
+    // Away (another page of the same origin) for longer than the feed's period, and back.
+    await page.goto(`${ORIGIN}/pkg/package.json`);
+    await sleep(1500);
+    await page.goBack({ waitUntil: "commit" });
+    await waitFor(() => page.evaluate(() => window.shownFromCache === true).catch(() => false), 10_000, "a pageshow from the cache");
+    assert.deepEqual(notCached, [], "Chromium kept the page");
+    assert.equal(await page.evaluate(() => window.sameDocument), true, "the same document, not a new load");
+    await waitFor(async () => {
+      const l = await live();
+      return l.resumes > before.resumes && l.state === "open" && l.received >= before.received + 5 ? l : null;
+    }, 10_000, "a resume and 5 more feed messages after the restore");
+    const after = await page.evaluate(() => ({ feed: window.demo.live.feed, msg: window.demo.live.msg, last: window.demo.live.resumes.at(-1) }));
+    assert.deepEqual({ resumed: after.last.resumed, reason: after.last.reason }, { resumed: true, reason: null });
+    assert.deepEqual(
+      { gaps: after.feed.gaps, duplicates: after.feed.duplicates, lost: after.msg.holes, duplicated: after.msg.duplicated },
+      { gaps: 0, duplicates: 0, lost: 0, duplicated: 0 },
+    );
+    assert.equal(after.feed.received, after.feed.next - 1, "every feed number once, in order");
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await browser.close().catch(() => {});
+    await stopRelay();
+  }
+});

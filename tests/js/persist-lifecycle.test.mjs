@@ -4,12 +4,12 @@
 // Page.setWebLifecycleState, what Chromium does to background tabs) resumes without
 // duplicate delivery.
 //
-// The cache restore itself cannot happen here: the test server sends `Cache-Control:
-// no-store`, and Chromium keeps no page served so that used a WebSocket (its reasons,
-// "MainResourceHasCacheControlNoStore" and "WebSocketUsedWithCCNS", seen through CDP). So
-// the test gives the socket the event the browser gives a page restored from the cache, a
-// `pageshow` with `persisted: true`, after the connection has gone silent, as it does when
-// the page sat in the cache.
+// Chromium keeps no page of the test server's in the cache (it sends `Cache-Control:
+// no-store`, and a page served so that used a WebSocket is not kept: "WebSocketUsedWithCCNS"
+// through CDP), so here the test gives the socket the event the browser gives a page
+// restored from the cache, a `pageshow` with `persisted: true`, after its connection died,
+// with the next retry 30 s away: only the lifecycle can bring it back in time. A real
+// restore from the cache, of the demo page served by the relay, is in demo.test.mjs.
 //
 // Needs: pkg/ built, `cargo build -p tether-server`, the test server (tests/js/harness.mjs).
 import assert from "node:assert/strict";
