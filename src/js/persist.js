@@ -5,30 +5,16 @@
 //   `tether-ws:<key>#<n>`  each message Core holds (sent and unacknowledged, or queued),
 //                          n counting up in send order: "t" + text, or "b" + one char per byte.
 // (A key has no "#", a WebSocket URL neither: one key's names are never another's.)
-// A message is written at send() and removed when Core lets go of it (slots.js calls
-// `forget`: acknowledged, dropped, replaced). The record is written at the end of each task
-// that changed it. The rules (which messages are whose, what a record means) are Core's.
+// A message is written at send(), and removed at the end of the task in which Core let go of
+// it (acknowledged, dropped, replaced: its slot released), when the record of that task is
+// written. The rules (which messages are whose, what a record means) are Core's.
 //
 // A duplicated tab copies sessionStorage, and two tabs must never resume one session: each
 // socket that holds a session answers for it on a BroadcastChannel named after its key, and
 // a page that found a session in storage asks first, taking it up only if no tab answers
 // within CLAIM_MS (a reloaded page's predecessor is gone: nobody answers).
 
-import { hooks, keep } from "./slots.js";
-
-// The slots whose message is kept in storage: slot → [owner, n]. When Core lets go of one,
-// its owner forgets the stored copy.
-const stored = new Map();
-const released = (slot) => unstore(slot);
-
-/** Forgets the stored copy of message `slot`, if it has one. */
-export function unstore(slot) {
-  const kept = stored.get(slot);
-  if (kept) {
-    stored.delete(slot);
-    kept[0].forget(kept[1]);
-  }
-}
+import { keep, slotData } from "./slots.js";
 
 const PREFIX = "tether-ws:";
 const CLAIM_MS = 100;
@@ -67,6 +53,7 @@ export class Persisted {
   #restored = false; // the session was taken up, and no resume event has told it yet
   #duplicate = false; // another tab held the session found in storage: this one began anew
   #channel; // where this socket answers for its session, and asks about a stored one
+  #kept = new Map(); // slot → n: the messages kept, by the slot Core holds them as
   /** While a stored session is being claimed: the Promise the first socket waits for. */
   claim;
 
@@ -77,7 +64,6 @@ export class Persisted {
    */
   constructor(key, onFail) {
     claimed ??= new Set();
-    hooks.released = released;
     if (claimed.has(key)) {
       throw new Error(`TetherSocket: another socket on this page persists under "${key}": give each its own \`continuity.persistKey\``);
     }
@@ -198,20 +184,40 @@ export class Persisted {
     return restored;
   }
 
-  /** Keeps message `data`, held by Core as `slot`, before Core sees it. */
+  /** Keeps message `data`, held by Core as `slot`, before Core sees it. (Sending may drop
+   * or replace a queued one: the task's end looks.) */
   keep(slot, data) {
     if (this.#off) return;
     const text = encode(data);
     const n = this.#next++;
-    if (text !== undefined && this.#write(this.#base + "#" + n, text)) stored.set(slot, [this, n]);
+    if (text !== undefined && this.#write(this.#base + "#" + n, text)) this.#kept.set(slot, n);
+    this.changed();
   }
 
   /** The message a restore handed to Core as `slot` is kept already, as `n`. */
   adopt(slot, n) {
-    if (!this.#off) stored.set(slot, [this, n]);
+    if (!this.#off) this.#kept.set(slot, n);
   }
 
-  /** Core let go of message `n`. */
+  /** Message `slot` was written plainly (sent at most once): no longer kept. */
+  unstore(slot) {
+    const n = this.#kept.get(slot);
+    if (n === undefined) return;
+    this.#kept.delete(slot);
+    this.forget(n);
+  }
+
+  /** Forgets the messages Core has let go of (their slots released). */
+  #sweep() {
+    for (const [slot, n] of this.#kept) {
+      if (slotData(slot) === undefined) {
+        this.#kept.delete(slot);
+        this.forget(n);
+      }
+    }
+  }
+
+  /** Removes stored message `n`. */
   forget(n) {
     if (this.#off) return;
     try {
@@ -233,6 +239,7 @@ export class Persisted {
   save() {
     this.#pending = false;
     if (this.#off || !this.#core || this.claim !== undefined) return;
+    this.#sweep();
     const record = this.#core.savedSession();
     if (record === this.#record) return;
     this.#record = record;
@@ -250,7 +257,7 @@ export class Persisted {
   /** Lets go of the key, the channel and Core, keeping what is stored (the socket was
    * collected without free(): a later page load may still take the session up). */
   release() {
-    for (const [slot, kept] of stored) if (kept[0] === this) stored.delete(slot);
+    this.#kept.clear();
     this.#core = undefined;
     this.#channel?.close();
     this.#channel = undefined;
@@ -286,7 +293,7 @@ export class Persisted {
 
   /** Removes every key of this socket's (best effort: storage may be what failed). */
   #clear() {
-    for (const [slot, kept] of stored) if (kept[0] === this) stored.delete(slot);
+    this.#kept.clear();
     this.#pending = false;
     try {
       const storage = this.#storage;

@@ -17,12 +17,8 @@ export function slotData(slot) {
   return slots.get(slot);
 }
 
-// Told of every release while set (persist.js: the stored copy of a message goes with it).
-export const hooks = { released: null };
-
 export function release(slot) {
   slots.delete(slot);
-  if (hooks.released) hooks.released(slot);
 }
 
 export function slotSize(slot) {

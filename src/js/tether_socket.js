@@ -23,7 +23,7 @@ import { isOnline, isVisible, payloadKind, providedProtocols, providedUrl, sizeA
 import { callHook, Listeners, redactUrl } from "./events.js";
 import { BINARY_TYPES, BINARY_TYPES_TEXT, fail, makeCore, noWebSocket, parseOptions, sendKey, webSocketClass } from "./options.js";
 import { keep, slotData } from "./slots.js";
-import { Persisted, persistable, unstore } from "./persist.js";
+import { Persisted, persistable } from "./persist.js";
 
 // Core's action kinds (KIND_* in src/js/core.rs) and the enums by variant index (src/core/
 // machine.rs): tests/js_contract.rs checks these against the Rust definitions.
@@ -461,7 +461,7 @@ export class TetherSocket {
       // Numbered: the record's `last` moved. Written plainly, it is sent at most once: a
       // later page load must not send it again.
       if (this.#framing === id) this.#persisted.changed();
-      else unstore(slot);
+      else this.#persisted.unstore(slot);
     }
     if (core.written(id)) this.#reportBuffered(id);
     return true;
@@ -500,12 +500,11 @@ export class TetherSocket {
     // too, like a resolved Promise): attempts given up before then (say, a hundred
     // reconnect() calls in a row) cost no socket.
     // (A session found in storage is first claimed from other tabs: persist.js.)
-    const claim = CONTINUITY && this.#persisted?.claim;
-    if (typeof url !== "function" && typeof protocols !== "function" && !claim) {
+    if (typeof url !== "function" && typeof protocols !== "function" && !(CONTINUITY && this.#persisted?.claim)) {
       queueMicrotask(() => opened([url, protocols]));
       return;
     }
-    Promise.resolve(claim)
+    (CONTINUITY && this.#persisted?.claim ? this.#persisted.claim : Promise.resolve())
       .then(async () => [await provide(url, providedUrl), await provide(protocols, providedProtocols)])
       .then(opened);
   }
@@ -660,9 +659,9 @@ export class TetherSocket {
     const token = {};
     const on = [];
     const listen = (target, type) => {
-      const g = (e) => {
+      const g = () => {
         const socket = self.deref();
-        if (socket) socket.#onEnv(type, e);
+        if (socket) socket.#onEnv(type);
       };
       target.addEventListener(type, g);
       on.push(() => target.removeEventListener(type, g));
@@ -680,8 +679,11 @@ export class TetherSocket {
     // from the back/forward cache resumes at once.
     if (CONTINUITY && continuity && typeof globalThis.addEventListener === "function") {
       listen(globalThis, "pagehide");
-      listen(globalThis, "pageshow");
       if (typeof document !== "undefined") listen(document, "freeze");
+      // (Only a page shown again from the cache: not the first load's pageshow.)
+      const shown = (e) => e.persisted && self.deref()?.#onEnv("pageshow");
+      globalThis.addEventListener("pageshow", shown);
+      on.push(() => globalThis.removeEventListener("pageshow", shown));
     }
     const stop = () => on.forEach((off) => off());
     envCleanup()?.register(this, stop, token);
@@ -691,7 +693,7 @@ export class TetherSocket {
     };
   }
 
-  #onEnv(type, e) {
+  #onEnv(type) {
     const core = this.#core;
     if (type === "online") core.online(now());
     else if (type === "offline") core.offline();
@@ -700,7 +702,7 @@ export class TetherSocket {
       this.#persisted?.save();
     } else if (CONTINUITY && type === "pageshow") {
       // (Its socket may have died in the cache unnoticed; the session resumes losslessly.)
-      if (e?.persisted && STATES[core.state()] !== "closed") core.reconnect(now(), 1000, "page restored");
+      if (STATES[core.state()] !== "closed") core.reconnect(now(), 1000, "page restored");
     }
     else core.visibility(now(), isVisible());
     this.#pump();
