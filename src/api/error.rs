@@ -32,6 +32,11 @@ pub enum Error {
     /// ([`ContinuityOptions::persist_key`](super::ContinuityOptions::persist_key)): two
     /// sockets must never share a session. Give each its own key.
     PersistKeyInUse,
+    /// The socket is closed and not retrying (closed by [`Socket::close`](super::Socket::close),
+    /// out of retries, or made with `start_closed` and not yet reconnected), so what was
+    /// awaited ([`Socket::opened`](super::Socket::opened)) will not happen without a
+    /// [`Socket::reconnect`](super::Socket::reconnect).
+    Closed,
 }
 
 impl fmt::Display for Error {
@@ -46,6 +51,7 @@ impl fmt::Display for Error {
             Error::Unsupported => f.write_str(
                 "WebSockets need a browser: tether-ws sockets only run on wasm32 in a web page or worker",
             ),
+            Error::Closed => f.write_str("the socket is closed and not retrying: reconnect() it first"),
             Error::PersistKeyInUse => f.write_str(
                 "another socket on this page persists its session under this key: give each its own `persist_key`",
             ),
@@ -61,7 +67,7 @@ impl std::error::Error for Error {
             Error::InvalidOption(e) => Some(e),
             Error::InvalidClose(e) => Some(e),
             Error::Encode(e) => Some(e),
-            Error::QueueFull | Error::Unsupported | Error::PersistKeyInUse => None,
+            Error::QueueFull | Error::Unsupported | Error::PersistKeyInUse | Error::Closed => None,
         }
     }
 }

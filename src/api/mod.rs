@@ -10,12 +10,13 @@ mod socket;
 mod subscribers;
 mod typed;
 mod types;
+mod waiters;
 
 pub use error::{
     CloseArgError, ConfigError, ConnectionError, EncodeError, Error, PersistError, ProtocolError, SendError,
     UrlError,
 };
-pub use socket::{Socket, SocketBuilder, Subscription};
+pub use socket::{Flushed, Opened, Socket, SocketBuilder, Subscription, DEFAULT_HIGH_WATER_MARK};
 pub use subscribers::EventStream;
 pub use typed::{decode, TypedEvent, TypedEventStream, TypedSocket};
 pub use types::{

@@ -1,8 +1,12 @@
 //! [`Socket`] and its builder.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
+use futures_sink::Sink;
 use serde::Serialize;
 
 use super::error::{ConfigError, Error, SendError};
@@ -11,9 +15,25 @@ use super::types::{
     duration, limit, ms, CloseInfo, ContinuityOptions, Event, HeartbeatOptions, Message, QueueOptions,
     ReconnectOptions, Sent, State,
 };
+use super::waiters::Until;
 use crate::core::{check_close_args, Config, Heartbeat};
 
 type ShouldReconnect = Rc<dyn Fn(&CloseInfo) -> bool>;
+
+/// The default [`SocketBuilder::high_water_mark`]: 1 MiB.
+///
+/// ```no_run
+/// # fn demo() -> Result<(), tether_ws::Error> {
+/// use tether_ws::{Socket, DEFAULT_HIGH_WATER_MARK};
+///
+/// // Twice the default, for a fast uplink.
+/// let socket = Socket::builder("wss://example.com/upload")
+///     .high_water_mark(2 * DEFAULT_HIGH_WATER_MARK)
+///     .connect()?;
+/// # Ok(())
+/// # }
+/// ```
+pub const DEFAULT_HIGH_WATER_MARK: u64 = 1 << 20;
 type UrlProvider = Box<dyn Fn() -> String>;
 
 /// The core's option error with the Rust API's names: the setter that takes the value
@@ -70,6 +90,8 @@ pub struct SocketBuilder {
     should_reconnect: Option<ShouldReconnect>,
     max_message_bytes: Option<usize>,
     continuity: Option<ContinuityOptions>,
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    high_water_mark: u64,
 }
 
 impl SocketBuilder {
@@ -188,6 +210,31 @@ impl SocketBuilder {
         self
     }
 
+    /// The backpressure threshold of the socket as a [`Sink`]: its `poll_ready` is `Pending`
+    /// while more than `bytes` are not yet sent ([`Socket::buffered_amount`]: the socket's
+    /// send buffer plus the outbox), and becomes `Ready` once they drain to `bytes` or fewer
+    /// (default [`DEFAULT_HIGH_WATER_MARK`], 1 MiB). A message larger than the mark is still
+    /// accepted when the sink is ready; `0` sends one message at a time, each waiting for the
+    /// previous to leave the browser. [`Socket::send`] never waits and ignores the mark.
+    ///
+    /// ```no_run
+    /// # async fn demo(frames: impl futures::Stream<Item = Vec<u8>> + Unpin) -> Result<(), tether_ws::Error> {
+    /// use futures::{SinkExt, StreamExt};
+    /// use tether_ws::{Message, Socket};
+    ///
+    /// // Never more than 64 KiB waiting: a slow connection slows the producer down.
+    /// let mut socket = Socket::builder("wss://example.com/upload")
+    ///     .high_water_mark(64 * 1024)
+    ///     .connect()?;
+    /// socket.send_all(&mut frames.map(|f| Ok(Message::Binary(f)))).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn high_water_mark(mut self, bytes: u64) -> Self {
+        self.high_water_mark = bytes;
+        self
+    }
+
     /// Decides whether to reconnect after a close the socket did not ask for (default: always).
     pub fn should_reconnect(mut self, f: impl Fn(&CloseInfo) -> bool + 'static) -> Self {
         self.should_reconnect = Some(Rc::new(f));
@@ -255,6 +302,42 @@ impl SocketBuilder {
 ///
 /// `Socket` is `!Send` (browser objects live on one thread): in Leptos keep it in
 /// `StoredValue::new_local` or a local signal.
+///
+/// It is also a [`Sink`] of [`Message`]s, with backpressure: `poll_ready` waits while more
+/// than the [`high_water_mark`](SocketBuilder::high_water_mark) is not yet sent, so
+/// `futures::SinkExt::send_all` / `StreamExt::forward` never let the send buffer and the
+/// outbox grow without bound. Each clone is a sink of the same connection.
+///
+/// | `Sink` method | what it does |
+/// | --- | --- |
+/// | `poll_ready` | `Ready` once at most the high-water mark is not yet sent ([`buffered_amount`](Socket::buffered_amount)) |
+/// | `start_send` | [`send`](Socket::send); a message refused under [`Overflow::Reject`](super::Overflow::Reject) is the error, [`SendError::QueueFull`], carrying it |
+/// | `poll_flush` | `Ready` once nothing is queued or buffered ([`flushed`](Socket::flushed)) |
+/// | `poll_close` | flushes, closes (code 1000) and is `Ready` once the socket is [`State::Closed`]; at once if it already is |
+///
+/// As with [`send`](Socket::send), a message the overflow policy discards is not an error (an
+/// [`Event::Dropped`] carries it), and while the socket is not open messages are queued:
+/// `poll_ready` and `poll_flush` then wait for the next connection (after
+/// [`close`](Socket::close), for a [`reconnect`](Socket::reconnect)). The browser has no
+/// event for its send buffer draining: while a task waits for it on an open socket, the
+/// socket checks [`buffered_amount`](Socket::buffered_amount) on a timer, after 1 ms and
+/// then at intervals doubling up to 32 ms; no timer runs when nothing waits.
+///
+/// [`send`](Socket::send) and [`close`](Socket::close) are inherent methods, which take
+/// precedence over `SinkExt`'s: call those two as `SinkExt::send(&mut socket, message)` and
+/// `SinkExt::close(&mut socket)`.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), tether_ws::Error> {
+/// use futures::{stream, SinkExt, StreamExt};
+/// use tether_ws::{Message, Socket};
+///
+/// let mut socket = Socket::builder("wss://example.com/log").connect()?;
+/// let mut lines = stream::iter(["one", "two", "three"]).map(|l| Ok(Message::from(l)));
+/// socket.send_all(&mut lines).await?; // sent in order, flushed
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Socket {
     inner: Rc<imp::Inner>,
@@ -313,6 +396,7 @@ impl Socket {
             max_message_bytes: limit(d.max_message_bytes, u64::MAX)
                 .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             continuity: None,
+            high_water_mark: DEFAULT_HIGH_WATER_MARK,
         }
     }
 
@@ -483,8 +567,152 @@ impl Socket {
         imp::extensions(&self.inner)
     }
 
+    /// A future that resolves when the socket is next open: at once if it is, else at its
+    /// next [`Event::Open`] (through any number of failed attempts and retries). Fails with
+    /// [`Error::Closed`] if the socket is, or becomes, [`State::Closed`] first: closed by
+    /// [`close`](Socket::close), out of retries, or made with
+    /// [`start_closed`](SocketBuilder::start_closed) and not yet
+    /// [`reconnect`](Socket::reconnect)ed. It holds a handle: the socket lives while it waits.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tether_ws::Error> {
+    /// let socket = tether_ws::Socket::builder("wss://example.com/live").connect()?;
+    /// socket.opened().await?;
+    /// assert_eq!(socket.state(), tether_ws::State::Open);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn opened(&self) -> Opened {
+        Opened { socket: self.clone() }
+    }
+
+    /// A future that resolves once nothing is queued in the outbox or buffered by the socket
+    /// ([`buffered_amount`](Socket::buffered_amount) is 0): every message sent so far has
+    /// been handed to the network. At once if that is already so. While the socket is not
+    /// open it waits for the next connection to flush the outbox (after
+    /// [`close`](Socket::close), for a [`reconnect`](Socket::reconnect)). It holds a handle:
+    /// the socket lives while it waits.
+    ///
+    /// ```no_run
+    /// # async fn demo(socket: tether_ws::Socket) -> Result<(), tether_ws::Error> {
+    /// socket.send("last words")?;
+    /// socket.flushed().await;
+    /// socket.close(1000, "done")?; // (the browser sends what it buffered first anyway)
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn flushed(&self) -> Flushed {
+        Flushed { socket: self.clone() }
+    }
+
+    /// `Ready` once `until` holds; else registers the task to be woken when it may.
+    fn poll_until(&self, cx: &mut Context<'_>, until: Until) -> Poll<()> {
+        let holds = match until {
+            Until::Open => matches!(self.state(), State::Open | State::Closed),
+            Until::Closed => self.state() == State::Closed,
+            Until::AtMost(bytes) => self.buffered_amount() <= bytes,
+        };
+        if holds {
+            if matches!(until, Until::AtMost(_)) {
+                imp::drained(&self.inner);
+            }
+            return Poll::Ready(());
+        }
+        imp::wait(&self.inner, until, cx);
+        Poll::Pending
+    }
+
     fn subscribers(&self) -> &Rc<Subscribers> {
         imp::subscribers(&self.inner)
+    }
+}
+
+/// See the table on [`Socket`].
+impl Sink<Message> for Socket {
+    type Error = SendError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        let mark = imp::high_water_mark(&self.inner);
+        self.poll_until(cx, Until::AtMost(mark)).map(Ok)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), SendError> {
+        self.send(item).map(drop)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        self.poll_until(cx, Until::AtMost(0)).map(Ok)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        match self.state() {
+            State::Closed => return Poll::Ready(Ok(())),
+            // (Closing already: nothing more will be written.)
+            State::Closing => {}
+            _ => {
+                ready!(self.poll_until(cx, Until::AtMost(0)));
+                imp::close(&self.inner, 1000, "");
+            }
+        }
+        self.poll_until(cx, Until::Closed).map(Ok)
+    }
+}
+
+/// The future of [`Socket::opened`]: `Ok(())` once the socket is open,
+/// `Err(`[`Error::Closed`]`)` if it is closed for good first.
+///
+/// ```no_run
+/// # async fn demo(socket: tether_ws::Socket) {
+/// use tether_ws::Opened;
+///
+/// let opened: Opened = socket.opened();
+/// if opened.await.is_err() {
+///     socket.reconnect(); // closed: try again, backoff reset
+/// }
+/// # }
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Opened {
+    socket: Socket,
+}
+
+impl Future for Opened {
+    type Output = Result<(), Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        ready!(self.socket.poll_until(cx, Until::Open));
+        match self.socket.state() {
+            State::Open => Poll::Ready(Ok(())),
+            _ => Poll::Ready(Err(Error::Closed)),
+        }
+    }
+}
+
+/// The future of [`Socket::flushed`]: ready once nothing is queued or buffered.
+///
+/// ```no_run
+/// # async fn demo(socket: tether_ws::Socket, timeout: impl std::future::Future<Output = ()> + Unpin) {
+/// use futures::future::{select, Either};
+///
+/// // Wait for the sends to leave, at most until `timeout` (a timer of your choice).
+/// match select(socket.flushed(), timeout).await {
+///     Either::Left(((), _)) => {}
+///     Either::Right(_) => println!("{} bytes still unsent", socket.buffered_amount()),
+/// }
+/// # }
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Flushed {
+    socket: Socket,
+}
+
+impl Future for Flushed {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.socket.poll_until(cx, Until::AtMost(0))
     }
 }
 
@@ -493,16 +721,19 @@ mod imp {
     //! The browser implementation: the shared driver, with callbacks that decode messages into
     //! Rust values and fans events out to subscribers.
     use std::rc::Rc;
+    use std::task::Context;
     use std::time::Duration;
 
-    use std::cell::Cell;
+    use std::cell::{Cell, RefCell};
 
+    use gloo_timers::callback::Timeout;
     use wasm_bindgen::{JsCast, JsValue};
     use web_sys::BinaryType;
 
     use super::super::error::{ConnectionError, Error, PersistError, SendError};
     use super::super::subscribers::Subscribers;
     use super::super::types::{CloseInfo, Event, IsPong, Message, Persist, Sent, SessionStart, State};
+    use super::super::waiters::{Until, Waiters};
     use super::{ShouldReconnect, SocketBuilder};
     use crate::browser::{self, check_protocols, check_url, Callbacks, Driver, DriverOptions};
     use crate::core::{self, Config, ErrorKind};
@@ -512,7 +743,17 @@ mod imp {
         callbacks: Rc<SocketCallbacks>,
         /// `Socket::release` was called: the end keeps the persisted session.
         keep_session: Cell<bool>,
+        /// `SocketBuilder::high_water_mark`.
+        high_water_mark: u64,
+        /// While a task waits for bytes to drain on an open socket: the timer that wakes it
+        /// to look again (the browser has no event for `bufferedAmount`), and its next delay.
+        drain_timer: RefCell<Option<Timeout>>,
+        drain_delay_ms: Cell<u32>,
     }
+
+    /// The drain timer's first delay and its cap (it doubles while a task still waits).
+    const DRAIN_FIRST_MS: u32 = 1;
+    const DRAIN_MAX_MS: u32 = 32;
 
     impl Drop for Inner {
         fn drop(&mut self) {
@@ -530,6 +771,8 @@ mod imp {
         should_reconnect: Option<ShouldReconnect>,
         /// With heartbeats on: which messages are their replies (not delivered).
         is_pong: Option<IsPong>,
+        /// Tasks waiting for the socket to open, close or drain.
+        waiters: Rc<Waiters>,
     }
 
     fn to_js(message: &Message) -> JsValue {
@@ -591,7 +834,9 @@ mod imp {
                     duplicated: false,
                 },
             };
+            // (Any event but a message may change the state or what is queued.)
             self.subscribers.publish(event);
+            self.waiters.wake(false);
         }
 
         fn resume(
@@ -641,6 +886,7 @@ mod imp {
             subscribers: Rc::new(Subscribers::default()),
             should_reconnect: b.should_reconnect,
             is_pong: b.heartbeat.as_ref().and_then(|h| h.is_pong.clone()),
+            waiters: Rc::new(Waiters::default()),
         });
         // Persisted under its key, or the URL (absolute, as checked).
         let persist_key = b
@@ -664,7 +910,42 @@ mod imp {
             driver,
             callbacks,
             keep_session: Cell::new(false),
+            high_water_mark: b.high_water_mark,
+            drain_timer: RefCell::new(None),
+            drain_delay_ms: Cell::new(DRAIN_FIRST_MS),
         })
+    }
+
+    pub fn high_water_mark(inner: &Inner) -> u64 {
+        inner.high_water_mark
+    }
+
+    /// Registers the task of `cx` until `until` may hold; for bytes on an open socket, arms
+    /// the drain timer.
+    pub fn wait(inner: &Rc<Inner>, until: Until, cx: &mut Context<'_>) {
+        inner.callbacks.waiters.register(until, cx.waker());
+        let bytes = matches!(until, Until::AtMost(_));
+        if bytes && inner.driver.state() == State::Open && inner.drain_timer.borrow().is_none() {
+            let delay = inner.drain_delay_ms.get();
+            inner.drain_delay_ms.set((delay * 2).min(DRAIN_MAX_MS));
+            let weak = Rc::downgrade(inner);
+            let timer = Timeout::new(delay, move || {
+                if let Some(inner) = weak.upgrade() {
+                    let fired = inner.drain_timer.borrow_mut().take();
+                    drop(fired);
+                    // (Those still waiting register again, which arms the next.)
+                    inner.callbacks.waiters.wake(true);
+                }
+            });
+            *inner.drain_timer.borrow_mut() = Some(timer);
+        }
+    }
+
+    /// A task found the bytes drained: the next wait starts with a short delay again.
+    pub fn drained(inner: &Inner) {
+        if !inner.callbacks.waiters.wants_bytes() {
+            inner.drain_delay_ms.set(DRAIN_FIRST_MS);
+        }
     }
 
     pub fn keep_session(inner: &Inner) {
@@ -736,8 +1017,10 @@ mod imp {
     use super::super::error::{Error, SendError};
     use super::super::subscribers::Subscribers;
     use super::super::types::{Message, Sent, State};
+    use super::super::waiters::Until;
     use super::SocketBuilder;
     use crate::core::Config;
+    use std::task::Context;
 
     /// Uninhabited: a native build never holds a live socket.
     pub enum Inner {}
@@ -782,6 +1065,15 @@ mod imp {
         match *inner {}
     }
     pub fn subscribers(inner: &Inner) -> &Rc<Subscribers> {
+        match *inner {}
+    }
+    pub fn high_water_mark(inner: &Inner) -> u64 {
+        match *inner {}
+    }
+    pub fn wait(inner: &Rc<Inner>, _: Until, _: &mut Context<'_>) {
+        match **inner {}
+    }
+    pub fn drained(inner: &Inner) {
         match *inner {}
     }
 }

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+use futures_core::stream::FusedStream;
 use futures_core::Stream;
 
 use super::types::Event;
@@ -85,6 +86,27 @@ impl Subscribers {
 
 /// A stream of a socket's events, from [`Socket::events`](super::Socket::events). Each stream
 /// gets every event; it ends when the socket is dropped. Unread events are buffered.
+///
+/// The stream does not keep the socket alive: keep a [`Socket`](super::Socket) handle for
+/// as long as you read it (when the last handle is dropped the connection is closed and the
+/// stream ends, after the events it had buffered). It is a
+/// [`FusedStream`]: once it has ended, `is_terminated` is true and it yields `None` forever,
+/// so `futures::select!` can poll it without `.fuse()`.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), tether_ws::Error> {
+/// use futures::stream::{FusedStream, StreamExt};
+///
+/// let socket = tether_ws::Socket::builder("wss://example.com/feed").connect()?;
+/// let mut events = socket.events();
+/// drop(socket); // the last handle: the connection closes and the stream ends
+/// while let Some(event) = events.next().await {
+///     println!("{event:?}"); // what was buffered before the end
+/// }
+/// assert!(events.is_terminated());
+/// # Ok(())
+/// # }
+/// ```
 pub struct EventStream {
     channel: Rc<RefCell<Channel>>,
 }
@@ -105,6 +127,13 @@ impl Stream for EventStream {
     }
 }
 
+impl FusedStream for EventStream {
+    fn is_terminated(&self) -> bool {
+        let c = self.channel.borrow();
+        c.ended && c.queue.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,7 +147,9 @@ mod tests {
         subs.publish(Event::Open);
         subs.end();
         futures::executor::block_on(async {
+            assert!(!a.is_terminated(), "ended, but an event is still buffered");
             assert_eq!(a.next().await, Some(Event::Open));
+            assert!(a.is_terminated());
             assert_eq!(a.next().await, None);
             assert_eq!(b.next().await, Some(Event::Open));
         });

@@ -4,6 +4,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use futures_core::stream::FusedStream;
 use futures_core::Stream;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -115,7 +116,18 @@ pub fn decode<In: DeserializeOwned>(message: Message) -> TypedEvent<In> {
     }
 }
 
-/// The stream behind [`TypedSocket::events`].
+/// The stream behind [`TypedSocket::events`]. Like [`EventStream`], it does not keep the
+/// socket alive, and it is a [`FusedStream`]: `is_terminated` once the socket is gone and
+/// every buffered event was read.
+///
+/// ```no_run
+/// # fn demo(socket: tether_ws::TypedSocket<String, String>) {
+/// use futures::stream::FusedStream;
+///
+/// let events = socket.events();
+/// assert!(!events.is_terminated()); // the socket is still alive
+/// # }
+/// ```
 pub struct TypedEventStream<In> {
     inner: EventStream,
     _type: PhantomData<fn() -> In>,
@@ -131,6 +143,12 @@ impl<In: DeserializeOwned> Stream for TypedEventStream<In> {
                 other => TypedEvent::Other(other),
             })
         })
+    }
+}
+
+impl<In: DeserializeOwned> FusedStream for TypedEventStream<In> {
+    fn is_terminated(&self) -> bool {
+        self.inner.is_terminated()
     }
 }
 
