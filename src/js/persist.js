@@ -53,7 +53,8 @@ export class Persisted {
   #restored = false; // the session was taken up, and no resume event has told it yet
   #duplicate = false; // another tab held the session found in storage: this one began anew
   #channel; // where this socket answers for its session, and asks about a stored one
-  #kept = new Map(); // slot → n: the messages kept, by the slot Core holds them as
+  #kept = new Map(); // slot → n: the messages kept, by the slot Core holds them as, oldest first
+  #sweepAll = false; // a send this task may have dropped or replaced any queued message
   /** While a stored session is being claimed: the Promise the first socket waits for. */
   claim;
 
@@ -191,6 +192,7 @@ export class Persisted {
     const text = encode(data);
     const n = this.#next++;
     if (text !== undefined && this.#write(this.#base + "#" + n, text)) this.#kept.set(slot, n);
+    this.#sweepAll = true;
     this.changed();
   }
 
@@ -207,13 +209,18 @@ export class Persisted {
     this.forget(n);
   }
 
-  /** Forgets the messages Core has let go of (their slots released). */
-  #sweep() {
+  /** Forgets the messages Core has let go of (their slots released). Acks, and drops when
+   * a session is lost, let go of the oldest: without a send this task (which may drop or
+   * replace any queued message), or a page leaving, the sweep stops at the first message
+   * still held, so that a long outbox costs nothing per task. */
+  #sweep(all) {
     for (const [slot, n] of this.#kept) {
-      if (slotData(slot) === undefined) {
-        this.#kept.delete(slot);
-        this.forget(n);
+      if (slotData(slot) !== undefined) {
+        if (all) continue;
+        return;
       }
+      this.#kept.delete(slot);
+      this.forget(n);
     }
   }
 
@@ -234,12 +241,14 @@ export class Persisted {
     queueMicrotask(() => this.save());
   }
 
-  /** Writes the record now, if it changed (none left: removed). While a stored session is
-   * being claimed, Core has none yet: what is stored stays as it is. */
-  save() {
+  /** Writes the record now, if it changed (none left: removed), and forgets what Core let
+   * go of (all of it when the page is `leaving`). While a stored session is being claimed,
+   * Core has none yet: what is stored stays as it is. */
+  save(leaving = false) {
     this.#pending = false;
     if (this.#off || !this.#core || this.claim !== undefined) return;
-    this.#sweep();
+    this.#sweep(this.#sweepAll || leaving);
+    this.#sweepAll = false;
     const record = this.#core.savedSession();
     if (record === this.#record) return;
     this.#record = record;

@@ -699,7 +699,7 @@ export class TetherSocket {
     else if (type === "offline") core.offline();
     else if (CONTINUITY && (type === "pagehide" || type === "freeze")) {
       core.unload();
-      this.#persisted?.save();
+      this.#persisted?.save(true);
     } else if (CONTINUITY && type === "pageshow") {
       // (Its socket may have died in the cache unnoticed; the session resumes losslessly.)
       if (STATES[core.state()] !== "closed") core.reconnect(now(), 1000, "page restored");
