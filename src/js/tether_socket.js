@@ -681,7 +681,10 @@ export class TetherSocket {
       listen(globalThis, "pagehide");
       if (typeof document !== "undefined") listen(document, "freeze");
       // (Only a page shown again from the cache: not the first load's pageshow.)
-      const shown = (e) => e.persisted && self.deref()?.#onEnv("pageshow");
+      const shown = (e) => {
+        const socket = self.deref();
+        if (e.persisted && socket) socket.#onEnv("pageshow");
+      };
       globalThis.addEventListener("pageshow", shown);
       on.push(() => globalThis.removeEventListener("pageshow", shown));
     }
