@@ -1514,3 +1514,31 @@ fn a_too_big_message_closes_as_1009_and_retries() {
     assert_eq!(reason, Some(RetryReason::MessageTooBig));
     assert_eq!(d.m.state(), State::Reconnecting);
 }
+
+#[test]
+fn map_payload_turns_only_the_payload() {
+    let dropped: Event<u32> = Event::Dropped {
+        payload: 7,
+        reason: DropReason::Overflow,
+    };
+    assert_eq!(
+        dropped.map_payload(|n| n * 2),
+        Event::Dropped {
+            payload: 14,
+            reason: DropReason::Overflow
+        }
+    );
+    let others: [Event<u32>; 4] = [
+        Event::Open,
+        Event::Error(ErrorKind::Socket),
+        Event::StateChange {
+            from: State::Connecting,
+            to: State::Open,
+        },
+        Event::Requeued { count: 2, bytes: 9 },
+    ];
+    for e in others {
+        let before = format!("{e:?}");
+        assert_eq!(format!("{:?}", e.map_payload(|_| 0u8)), before);
+    }
+}

@@ -143,39 +143,6 @@ fn size_of(data: &JsValue) -> u64 {
     bindings::payload_size(data) as u64
 }
 
-/// The core's event with the data of its payload (the `Kept` guard goes: the machine let go).
-fn with_data(event: Event<Payload>) -> Event<JsValue> {
-    match event {
-        Event::Open => Event::Open,
-        Event::Close(info) => Event::Close(info),
-        Event::Error(kind) => Event::Error(kind),
-        Event::Reconnecting {
-            attempt,
-            delay_ms,
-            reason,
-        } => Event::Reconnecting {
-            attempt,
-            delay_ms,
-            reason,
-        },
-        Event::StateChange { from, to } => Event::StateChange { from, to },
-        Event::Dropped { payload, reason } => Event::Dropped {
-            payload: payload.data,
-            reason,
-        },
-        Event::Requeued { count, bytes } => Event::Requeued { count, bytes },
-        Event::Resume {
-            start,
-            resent,
-            dropped,
-        } => Event::Resume {
-            start,
-            resent,
-            dropped,
-        },
-    }
-}
-
 /// `header` followed by `data`, as one message of the same kind (text: one string; binary:
 /// one buffer, or a Blob for a Blob).
 fn framed(header: &DataHeaderBuf, data: &JsValue) -> JsValue {
@@ -433,7 +400,8 @@ impl Inner {
                     self.callbacks
                         .resume(start, resent, dropped, restored, duplicated);
                 }
-                Action::Emit(event) => self.callbacks.event(with_data(event)),
+                // (The `Kept` guard goes with the event: the machine let go of the message.)
+                Action::Emit(event) => self.callbacks.event(event.map_payload(|p| p.data)),
             }
         }
         self.save();

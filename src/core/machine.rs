@@ -257,6 +257,43 @@ pub enum Event<P> {
     },
 }
 
+impl<P> Event<P> {
+    /// The same event with its payload (a [`Event::Dropped`]'s message) turned by `f`: a
+    /// driver that keeps more than the message beside it hands the user only the message.
+    pub fn map_payload<Q>(self, f: impl FnOnce(P) -> Q) -> Event<Q> {
+        match self {
+            Event::Open => Event::Open,
+            Event::Close(info) => Event::Close(info),
+            Event::Error(kind) => Event::Error(kind),
+            Event::Reconnecting {
+                attempt,
+                delay_ms,
+                reason,
+            } => Event::Reconnecting {
+                attempt,
+                delay_ms,
+                reason,
+            },
+            Event::StateChange { from, to } => Event::StateChange { from, to },
+            Event::Dropped { payload, reason } => Event::Dropped {
+                payload: f(payload),
+                reason,
+            },
+            Event::Requeued { count, bytes } => Event::Requeued { count, bytes },
+            #[cfg(feature = "continuity")]
+            Event::Resume {
+                start,
+                resent,
+                dropped,
+            } => Event::Resume {
+                start,
+                resent,
+                dropped,
+            },
+        }
+    }
+}
+
 /// Work for the driver.
 #[derive(Debug, PartialEq)]
 pub enum Action<P> {
