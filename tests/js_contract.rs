@@ -609,3 +609,35 @@ fn the_js_face_reads_data_headers_from_as_many_characters_as_the_codec_needs() {
     let want = format!("const HEADER_CHARS = {MAX_DATA_HEADER_BYTES};");
     assert!(js.contains(&want), "tether_socket.js must say `{want}`");
 }
+
+/// The two faces keep sessions in one layout (PROTOCOL.md, "Keeping a session across page
+/// loads"), so that the facts each writes down are the same: the key prefix, the wait for
+/// another tab's claim, and the separator before a message's number.
+#[test]
+fn both_faces_persist_in_one_layout() {
+    let js = source("src/js/persist.js");
+    let rust = source("src/browser/persist.rs");
+    assert_eq!(
+        between(&js, "const PREFIX = ", ";"),
+        between(&rust, "const PREFIX: &str = ", ";")
+    );
+    assert_eq!(
+        between(&js, "const CLAIM_MS = ", ";"),
+        between(&rust, "pub const CLAIM_MS: u32 = ", ";")
+    );
+    assert!(
+        js.contains(r##"this.#base + "#" + n"##),
+        "persist.js names messages <key>#<n>"
+    );
+    assert!(
+        rust.contains(r#"format!("{}#{n}", self.base)"#),
+        "persist.rs names messages <key>#<n>"
+    );
+    for t in ["claim", "owned"] {
+        assert!(
+            js.contains(&format!(r#"t: "{t}""#)) || js.contains(&format!(r#"t === "{t}""#)),
+            "{t} in persist.js"
+        );
+        assert!(rust.contains(&format!(r#""{t}""#)), "{t} in persist.rs");
+    }
+}
