@@ -4,7 +4,8 @@
 //! (The paired model, tests/continuity_model.rs, checks the guarantees under random faults.)
 
 use tether_ws::core::continuity::{
-    parse_control, Control, Inbound, ResumeReason, SendError, ServerConfig, Sessions, Transmit, Welcome,
+    parse_control, Change, Control, Import, ImportError, Inbound, ResumeReason, SendError, ServerConfig,
+    Sessions, Transmit, Welcome, Window,
 };
 
 /// A `hello` on a new connection `conn`; the `welcome` it got.
@@ -283,4 +284,154 @@ fn why_a_session_ended_is_told_to_its_last_token_only() {
     );
     let never = hello(&mut s, 6, Some("0123"), Some(&a.tok));
     assert_eq!(never.reason, Some(ResumeReason::Unknown));
+}
+
+/// Every change a shared store must write, once each; an export of the session.
+fn changes(s: &mut Sessions<u32>) -> Vec<Change> {
+    std::iter::from_fn(|| s.poll_change()).collect()
+}
+
+#[test]
+fn changes_are_told_only_when_tracked_and_once_per_session() {
+    let mut quiet = Sessions::new(ServerConfig::default());
+    hello(&mut quiet, 1, None, None);
+    assert_eq!(quiet.poll_change(), None, "a server on its own records nothing");
+
+    let mut s = Sessions::new(ServerConfig::default());
+    s.track_changes();
+    let w = hello(&mut s, 1, None, None);
+    for m in 0..3 {
+        s.send(&w.sid, m, 1).unwrap();
+    }
+    assert_eq!(
+        changes(&mut s),
+        [Change::Updated(w.sid.clone())],
+        "three sends, one change"
+    );
+    let e = s.export(&w.sid).unwrap();
+    assert_eq!((e.rx, e.acked, e.sent, e.attached), (0, 0, 3, true));
+    assert_eq!(e.tok, w.tok);
+    assert_eq!(e.messages_after(1).map(|(m, _)| *m).collect::<Vec<_>>(), [1, 2]);
+    // An ack and a client message change it again; a detach too.
+    let read = s.handle_frame(1, b"D1,2;x", true, 1.0, &[0; 32]);
+    assert!(matches!(read, Ok(Inbound::Deliver { .. })), "{read:?}");
+    assert_eq!(changes(&mut s), [Change::Updated(w.sid.clone())]);
+    let e = s.export(&w.sid).unwrap();
+    assert_eq!((e.rx, e.acked, e.sent), (1, 2, 3));
+    assert_eq!(e.messages_after(0).map(|(m, _)| *m).collect::<Vec<_>>(), [2]);
+    s.handle_disconnect(1, 2.0);
+    assert_eq!(changes(&mut s), [Change::Updated(w.sid.clone())]);
+    assert!(!s.export(&w.sid).unwrap().attached);
+    // `bye` on a resumed connection: removed, with no update before it.
+    let text = format!(
+        r#"{{"t":"hello","v":1,"sid":"{}","tok":"{}","rx":2}}"#,
+        w.sid, w.tok
+    );
+    let read = s.handle_frame(2, text.as_bytes(), true, 3.0, &[2; 32]);
+    assert!(
+        matches!(read, Ok(Inbound::Welcomed { resumed: true, .. })),
+        "{read:?}"
+    );
+    while s.poll_transmit().is_some() {}
+    assert!(s.handle_frame(2, br#"{"t":"bye"}"#, true, 3.0, &[0; 32]).is_ok());
+    assert_eq!(changes(&mut s), [Change::Removed(w.sid.clone())]);
+}
+
+#[test]
+fn an_imported_session_resumes_where_the_other_node_left_it() {
+    let cfg = ServerConfig {
+        window: Window {
+            messages: 2,
+            bytes: 1 << 20,
+        },
+        ..ServerConfig::default()
+    };
+    let mut s: Sessions<u32> = Sessions::new(cfg);
+    s.track_changes();
+    let import = Import {
+        tok: "ab".repeat(16),
+        rx: 7,
+        acked: 10,
+        messages: vec![(11, 1), (12, 1), (13, 1)],
+    };
+    s.import("feed", import.clone(), 0.0).unwrap();
+    assert_eq!(s.import("feed", import, 0.0), Err(ImportError::Exists));
+    assert_eq!(s.sent("feed"), Some(13));
+    // The client got 11 from the other node: 12 is replayed (the window holds 11 and 12),
+    // 13 follows once an ack makes room.
+    let text = format!(
+        r#"{{"t":"hello","v":1,"sid":"feed","tok":"{}","rx":11}}"#,
+        "ab".repeat(16)
+    );
+    let read = s.handle_frame(5, text.as_bytes(), true, 1.0, &[3; 32]);
+    assert!(
+        matches!(read, Ok(Inbound::Welcomed { resumed: true, .. })),
+        "{read:?}"
+    );
+    let mut frames = Vec::new();
+    while let Some(t) = s.poll_transmit() {
+        match t {
+            Transmit::Text { text, .. } => frames.push(text),
+            Transmit::Data { header, payload, .. } => frames.push(format!("{}{payload}", header.as_str())),
+            Transmit::Close { code, .. } => frames.push(format!("close {code}")),
+        }
+    }
+    assert!(
+        frames[0].contains(r#""rx":7"#),
+        "the welcome states the imported rx: {}",
+        frames[0]
+    );
+    assert_eq!(&frames[1..], ["D12,7;12", "D13,7;13"]);
+    // The other node's token no longer resumes it after this resume's token is in use.
+    assert!(s.knows_token("feed", &"ab".repeat(16)));
+    assert!(!s.knows_token("feed", "nope"));
+    // Released (another node took it): its connection closed, no change, no ended event.
+    changes(&mut s);
+    assert!(s.release("feed", 4001, "moved"));
+    assert!(!s.release("feed", 4001, "moved"));
+    assert!(matches!(
+        s.poll_transmit(),
+        Some(Transmit::Close {
+            conn: 5,
+            code: 4001,
+            ..
+        })
+    ));
+    assert_eq!(s.poll_change(), None);
+    assert_eq!(s.poll_ended(), None);
+    assert!(s.is_empty());
+    // Numbers past 2^53 or more than a window and a queue are refused.
+    let huge = Import {
+        tok: "x".into(),
+        rx: 1 << 53,
+        acked: 0,
+        messages: vec![],
+    };
+    assert_eq!(s.import("big", huge, 0.0), Err(ImportError::Invalid));
+}
+
+#[test]
+fn an_ended_session_is_told_to_the_store_with_its_last_token() {
+    let cfg = ServerConfig {
+        ttl_ms: 100,
+        ..ServerConfig::default()
+    };
+    let mut s: Sessions<u32> = Sessions::new(cfg);
+    s.track_changes();
+    let w = hello(&mut s, 1, None, None);
+    s.handle_disconnect(1, 0.0);
+    changes(&mut s);
+    s.handle_timeout(200.0);
+    assert_eq!(
+        changes(&mut s),
+        [Change::Ended {
+            sid: w.sid.clone(),
+            reason: ResumeReason::Expired,
+            last_tok: w.tok.clone()
+        }]
+    );
+    // What another node learnt of a session's end is told to a resume.
+    s.note_ended("gone", ResumeReason::Overflow, "tok");
+    let r = hello(&mut s, 2, Some("gone"), Some("tok"));
+    assert_eq!(r.reason, Some(ResumeReason::Overflow));
 }

@@ -35,7 +35,9 @@ mod stream;
 
 pub use client::{Client, ClientConfig, ClientInbound, InDoubt, Resumed};
 pub use saved::{RestoreError, SavedSession};
-pub use server::{ConnKey, Ended, Inbound, SendError, ServerConfig, Sessions, Transmit};
+pub use server::{
+    Change, ConnKey, Ended, Export, Import, ImportError, Inbound, SendError, ServerConfig, Sessions, Transmit,
+};
 
 pub use frame::{
     kind_of, parse_ack, parse_control, parse_data_header, write_bye, write_hello, write_welcome, AckBuf,

@@ -176,6 +176,91 @@ pub struct Sessions<P> {
     timers: BTreeSet<(u64, String)>,
     transmits: VecDeque<Transmit<P>>,
     ended_events: VecDeque<Ended>,
+    /// Whether changes are recorded for a shared store ([`Sessions::track_changes`]).
+    tracking: bool,
+    /// Sessions whose durable state changed since [`Sessions::poll_change`] last told.
+    changed: BTreeSet<String>,
+    /// Sessions that ended or were forgotten, not yet told.
+    gone: VecDeque<Change>,
+}
+
+/// What a shared store must write ([`Sessions::poll_change`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// Session `sid` is new, or its tokens, `rx`, acknowledged or sent messages, or its
+    /// attachment changed: write what [`Sessions::export`] shows.
+    Updated(String),
+    /// Session `sid` was ended by the server: `reason` is for a resume made with the last
+    /// token `last_tok`.
+    Ended {
+        /// The session.
+        sid: String,
+        /// Why ([`ResumeReason::Expired`] or [`ResumeReason::Overflow`]).
+        reason: ResumeReason,
+        /// Its last token.
+        last_tok: String,
+    },
+    /// Session `sid` is gone without a reason to keep (its client said `bye`).
+    Removed(String),
+}
+
+/// A session as a shared store keeps it ([`Sessions::export`]).
+#[derive(Debug)]
+pub struct Export<'a, P> {
+    /// The current token.
+    pub tok: &'a str,
+    /// The previous token, still good until the client shows it has the current one.
+    pub prev_tok: Option<&'a str>,
+    /// The client's messages delivered (the highest seq).
+    pub rx: u64,
+    /// The server's messages the client has acknowledged (the highest seq).
+    pub acked: u64,
+    /// The server's messages the application has sent the session in all: `acked` plus
+    /// those held (numbered and unacknowledged, then queued). Held message `i` (from
+    /// `acked + 1`) has, or will have, seq `i`.
+    pub sent: u64,
+    /// Whether a connection carries it.
+    pub attached: bool,
+    session: &'a Session<P>,
+}
+
+impl<'a, P> Export<'a, P> {
+    /// The held messages with index above `index` (all of them from `acked`), oldest first,
+    /// with their sizes.
+    pub fn messages_after(&self, index: u64) -> impl Iterator<Item = (&'a P, u64)> + 'a {
+        let skip = usize::try_from(index.saturating_sub(self.acked)).unwrap_or(usize::MAX);
+        let s = self.session;
+        s.outgoing
+            .iter()
+            .chain(s.queue.iter().map(|(p, b)| (p, *b)))
+            .skip(skip)
+    }
+}
+
+/// A session taken from a shared store ([`Sessions::import`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import<P> {
+    /// The token the client proved (the import keeps only that one).
+    pub tok: String,
+    /// The client's messages delivered.
+    pub rx: u64,
+    /// The server's messages acknowledged.
+    pub acked: u64,
+    /// The held messages, oldest first (the first is `acked + 1`), with their sizes.
+    pub messages: Vec<(P, u64)>,
+}
+
+/// Why [`Sessions::import`] refused a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// The table already has a session of that id.
+    Exists,
+    /// The table is full ([`ServerConfig::max_sessions`]).
+    Full,
+    /// A number is past 2^53 − 1, or it holds more than its window and queue may.
+    Invalid,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -220,7 +305,134 @@ impl<P: Clone> Sessions<P> {
             timers: BTreeSet::new(),
             transmits: VecDeque::new(),
             ended_events: VecDeque::new(),
+            tracking: false,
+            changed: BTreeSet::new(),
+            gone: VecDeque::new(),
         }
+    }
+
+    /// Records, from now on, what a shared store must write: [`Sessions::poll_change`]. Off
+    /// by default (a server on its own pays nothing for it).
+    pub fn track_changes(&mut self) {
+        self.tracking = true;
+    }
+
+    /// The next session whose durable state changed (each told once, however many times it
+    /// changed), or that ended. Only with [`Sessions::track_changes`].
+    pub fn poll_change(&mut self) -> Option<Change> {
+        self.gone
+            .pop_front()
+            .or_else(|| self.changed.pop_first().map(Change::Updated))
+    }
+
+    /// Session `sid` as a shared store keeps it.
+    pub fn export(&self, sid: &str) -> Option<Export<'_, P>> {
+        let s = self.sessions.get(sid)?;
+        let acked = s.outgoing.acked();
+        Some(Export {
+            tok: &s.tok,
+            prev_tok: s.prev_tok.as_deref(),
+            rx: s.incoming.rx(),
+            acked,
+            sent: acked
+                .saturating_add(s.outgoing.len() as u64)
+                .saturating_add(s.queue.len() as u64),
+            attached: s.conn.is_some(),
+            session: s,
+        })
+    }
+
+    /// Messages the application has sent session `sid` in all (acknowledged and held).
+    pub fn sent(&self, sid: &str) -> Option<u64> {
+        self.export(sid).map(|e| e.sent)
+    }
+
+    /// Takes up session `sid` from a shared store (another node had it), detached: the
+    /// client's `hello` that follows resumes it. Its held messages are numbered as far as the
+    /// window allows, the rest queued, so the client's `rx` can be anything the last node
+    /// sent. Its TTL runs from `now`.
+    pub fn import(&mut self, sid: &str, import: Import<P>, now: f64) -> Result<(), ImportError> {
+        if self.sessions.contains_key(sid) {
+            return Err(ImportError::Exists);
+        }
+        if self.sessions.len() >= self.cfg.max_sessions {
+            return Err(ImportError::Full);
+        }
+        let held = import.messages.len();
+        let most = usize::try_from(self.cfg.window.messages)
+            .unwrap_or(usize::MAX)
+            .saturating_add(self.cfg.max_queued_messages);
+        if import.rx > MAX_SEQ || import.acked.saturating_add(held as u64) > MAX_SEQ || held > most {
+            return Err(ImportError::Invalid);
+        }
+        let window = self.cfg.window;
+        let mut outgoing = Outgoing::restored(window, import.acked, core::iter::empty());
+        let mut queue = VecDeque::new();
+        let mut queue_bytes = 0u64;
+        for (payload, bytes) in import.messages {
+            if queue.is_empty() && outgoing.has_room(bytes) {
+                if let Err(payload) = outgoing.push(payload, bytes) {
+                    queue.push_back((payload, bytes));
+                    queue_bytes = queue_bytes.saturating_add(bytes);
+                }
+            } else {
+                queue.push_back((payload, bytes));
+                queue_bytes = queue_bytes.saturating_add(bytes);
+            }
+        }
+        self.sessions.insert(
+            String::from(sid),
+            Session {
+                tok: import.tok,
+                prev_tok: None,
+                conn: None,
+                detached_at: Some(now),
+                incoming: Incoming::restored(window, self.cfg.ack_delay_ms, import.rx),
+                outgoing,
+                queue,
+                queue_bytes,
+                armed: None,
+            },
+        );
+        self.rearm(sid);
+        Ok(())
+    }
+
+    /// Lets session `sid` go without ending it (another node took it over, or a shared
+    /// store lost it): its connection, if any, is closed with `code` (4001 for a take-over),
+    /// and nothing is told to the application or the store. Returns whether the table had it.
+    pub fn release(&mut self, sid: &str, code: u16, reason: &'static str) -> bool {
+        let Some(conn) = self.sessions.get(sid).map(|s| s.conn) else {
+            return false;
+        };
+        if let Some(conn) = conn {
+            self.conns.remove(&conn);
+            self.transmits.push_back(Transmit::Close { conn, code, reason });
+        }
+        if let Some(s) = self.sessions.remove(sid) {
+            if let Some(at) = s.armed {
+                self.timers.remove(&(at, String::from(sid)));
+            }
+        }
+        self.changed.remove(sid);
+        true
+    }
+
+    /// Whether `tok` is one of session `sid`'s two tokens.
+    pub fn knows_token(&self, sid: &str, tok: &str) -> bool {
+        self.sessions.get(sid).is_some_and(|s| {
+            same_token(tok, &s.tok) || s.prev_tok.as_deref().is_some_and(|p| same_token(tok, p))
+        })
+    }
+
+    /// Session `sid` ended elsewhere (a shared store says so): a `hello` resuming it with
+    /// `last_tok` hears `reason`, with any other token `auth`.
+    pub fn note_ended(&mut self, sid: &str, reason: ResumeReason, last_tok: &str) {
+        if self.ended.len() >= MAX_ENDED {
+            self.ended.pop_front();
+        }
+        self.ended
+            .push_back((String::from(sid), reason, String::from(last_tok)));
     }
 
     /// The configuration in force.
@@ -307,6 +519,7 @@ impl<P: Clone> Sessions<P> {
                 s.detached_at = Some(now);
             }
         }
+        self.mark(&sid);
         self.rearm(&sid);
     }
 
@@ -326,6 +539,7 @@ impl<P: Clone> Sessions<P> {
         }
         s.queue.push_back((payload, bytes));
         s.queue_bytes = s.queue_bytes.saturating_add(bytes);
+        self.mark(sid);
         self.pump(sid);
         Ok(())
     }
@@ -377,12 +591,17 @@ impl<P: Clone> Sessions<P> {
                 (Control::Bye, Some(sid)) => {
                     self.conns.remove(&conn);
                     self.forget(&sid);
+                    if self.tracking {
+                        self.gone.push_back(Change::Removed(sid));
+                    }
                     Ok(Some(Read::Ended))
                 }
                 (Control::Ping, Some(sid)) => {
                     // (Sent after the `welcome`: the previous token is done with.)
                     if let Some(s) = self.sessions.get_mut(&sid) {
-                        s.prev_tok = None;
+                        if s.prev_tok.take().is_some() {
+                            self.mark(&sid);
+                        }
                     }
                     let text = PONG.into();
                     self.transmits.push_back(Transmit::Text { conn, text });
@@ -401,6 +620,7 @@ impl<P: Clone> Sessions<P> {
                 s.outgoing.handle_ack(header.ack)?;
                 let bytes = (frame.len() - header.len) as u64;
                 let received = s.incoming.handle_data(header.seq, bytes, now)?;
+                self.mark(&sid);
                 self.pump(&sid);
                 Ok((received == Received::Deliver).then_some(Read::Deliver(header.len)))
             }
@@ -410,6 +630,7 @@ impl<P: Clone> Sessions<P> {
                     s.prev_tok = None;
                     s.outgoing.handle_ack(ack)?;
                 }
+                self.mark(&sid);
                 self.pump(&sid);
                 Ok(None)
             }
@@ -526,6 +747,7 @@ impl<P: Clone> Sessions<P> {
             }
         }
         self.conns.insert(conn, sid.clone());
+        self.mark(&sid);
         self.pump(&sid);
         Ok(Read::Welcomed(resumed))
     }
@@ -626,14 +848,26 @@ impl<P: Clone> Sessions<P> {
             });
         }
         self.forget(sid);
-        if self.ended.len() >= MAX_ENDED {
-            self.ended.pop_front();
+        if self.tracking {
+            self.gone.push_back(Change::Ended {
+                sid: String::from(sid),
+                reason: why,
+                last_tok: last_tok.clone(),
+            });
         }
-        self.ended.push_back((String::from(sid), why, last_tok));
+        self.note_ended(sid, why, &last_tok);
+    }
+
+    /// Notes, for a shared store, that session `sid` changed.
+    fn mark(&mut self, sid: &str) {
+        if self.tracking && !self.changed.contains(sid) {
+            self.changed.insert(String::from(sid));
+        }
     }
 
     /// Removes session `sid` (after `bye`, it is simply unknown).
     fn forget(&mut self, sid: &str) {
+        self.changed.remove(sid);
         if let Some(s) = self.sessions.remove(sid) {
             if let Some(at) = s.armed {
                 self.timers.remove(&(at, String::from(sid)));

@@ -215,6 +215,11 @@ impl<P> Outgoing<P> {
         self.log.drain(..).map(|message| (message.payload, message.bytes))
     }
 
+    /// The unacknowledged messages, oldest first, with their sizes.
+    pub fn iter(&self) -> impl Iterator<Item = (&P, u64)> + '_ {
+        self.log.iter().map(|m| (&m.payload, m.bytes))
+    }
+
     /// The unacknowledged message `seq`, if it is one.
     pub fn get(&self, seq: u64) -> Option<&P> {
         let index = seq.checked_sub(self.acked.checked_add(1)?)?;

@@ -54,9 +54,10 @@ pub async fn application(server: Server, mut events: Events) {
                         let _ = server.send(&sid, format!(r#"{{"m":{m}}}"#));
                     }
                 }
-                Some(ServerEvent::Ended { sid, .. }) => {
+                Some(ServerEvent::Ended { sid, .. } | ServerEvent::Moved { sid }) => {
                     live.remove(&sid);
                 }
+                Some(_) => {}
                 None => return,
             },
             _ = feed.tick() => {

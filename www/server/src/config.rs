@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use tokio_tungstenite::tungstenite::http::{self, StatusCode};
 
+use crate::store::SessionStore;
+
 /// The session engine's settings ([`tether_ws::core::continuity::ServerConfig`]): the TTL
 /// (120 s), the window (256 messages, 1 MiB each way), the ack delay (250 ms), the queue of
 /// a session beyond its window (1,024 messages, 4 MiB: past it the session ends with
@@ -128,6 +130,10 @@ pub struct Config {
     pub allowed_origins: Option<Vec<String>>,
     /// The application's own authentication, run on every upgrade (see [`AuthHook`]).
     pub auth: Option<AuthHook>,
+    /// A store shared with other servers, so that a session resumes on any of them (see
+    /// [`crate::store`]; [`crate::RedisStore`] is one). `None` (the default): the sessions
+    /// live in this server's memory only.
+    pub store: Option<Arc<dyn SessionStore>>,
 }
 
 impl Default for Config {
@@ -143,6 +149,7 @@ impl Default for Config {
             protocols: Vec::new(),
             allowed_origins: None,
             auth: None,
+            store: None,
         }
     }
 }
@@ -171,6 +178,7 @@ impl fmt::Debug for Config {
             .field("protocols", &self.protocols)
             .field("allowed_origins", &self.allowed_origins)
             .field("auth", &self.auth.as_ref().map(|_| "Fn"))
+            .field("store", &self.store.as_ref().map(|s| s.node().to_owned()))
             .finish()
     }
 }

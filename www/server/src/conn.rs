@@ -106,6 +106,12 @@ where
             }
             Some(Err(_)) => return None,
         };
+        // With a shared store, a resume first claims its session from the store.
+        if let Some((sid, tok)) = inner.resume_of(key, &frame) {
+            if inner.claim(sid, tok).await.is_err() {
+                return Some((close::TRY_AGAIN_LATER, "session store unavailable"));
+            }
+        }
         let step = loop {
             let room = inner.backlog.room.notified();
             tokio::pin!(room);

@@ -66,7 +66,11 @@ mod config;
 mod conn;
 mod handshake;
 mod message;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod server;
+mod shared;
+pub mod store;
 
 #[cfg(feature = "axum")]
 mod axum_route;
@@ -77,6 +81,10 @@ pub use axum_route::handshake_key;
 pub use config::{AuthHook, Config, Refusal, Request, SessionConfig, Window};
 pub use message::{EndReason, Message, SendError, ServerEvent, Sid};
 pub use server::{Events, Server};
+pub use store::SessionStore;
+
+#[cfg(feature = "redis")]
+pub use redis_store::RedisStore;
 
 /// The `http` crate (the types of [`Request`] and [`Refusal`]).
 pub use tokio_tungstenite::tungstenite::http;
@@ -103,6 +111,9 @@ pub mod close {
     pub const INVALID_UTF8: u16 = 1007;
     /// The server could not draw random bytes for a session's tokens.
     pub const INTERNAL_ERROR: u16 = 1011;
+    /// With a shared store: a resume's claim got no answer from the store in time (it is
+    /// down or cut off). The session is not lost: the client resumes on its next attempt.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
     /// No `hello` within [`Config::hello_timeout_ms`](crate::Config::hello_timeout_ms): a
     /// protocol error (4002), as the protocol wants `hello` first.
     pub const NO_HELLO: u16 = tether_ws::core::continuity::CLOSE_PROTOCOL_ERROR;

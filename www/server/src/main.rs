@@ -1,14 +1,17 @@
 //! `tether-server`: the reference server as a program, for tests and demos. An echo
 //! application (every message from a session goes back to that session), plus a numbered
-//! feed (`--feed-ms N`: `{"n":k}` to every live session every N ms, k = 1, 2, 3… per
-//! session). Prints `listening on ADDR` once bound; exits on SIGINT/SIGTERM, closing every
-//! connection with 1001.
+//! feed (`--feed-ms N`: `{"n":k}` to every live session every N ms, k being the message's
+//! place in the session's stream from the server, echoes counted: so it goes on across
+//! nodes). With `--store redis://…`, several of them on one Redis share their sessions: a
+//! client resumes on any. Prints `listening on ADDR` once bound; exits on SIGINT/SIGTERM,
+//! closing every connection with 1001.
 #![forbid(unsafe_code)]
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tether_server::{Config, Server, ServerEvent, Sid};
@@ -16,7 +19,9 @@ use tokio::net::TcpListener;
 
 const USAGE: &str = "usage: tether-server [FLAG VALUE]...
   --listen ADDR             loopback address to listen on (default 127.0.0.1:8793; port 0 picks one)
-  --feed-ms N               also send {\"n\":k} to every live session every N ms (k = 1, 2, … per session)
+  --feed-ms N               also send {\"n\":k} to every live session every N ms (k: the message's place in the session's stream)
+  --store URL               share sessions with other servers on Redis (redis://127.0.0.1:6379/0; env TETHER_STORE)
+  --store-prefix P          the prefix of the store's keys (default tether:)
   --ttl-ms N                how long a session outlives its connection (default 120000)
   --window N                unacknowledged messages per direction (default 256)
   --window-bytes N          unacknowledged bytes per direction (default 1048576)
@@ -35,6 +40,8 @@ const USAGE: &str = "usage: tether-server [FLAG VALUE]...
 struct Args {
     listen: SocketAddr,
     feed_ms: Option<u64>,
+    store: Option<String>,
+    store_prefix: String,
     cfg: Config,
 }
 
@@ -49,6 +56,8 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, Stri
     let mut args = Args {
         listen: SocketAddr::from(([127, 0, 0, 1], 8793)),
         feed_ms: None,
+        store: std::env::var("TETHER_STORE").ok().filter(|s| !s.is_empty()),
+        store_prefix: "tether:".to_owned(),
         cfg: Config::default(),
     };
     while let Some(arg) = it.next() {
@@ -75,6 +84,8 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, Stri
                 args.listen = a;
             }
             "--feed-ms" => args.feed_ms = Some(number::<u64>(f, v)?.max(1)),
+            "--store" => args.store = Some(value),
+            "--store-prefix" => args.store_prefix = value,
             "--ttl-ms" => s.ttl_ms = number(f, v)?,
             "--window" => s.window.messages = number::<u32>(f, v)?.clamp(1, 65_536),
             "--window-bytes" => s.window.bytes = number::<u64>(f, v)?.max(1),
@@ -121,7 +132,11 @@ async fn run(args: Args) -> io::Result<()> {
         .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
     let signal = shutdown_signal()?;
-    let server = Server::new(args.cfg);
+    let mut cfg = args.cfg;
+    if let Some(url) = &args.store {
+        cfg.store = Some(connect_store(url, &args.store_prefix).await?);
+    }
+    let server = Server::new(cfg);
     let events = server
         .events()
         .ok_or_else(|| io::Error::other("events already taken"))?;
@@ -149,10 +164,28 @@ async fn run(args: Args) -> io::Result<()> {
     Ok(())
 }
 
+/// The Redis store of `--store`.
+#[cfg(feature = "redis")]
+async fn connect_store(url: &str, prefix: &str) -> io::Result<Arc<dyn tether_server::SessionStore>> {
+    use tether_server::SessionStore;
+    let store = tether_server::RedisStore::connect(url, prefix)
+        .await
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    eprintln!("tether-server: sessions shared on Redis, node {}", store.node());
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "redis"))]
+async fn connect_store(_: &str, _: &str) -> io::Result<Arc<dyn tether_server::SessionStore>> {
+    Err(io::Error::other(
+        "--store needs the `redis` feature (built without it)",
+    ))
+}
+
 /// Echo, and the numbered feed.
 async fn application(server: Server, mut events: tether_server::Events, feed_ms: Option<u64>) {
-    // Live sessions, with the last number each was fed.
-    let mut live: HashMap<Sid, u64> = HashMap::new();
+    // Live sessions.
+    let mut live: HashSet<Sid> = HashSet::new();
     let mut feed = feed_ms.map(|ms| tokio::time::interval(Duration::from_millis(ms)));
     loop {
         let tick = async {
@@ -166,19 +199,20 @@ async fn application(server: Server, mut events: tether_server::Events, feed_ms:
         tokio::select! {
             ev = events.recv() => match ev {
                 Some(ServerEvent::Opened { sid, .. }) => {
-                    live.entry(sid).or_insert(0);
+                    live.insert(sid);
                 }
                 Some(ServerEvent::Message { sid, payload }) => {
                     let _ = server.send(&sid, payload);
                 }
-                Some(ServerEvent::Ended { sid, .. }) => {
+                Some(ServerEvent::Ended { sid, .. } | ServerEvent::Moved { sid }) => {
                     live.remove(&sid);
                 }
+                Some(_) => {}
                 None => return,
             },
             () = tick => {
-                live.retain(|sid, n| {
-                    *n += 1;
+                live.retain(|sid| {
+                    let n = server.sent(sid).unwrap_or(0) + 1;
                     server.send(sid, format!(r#"{{"n":{n}}}"#)).is_ok()
                 });
             }

@@ -123,6 +123,10 @@ pub enum EndReason {
     /// Its queue for the client overflowed (`"overflow"` on a later resume; its connection,
     /// if any, was closed with 4003).
     Overflow,
+    /// The shared store no longer has it (it restarted empty, was flushed, or the session
+    /// expired there): its connection, if any, was closed with 4003, and its client's resume
+    /// is refused (`"unknown"`).
+    Lost,
 }
 
 impl EndReason {
@@ -132,6 +136,7 @@ impl EndReason {
             EndReason::Bye => "bye",
             EndReason::Expired => "expired",
             EndReason::Overflow => "overflow",
+            EndReason::Lost => "lost",
         }
     }
 
@@ -152,6 +157,7 @@ impl fmt::Display for EndReason {
 
 /// What happened, for the application, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ServerEvent {
     /// A `hello` was answered: session `sid` is live on a connection, new or resumed.
     Opened {
@@ -180,6 +186,13 @@ pub enum ServerEvent {
         /// Messages sent to it that its client never acknowledged (unacknowledged and
         /// queued): they may or may not have reached the client's application.
         undelivered: usize,
+    },
+    /// With a shared store: session `sid` resumed on another node, which carries it from
+    /// now on (the connection it had here was closed with 4001). It did not end: its
+    /// messages go on there; [`Server::send`](crate::Server::send) to it here now fails.
+    Moved {
+        /// The session.
+        sid: Sid,
     },
 }
 

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::Stream;
 use tether_ws::core::continuity::SendError as EngineSendError;
+use tether_ws::core::continuity::{parse_control, Change, Control, Import, ResumeReason};
 use tether_ws::core::continuity::{ConnKey, Inbound, Sessions, Transmit, MAX_SEQ, MAX_WINDOW_MESSAGES};
+use tether_ws::core::continuity::{CLOSE_SESSION_REFUSED, CLOSE_SUPERSEDED};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
@@ -29,6 +31,8 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use crate::close;
 use crate::config::{Config, Refusal};
 use crate::message::{EndReason, Message, SendError, ServerEvent, Sid};
+use crate::shared::{self, ClaimJob, HeldItem, Shadow, Shared};
+use crate::store::{Claim, Outcome, SessionStore, State as Stored, StoreError, Write, WriteOp};
 use crate::{conn, handshake};
 
 /// A reference server: the session table, its limits, and the application's side of it.
@@ -73,6 +77,16 @@ pub(crate) struct Inner {
     next_conn: AtomicU64,
     pub(crate) backlog: Arc<Backlog>,
     pub(crate) shutdown: watch::Sender<bool>,
+    /// With a shared store: resumes' claims, for the store task.
+    claims: Option<mpsc::Sender<ClaimJob>>,
+    /// The store task's inputs until it starts (with the first connection).
+    store_task: Mutex<Option<StoreTask>>,
+}
+
+struct StoreTask {
+    wake: Arc<Notify>,
+    claims: mpsc::Receiver<ClaimJob>,
+    taken: Option<mpsc::Receiver<(Sid, u64)>>,
 }
 
 /// The application's unread events, counted, so that readers wait when it falls behind.
@@ -80,6 +94,28 @@ pub(crate) struct Backlog {
     queued: AtomicUsize,
     pub(crate) room: Notify,
     capacity: usize,
+    /// Events the application has taken, and of those the ones it is done with (it asked
+    /// for the next): what a shared store may acknowledge.
+    taken: AtomicU64,
+    done: AtomicU64,
+    /// The store task's wake-up, with a shared store.
+    store_wake: Option<Arc<Notify>>,
+}
+
+impl Backlog {
+    /// The application asks for the next event: it is done with the ones before.
+    fn done_with_taken(&self, all: bool) {
+        let taken = if all {
+            u64::MAX
+        } else {
+            self.taken.load(Ordering::SeqCst)
+        };
+        if self.done.swap(taken, Ordering::SeqCst) != taken {
+            if let Some(wake) = &self.store_wake {
+                wake.notify_one();
+            }
+        }
+    }
 }
 
 struct State {
@@ -89,6 +125,8 @@ struct State {
     events_rx: Option<mpsc::UnboundedReceiver<ServerEvent>>,
     /// The deadline the timer task sleeps for.
     timer_at: Option<f64>,
+    /// With a shared store: what this node wrote, and what waits for writes.
+    shared: Option<Shared>,
 }
 
 /// A connection, as the server sees it.
@@ -150,6 +188,21 @@ impl Inner {
     ) {
         if !self.timer_started.swap(true, Ordering::SeqCst) {
             tokio::spawn(run_timer(Arc::downgrade(self), Arc::clone(&self.timer)));
+            let task = self
+                .store_task
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(t) = task {
+                let every = refresh_every(self.cfg.sessions.ttl_ms);
+                tokio::spawn(shared::run(
+                    Arc::downgrade(self),
+                    t.wake,
+                    t.claims,
+                    t.taken,
+                    every,
+                ));
+            }
         }
         let key = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.outgoing_capacity());
@@ -182,6 +235,13 @@ impl Inner {
         if st.events.is_some() && self.backlog.queued.load(Ordering::SeqCst) >= self.backlog.capacity {
             return None;
         }
+        if st
+            .shared
+            .as_ref()
+            .is_some_and(|sh| sh.held.len() >= shared::HELD_CAPACITY)
+        {
+            return None;
+        }
         let Some(conn) = st.conns.get_mut(&key) else {
             return Some(Step::Stop);
         };
@@ -209,15 +269,12 @@ impl Inner {
                 let sid: Sid = sid.into();
                 conn.sid = Some(Arc::clone(&sid));
                 let protocol = Arc::clone(&conn.protocol);
-                push(
-                    &st.events,
-                    &self.backlog,
-                    ServerEvent::Opened {
-                        sid,
-                        resumed,
-                        protocol,
-                    },
-                );
+                let ev = ServerEvent::Opened {
+                    sid,
+                    resumed,
+                    protocol,
+                };
+                push_counted(st, &self.backlog, ev);
                 Step::Welcomed
             }
             Ok(Inbound::Deliver { sid, payload_at }) => {
@@ -226,7 +283,26 @@ impl Inner {
                     _ => Sid::from(sid),
                 };
                 if let Some(payload) = frame.tail(payload_at) {
-                    push(&st.events, &self.backlog, ServerEvent::Message { sid, payload });
+                    let number = st.shared.as_ref().map(|sh| sh.pushed);
+                    let handed = push(
+                        &st.events,
+                        &self.backlog,
+                        ServerEvent::Message {
+                            sid: Arc::clone(&sid),
+                            payload,
+                        },
+                    );
+                    if let (Some(sh), Some(number)) = (st.shared.as_mut(), number) {
+                        let rx = st.sessions.export(&sid).map_or(0, |e| e.rx);
+                        if handed {
+                            sh.pushed += 1;
+                            sh.delivered.push_back((number, sid, rx));
+                        } else if let Some(shadow) = sh.shadows.get_mut(&sid) {
+                            // Nobody reads: nothing to wait for.
+                            shadow.rx_done = rx;
+                            sh.rx_moved.insert(sid);
+                        }
+                    }
                 }
                 Step::Continue
             }
@@ -237,7 +313,7 @@ impl Inner {
                         reason: EndReason::Bye,
                         undelivered: held,
                     };
-                    push(&st.events, &self.backlog, ev);
+                    push_counted(st, &self.backlog, ev);
                 }
                 Step::Continue
             }
@@ -265,6 +341,344 @@ impl Inner {
     }
 }
 
+/// With a shared store: the node's side (src/shared.rs runs the task, these do the work
+/// under the lock).
+impl Inner {
+    pub(crate) fn shared_store(&self) -> Option<Arc<dyn SessionStore>> {
+        self.cfg.store.clone()
+    }
+
+    pub(crate) fn shared_wake(&self) -> Option<Arc<Notify>> {
+        self.backlog.store_wake.clone()
+    }
+
+    pub(crate) fn is_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// How long a session lives in the store without a write or refresh: attached, the TTL
+    /// plus two refreshes (so a dead node's sessions go); detached, the TTL plus one (so
+    /// that this node, which ends it at the TTL, can write why first).
+    fn expire_ms(&self, attached: bool) -> u64 {
+        let ttl = self.cfg.sessions.ttl_ms;
+        let every = refresh_every(ttl).as_millis() as u64;
+        ttl.saturating_add(if attached { 2 * every } else { every })
+            .max(1)
+    }
+
+    /// Whether connection `key`'s frame is a `hello` resuming a session: then the store
+    /// must be asked first ([`Inner::claim`]).
+    pub(crate) fn resume_of(&self, key: ConnKey, frame: &Message) -> Option<(Sid, String)> {
+        if self.claims.is_none() || frame.as_bytes().first() != Some(&b'{') {
+            return None;
+        }
+        if self.lock().conns.get(&key).is_none_or(|c| c.sid.is_some()) {
+            return None;
+        }
+        match parse_control(frame.as_bytes()) {
+            Ok(Control::Hello(h)) => Some((h.sid?.as_str().into(), h.tok?)),
+            _ => None,
+        }
+    }
+
+    /// Claims session `sid` for this node before its `hello` is handled: the session comes
+    /// from the store (or the store says why not, which the `welcome` then tells). `Err`:
+    /// the store could not be asked in time.
+    pub(crate) async fn claim(&self, sid: Sid, tok: String) -> Result<(), StoreError> {
+        let Some(claims) = &self.claims else { return Ok(()) };
+        let (done, answer) = oneshot::channel();
+        let unavailable = || StoreError::Unavailable("no answer in time".into());
+        claims
+            .send(ClaimJob { sid, tok, done })
+            .await
+            .map_err(|_| unavailable())?;
+        match tokio::time::timeout(shared::CLAIM_TIMEOUT, answer).await {
+            Ok(Ok(r)) => r,
+            _ => Err(unavailable()),
+        }
+    }
+
+    /// The next batch of writes (everything that changed since the last one), numbered;
+    /// `None` when nothing waits.
+    pub(crate) fn build_batch(&self) -> Option<(u64, Vec<Write>)> {
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        let sh = st.shared.as_mut()?;
+        // What the application is done with.
+        let done = self.backlog.done.load(Ordering::SeqCst);
+        while sh.delivered.front().is_some_and(|(n, ..)| *n < done) {
+            if let Some((_, sid, rx)) = sh.delivered.pop_front() {
+                if let Some(shadow) = sh.shadows.get_mut(&sid) {
+                    shadow.rx_done = shadow.rx_done.max(rx);
+                }
+                sh.rx_moved.insert(sid);
+            }
+        }
+        let mut writes = Vec::new();
+        let mut updated = std::mem::take(&mut sh.rx_moved);
+        while let Some(change) = st.sessions.poll_change() {
+            match change {
+                Change::Updated(sid) => {
+                    updated.insert(sid.as_str().into());
+                }
+                Change::Ended {
+                    sid,
+                    reason,
+                    last_tok,
+                } => {
+                    let sid: Sid = sid.as_str().into();
+                    updated.remove(&sid);
+                    if let Some(shadow) = sh.shadows.remove(&sid) {
+                        let op = WriteOp::End { reason, last_tok };
+                        writes.push(Write {
+                            sid,
+                            gen: shadow.gen,
+                            op,
+                        });
+                    }
+                }
+                Change::Removed(sid) => {
+                    let sid: Sid = sid.as_str().into();
+                    updated.remove(&sid);
+                    if let Some(shadow) = sh.shadows.remove(&sid) {
+                        writes.push(Write {
+                            sid,
+                            gen: shadow.gen,
+                            op: WriteOp::Remove,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        for sid in updated {
+            let Some(e) = st.sessions.export(&sid) else {
+                continue;
+            };
+            let shadow = sh
+                .shadows
+                .entry(Arc::clone(&sid))
+                .or_insert_with(|| Shadow::new(1, false, 0, 0));
+            let state = Stored {
+                tok: e.tok.to_owned(),
+                prev_tok: e.prev_tok.map(str::to_owned),
+                rx: e.rx.min(shadow.rx_done),
+                acked: e.acked,
+                first: shadow.sent_written + 1,
+                messages: e
+                    .messages_after(shadow.sent_written)
+                    .map(|(m, _)| m.clone())
+                    .collect(),
+                expire_ms: self.expire_ms(e.attached),
+                ttl_ms: (!e.attached).then_some(self.cfg.sessions.ttl_ms),
+            };
+            shadow.sent_written = e.sent;
+            let op = if shadow.created {
+                WriteOp::Update(state)
+            } else {
+                WriteOp::Create(state)
+            };
+            shadow.created = true;
+            writes.push(Write {
+                sid,
+                gen: shadow.gen,
+                op,
+            });
+        }
+        // (Held items are in batch order: the last one says whether any waits for a batch.)
+        if writes.is_empty() && sh.held.back().is_none_or(|h| h.batch < sh.landed) {
+            return None;
+        }
+        let batch = sh.next_batch;
+        sh.next_batch += 1;
+        Some((batch, writes))
+    }
+
+    /// Batch `batch` landed with `outcomes`: sessions another node took or the store lost are
+    /// let go here; what waited for the batch goes to the connections and the application.
+    pub(crate) fn apply_batch(&self, batch: u64, writes: &[Write], outcomes: &[Outcome]) {
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        let Some(sh) = st.shared.as_mut() else { return };
+        let mut released = Vec::new();
+        for (w, outcome) in writes.iter().zip(outcomes) {
+            match (outcome, &w.op) {
+                (Outcome::Written, WriteOp::Create(state) | WriteOp::Update(state)) => {
+                    if let Some(shadow) = sh.shadows.get_mut(&w.sid) {
+                        if shadow.gen == w.gen {
+                            shadow.rx_written = shadow.rx_written.max(state.rx);
+                        }
+                    }
+                }
+                (Outcome::Moved, _) => released.push((Arc::clone(&w.sid), false)),
+                (Outcome::Lost, _) => released.push((Arc::clone(&w.sid), true)),
+                _ => {}
+            }
+        }
+        sh.landed = sh.landed.max(batch + 1);
+        for (sid, lost) in released {
+            self.let_go(st, &sid, lost);
+        }
+        self.release_held(st);
+        self.settle(st);
+    }
+
+    /// Session `sid` is no longer this node's: another took it (4001), or the store lost it
+    /// (4003; the client's resume then hears `unknown`). The application hears `Moved` or
+    /// `Ended { reason: Lost }`.
+    fn let_go(&self, st: &mut State, sid: &Sid, lost: bool) {
+        let Some(sh) = st.shared.as_mut() else { return };
+        sh.purge(sid);
+        let undelivered = st.sessions.held(sid);
+        let had = if lost {
+            st.sessions
+                .release(sid, CLOSE_SESSION_REFUSED, "session lost by the store")
+        } else {
+            st.sessions
+                .release(sid, CLOSE_SUPERSEDED, "superseded by a resume on another node")
+        };
+        if had {
+            let ev = if lost {
+                ServerEvent::Ended {
+                    sid: Arc::clone(sid),
+                    reason: EndReason::Lost,
+                    undelivered,
+                }
+            } else {
+                ServerEvent::Moved { sid: Arc::clone(sid) }
+            };
+            push_counted(st, &self.backlog, ev);
+        }
+    }
+
+    /// Hands on every held item whose writes have landed, in order.
+    fn release_held(&self, st: &mut State) {
+        let mut released = false;
+        while let Some(item) = st.shared.as_mut().and_then(Shared::pop_ready) {
+            released = true;
+            match item {
+                HeldItem::Transmit(t) => route(&mut st.conns, t),
+                HeldItem::Event(ev) => push_counted(st, &self.backlog, ev),
+            }
+        }
+        if released {
+            self.backlog.room.notify_waiters();
+        }
+    }
+
+    /// The answer to a resume's claim, applied before its `hello` is handled.
+    pub(crate) fn apply_claim(&self, sid: &Sid, tok: &str, claim: Claim) {
+        let now = self.now();
+        let me = self.shared_node();
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        let local = st.sessions.export(sid).is_some();
+        match claim {
+            Claim::Taken(c) => {
+                let current = st
+                    .shared
+                    .as_ref()
+                    .and_then(|sh| sh.shadows.get(sid))
+                    .is_some_and(|s| s.gen + 1 == c.gen && c.previous_owner == me);
+                if local && current {
+                    if let Some(s) = st.shared.as_mut().and_then(|sh| sh.shadows.get_mut(sid)) {
+                        s.gen = c.gen;
+                    }
+                } else {
+                    if local {
+                        self.let_go(st, sid, false);
+                    }
+                    let sent = c.acked + c.messages.len() as u64;
+                    let import = Import {
+                        tok: tok.to_owned(),
+                        rx: c.rx,
+                        acked: c.acked,
+                        messages: c
+                            .messages
+                            .into_iter()
+                            .map(|m| {
+                                let bytes = m.len() as u64;
+                                (m, bytes)
+                            })
+                            .collect(),
+                    };
+                    if st.sessions.import(sid, import, now).is_ok() {
+                        if let Some(sh) = st.shared.as_mut() {
+                            sh.shadows
+                                .insert(Arc::clone(sid), Shadow::new(c.gen, true, c.rx, sent));
+                        }
+                    }
+                }
+            }
+            Claim::Unknown => {
+                if local {
+                    self.let_go(st, sid, true);
+                }
+            }
+            Claim::Auth => {
+                if local && st.sessions.knows_token(sid, tok) {
+                    // Our copy still takes a token the store no longer does: it is stale.
+                    self.let_go(st, sid, false);
+                }
+                if !st.sessions.knows_token(sid, tok) {
+                    st.sessions.note_ended(sid, ResumeReason::Auth, "");
+                }
+            }
+            Claim::Ended(reason) => {
+                if local {
+                    self.let_go(st, sid, true);
+                }
+                st.sessions.note_ended(sid, reason, tok);
+            }
+        }
+        self.settle(st);
+    }
+
+    /// Another node claimed session `sid` under generation `gen`.
+    pub(crate) fn apply_taken(&self, sid: &Sid, gen: u64) {
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        let older = st
+            .shared
+            .as_ref()
+            .and_then(|sh| sh.shadows.get(sid))
+            .is_some_and(|s| s.gen < gen);
+        if older {
+            self.let_go(st, sid, false);
+            self.settle(st);
+        }
+    }
+
+    /// The sessions attached here, for a refresh, and how long they should live.
+    pub(crate) fn attached_sessions(&self) -> (Vec<Sid>, u64) {
+        let st = self.lock();
+        let sids = match &st.shared {
+            Some(sh) => sh
+                .shadows
+                .keys()
+                .filter(|sid| st.sessions.export(sid).is_some_and(|e| e.attached))
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        };
+        (sids, self.expire_ms(true))
+    }
+
+    fn shared_node(&self) -> String {
+        self.cfg
+            .store
+            .as_ref()
+            .map(|s| s.node().to_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// How often a node refreshes the sessions it carries: a third of the TTL, from 200 ms to
+/// 10 s.
+fn refresh_every(ttl_ms: u64) -> Duration {
+    Duration::from_millis((ttl_ms / 3).clamp(200, 10_000))
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
         // The timer task holds a weak reference: wake it so that it sees the server gone.
@@ -282,30 +696,68 @@ fn app_part(selected: &str) -> &str {
     tether_ws::core::continuity::app_protocol(selected).unwrap_or("")
 }
 
-fn push(events: &Option<mpsc::UnboundedSender<ServerEvent>>, backlog: &Backlog, ev: ServerEvent) {
-    if let Some(tx) = events {
-        // Counted before it can be received, so the count never goes below zero.
-        backlog.queued.fetch_add(1, Ordering::SeqCst);
-        if tx.send(ev).is_err() {
-            // Nobody reads (Events dropped, which may have zeroed the count meanwhile).
-            let _ = backlog
-                .queued
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_sub(1)));
+/// Hands `ev` to the application; false if nobody reads.
+fn push(events: &Option<mpsc::UnboundedSender<ServerEvent>>, backlog: &Backlog, ev: ServerEvent) -> bool {
+    let Some(tx) = events else { return false };
+    // Counted before it can be received, so the count never goes below zero.
+    backlog.queued.fetch_add(1, Ordering::SeqCst);
+    if tx.send(ev).is_err() {
+        // Nobody reads (Events dropped, which may have zeroed the count meanwhile).
+        let _ = backlog
+            .queued
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_sub(1)));
+        return false;
+    }
+    true
+}
+
+/// Hands on an event; with a shared store, counts it (the application's "done" is counted
+/// in events).
+fn push_counted(st: &mut State, backlog: &Backlog, ev: ServerEvent) {
+    if push(&st.events, backlog, ev) {
+        if let Some(sh) = st.shared.as_mut() {
+            sh.pushed += 1;
         }
     }
 }
 
 fn drain(st: &mut State, backlog: &Backlog) {
     while let Some(t) = st.sessions.poll_transmit() {
-        route(&mut st.conns, t);
+        match st.shared.as_mut() {
+            // What a frame states must be in the store first.
+            Some(sh) => {
+                let conn = match &t {
+                    Transmit::Text { conn, .. }
+                    | Transmit::Data { conn, .. }
+                    | Transmit::Close { conn, .. } => *conn,
+                };
+                let sid = st.conns.get(&conn).and_then(|c| c.sid.clone());
+                let rx = sid
+                    .as_deref()
+                    .and_then(|sid| st.sessions.export(sid))
+                    .map_or(0, |e| e.rx);
+                sh.hold(HeldItem::Transmit(t), sid, rx);
+            }
+            None => route(&mut st.conns, t),
+        }
     }
     while let Some(ended) = st.sessions.poll_ended() {
+        let sid: Sid = ended.sid.as_str().into();
         let ev = ServerEvent::Ended {
-            sid: ended.sid.as_str().into(),
+            sid: Arc::clone(&sid),
             reason: EndReason::from_engine(ended.reason),
             undelivered: ended.undelivered,
         };
-        push(&st.events, backlog, ev);
+        match st.shared.as_mut() {
+            // Told once the store has it ended (not if another node took it meanwhile).
+            Some(sh) => sh.hold(HeldItem::Event(ev), Some(sid), 0),
+            None => push_counted(st, backlog, ev),
+        }
+    }
+    if let Some(sh) = &st.shared {
+        if sh.pending() {
+            sh.wake.notify_one();
+        }
     }
 }
 
@@ -424,20 +876,38 @@ impl Server {
             .max_message_size(Some(frame_limit))
             .max_frame_size(Some(frame_limit));
         let (events, events_rx) = mpsc::unbounded_channel();
+        let wake = cfg.store.as_ref().map(|_| Arc::new(Notify::new()));
         let backlog = Arc::new(Backlog {
             queued: AtomicUsize::new(0),
             room: Notify::new(),
             capacity: cfg.event_capacity.max(1),
+            taken: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+            store_wake: wake.clone(),
         });
         let (shutdown, _) = watch::channel(false);
+        let mut sessions = Sessions::new(sessions_cfg);
+        let (mut shared, mut claims, mut store_task) = (None, None, None);
+        if let (Some(store), Some(wake)) = (cfg.store.clone(), wake) {
+            sessions.track_changes();
+            let (tx, rx) = mpsc::channel(1024);
+            claims = Some(tx);
+            store_task = Some(StoreTask {
+                wake: Arc::clone(&wake),
+                claims: rx,
+                taken: store.taken(),
+            });
+            shared = Some(Shared::new(wake));
+        }
         Server {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
-                    sessions: Sessions::new(sessions_cfg),
+                    sessions,
                     conns: HashMap::new(),
                     events: Some(events),
                     events_rx: Some(events_rx),
                     timer_at: None,
+                    shared,
                 }),
                 cfg,
                 ws_config,
@@ -448,6 +918,8 @@ impl Server {
                 next_conn: AtomicU64::new(1),
                 backlog,
                 shutdown,
+                claims,
+                store_task: Mutex::new(store_task),
             }),
         }
     }
@@ -481,6 +953,13 @@ impl Server {
             EngineSendError::Overflow => SendError::Overflow,
             _ => SendError::UnknownSession,
         })
+    }
+
+    /// Messages the application has sent session `sid` in all (delivered and held), `None`
+    /// for a session this server does not have. The next message sent will be number
+    /// `sent + 1` of the session's stream, on this node or any other it moves to.
+    pub fn sent(&self, sid: &str) -> Option<u64> {
+        self.inner.lock().sessions.sent(sid)
     }
 
     /// Sessions in the table, connected or waiting for a resume.
@@ -590,6 +1069,7 @@ impl Server {
 impl Events {
     /// The next event; `None` once the server is shut down and every event was read.
     pub async fn recv(&mut self) -> Option<ServerEvent> {
+        self.backlog.done_with_taken(false);
         let ev = self.rx.recv().await;
         if ev.is_some() {
             self.taken();
@@ -599,6 +1079,7 @@ impl Events {
 
     /// The next event if one is waiting.
     pub fn try_recv(&mut self) -> Option<ServerEvent> {
+        self.backlog.done_with_taken(false);
         let ev = self.rx.try_recv().ok();
         if ev.is_some() {
             self.taken();
@@ -607,6 +1088,7 @@ impl Events {
     }
 
     fn taken(&self) {
+        self.backlog.taken.fetch_add(1, Ordering::SeqCst);
         let before = self
             .backlog
             .queued
@@ -622,6 +1104,7 @@ impl Stream for Events {
     type Item = ServerEvent;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ServerEvent>> {
+        self.backlog.done_with_taken(false);
         let polled = self.rx.poll_recv(cx);
         if let Poll::Ready(Some(_)) = &polled {
             self.taken();
@@ -637,6 +1120,7 @@ impl Drop for Events {
         self.rx.close();
         while self.rx.try_recv().is_ok() {}
         self.backlog.queued.store(0, Ordering::SeqCst);
+        self.backlog.done_with_taken(true);
         self.backlog.room.notify_waiters();
     }
 }

@@ -60,13 +60,21 @@ async fn echo_feed_and_sigterm() {
     assert!(c.connect().await.resumed);
     let before = c.received.len();
     assert!(c.pump_until(WAIT, |c| c.received.len() >= before + 8).await);
-    let feed: Vec<u64> = c
+    // A feed message's number is its place in the session's stream (the echo counts).
+    let feed: Vec<(u64, u64)> = c
         .received
         .iter()
-        .filter_map(|m| m.strip_prefix(r#"{"n":"#)?.strip_suffix('}')?.parse().ok())
+        .enumerate()
+        .filter_map(|(i, m)| {
+            Some((
+                m.strip_prefix(r#"{"n":"#)?.strip_suffix('}')?.parse().ok()?,
+                i as u64 + 1,
+            ))
+        })
         .collect();
-    let want: Vec<u64> = (1..=feed.len() as u64).collect();
-    assert_eq!(feed, want, "the feed, contiguous across the cut");
+    assert!(feed.len() >= 10, "the feed ran: {feed:?}");
+    let wrong: Vec<_> = feed.iter().filter(|(n, place)| n != place).collect();
+    assert!(wrong.is_empty(), "the feed, contiguous across the cut: {wrong:?}");
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

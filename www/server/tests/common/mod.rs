@@ -204,6 +204,16 @@ impl TestClient {
         self.start.elapsed().as_secs_f64() * 1000.0
     }
 
+    /// Where the next [`TestClient::connect`] goes (another node of a cluster).
+    pub fn set_url(&mut self, url: String) {
+        self.url = url;
+    }
+
+    /// The session's id and token, once welcomed.
+    pub fn session(&self) -> Option<(String, String)> {
+        self.engine.saved().map(|s| (s.sid, s.tok))
+    }
+
     pub fn is_connected(&self) -> bool {
         self.ws.is_some()
     }
