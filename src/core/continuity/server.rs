@@ -10,6 +10,7 @@
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use super::frame::{kind_of, parse_ack, parse_control, parse_data_header, write_welcome, PONG};
 use super::frame::{AckBuf, Control, DataHeaderBuf, FrameKind, Hello, ResumeReason, Welcome};

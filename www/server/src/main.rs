@@ -204,7 +204,7 @@ async fn application(server: Server, mut events: tether_server::Events, feed_ms:
                 Some(ServerEvent::Message { sid, payload }) => {
                     let _ = server.send(&sid, payload);
                 }
-                Some(ServerEvent::Ended { sid, .. } | ServerEvent::Moved { sid }) => {
+                Some(ServerEvent::Ended { sid, .. } | ServerEvent::Moved { sid, .. }) => {
                     live.remove(&sid);
                 }
                 Some(_) => {}

@@ -193,6 +193,10 @@ pub enum ServerEvent {
     Moved {
         /// The session.
         sid: Sid,
+        /// Messages sent to it here that the store never took (the session had moved
+        /// before they were written): they will not reach its client. Send them again on
+        /// the node that has it now if they matter. Usually 0.
+        unsent: usize,
     },
 }
 

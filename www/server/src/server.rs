@@ -507,6 +507,8 @@ impl Inner {
                     if let Some(shadow) = sh.shadows.get_mut(&w.sid) {
                         if shadow.gen == w.gen {
                             shadow.rx_written = shadow.rx_written.max(state.rx);
+                            let sent = state.first - 1 + state.messages.len() as u64;
+                            shadow.sent_landed = shadow.sent_landed.max(sent);
                         }
                     }
                 }
@@ -517,19 +519,23 @@ impl Inner {
         }
         sh.landed = sh.landed.max(batch + 1);
         for (sid, lost) in released {
-            self.let_go(st, &sid, lost);
+            self.let_go(st, &sid, lost, true);
         }
         self.release_held(st);
         self.settle(st);
     }
 
     /// Session `sid` is no longer this node's: another took it (4001), or the store lost it
-    /// (4003; the client's resume then hears `unknown`). The application hears `Moved` or
-    /// `Ended { reason: Lost }`.
-    fn let_go(&self, st: &mut State, sid: &Sid, lost: bool) {
+    /// (4003; the client's resume then hears `unknown`). With `tell`, the application hears
+    /// `Moved` or `Ended { reason: Lost }`.
+    fn let_go(&self, st: &mut State, sid: &Sid, lost: bool, tell: bool) {
         let Some(sh) = st.shared.as_mut() else { return };
+        let landed = sh.shadows.get(sid).map_or(0, |s| s.sent_landed);
         sh.purge(sid);
         let undelivered = st.sessions.held(sid);
+        let unsent = st.sessions.sent(sid).map_or(0, |sent| {
+            usize::try_from(sent.saturating_sub(landed)).unwrap_or(usize::MAX)
+        });
         let had = if lost {
             st.sessions
                 .release(sid, CLOSE_SESSION_REFUSED, "session lost by the store")
@@ -537,7 +543,7 @@ impl Inner {
             st.sessions
                 .release(sid, CLOSE_SUPERSEDED, "superseded by a resume on another node")
         };
-        if had {
+        if had && tell {
             let ev = if lost {
                 ServerEvent::Ended {
                     sid: Arc::clone(sid),
@@ -545,7 +551,10 @@ impl Inner {
                     undelivered,
                 }
             } else {
-                ServerEvent::Moved { sid: Arc::clone(sid) }
+                ServerEvent::Moved {
+                    sid: Arc::clone(sid),
+                    unsent,
+                }
             };
             push_counted(st, &self.backlog, ev);
         }
@@ -586,7 +595,8 @@ impl Inner {
                     }
                 } else {
                     if local {
-                        self.let_go(st, sid, false);
+                        // (It comes back here at once: the application hears `Opened`.)
+                        self.let_go(st, sid, false, false);
                     }
                     let sent = c.acked + c.messages.len() as u64;
                     let import = Import {
@@ -612,13 +622,13 @@ impl Inner {
             }
             Claim::Unknown => {
                 if local {
-                    self.let_go(st, sid, true);
+                    self.let_go(st, sid, true, true);
                 }
             }
             Claim::Auth => {
                 if local && st.sessions.knows_token(sid, tok) {
                     // Our copy still takes a token the store no longer does: it is stale.
-                    self.let_go(st, sid, false);
+                    self.let_go(st, sid, false, true);
                 }
                 if !st.sessions.knows_token(sid, tok) {
                     st.sessions.note_ended(sid, ResumeReason::Auth, "");
@@ -626,7 +636,7 @@ impl Inner {
             }
             Claim::Ended(reason) => {
                 if local {
-                    self.let_go(st, sid, true);
+                    self.let_go(st, sid, true, true);
                 }
                 st.sessions.note_ended(sid, reason, tok);
             }
@@ -644,7 +654,7 @@ impl Inner {
             .and_then(|sh| sh.shadows.get(sid))
             .is_some_and(|s| s.gen < gen);
         if older {
-            self.let_go(st, sid, false);
+            self.let_go(st, sid, false, true);
             self.settle(st);
         }
     }

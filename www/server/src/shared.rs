@@ -40,6 +40,8 @@ pub(crate) struct Shadow {
     pub(crate) rx_written: u64,
     /// The application's messages the store has or is being sent.
     pub(crate) sent_written: u64,
+    /// Of those, the ones it has (landed).
+    pub(crate) sent_landed: u64,
 }
 
 impl Shadow {
@@ -50,6 +52,7 @@ impl Shadow {
             rx_done: rx,
             rx_written: rx,
             sent_written: sent,
+            sent_landed: sent,
         }
     }
 }

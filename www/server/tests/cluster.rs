@@ -377,3 +377,65 @@ async fn sessions_opened_on_different_nodes_never_share_an_id() {
         assert!(sids.insert(w.sid), "a fresh id");
     }
 }
+
+/// `clients` clients spread over `nodes`, each streaming `per_client` messages and taking
+/// their echoes: the echoes per second over all of them.
+async fn load(nodes: &[String], clients: usize, per_client: usize) -> f64 {
+    let start = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..clients {
+        let url = nodes[i % nodes.len()].clone();
+        tasks.push(tokio::spawn(async move {
+            let mut c = TestClient::new(url);
+            c.connect().await;
+            for k in 0..per_client {
+                c.send(format!("c{k}"));
+            }
+            let done = c
+                .pump_until(Duration::from_secs(60), |c| {
+                    c.received.iter().filter(|m| m.starts_with('c')).count() >= per_client
+                })
+                .await;
+            assert!(done, "client {i}: every echo within 60 s");
+            c.bye().await;
+        }));
+    }
+    for t in tasks {
+        t.await.expect("a client task");
+    }
+    (clients * per_client) as f64 / start.elapsed().as_secs_f64()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_figures_on_one_node_and_on_three() {
+    // Bounded: 3 runs of 60 clients × 200 messages (36,000 echoes), about 10 s in all.
+    let (clients, per) = (60, 200);
+    let redis = RedisServer::start().await;
+    let alone = Node::start(None, &["--feed-ms", "3600000"]).await;
+    let url = redis.url();
+    let mut shared = Vec::new();
+    for _ in 0..3 {
+        shared.push(Node::start(Some(&url), &["--feed-ms", "3600000"]).await);
+    }
+    let urls: Vec<String> = shared.iter().map(Node::url).collect();
+    let one_alone = load(&[alone.url()], clients, per).await;
+    let before = commands(&redis).await;
+    let one_redis = load(&urls[..1], clients, per).await;
+    let scripts = (commands(&redis).await - before) as f64 / (clients * per) as f64;
+    let three_redis = load(&urls, clients, per).await;
+    println!(
+        "load ({clients} clients × {per} echoed messages, debug build, clients and nodes on one 2-core machine): \
+         1 node without a store {one_alone:.0} msg/s; 1 node on Redis {one_redis:.0} msg/s \
+         ({scripts:.2} Redis commands per message); 3 nodes on Redis {three_redis:.0} msg/s"
+    );
+    assert!(scripts > 0.0, "the store was written");
+}
+
+/// Commands Redis has processed since it started.
+async fn commands(redis: &RedisServer) -> u64 {
+    let info: String = redis.query(&["INFO", "stats"]).await;
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_commands_processed:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("total_commands_processed in INFO stats")
+}
