@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Chaos soak (not part of the tests; a short slice of it is: tests/js/soak.test.mjs).
 #
-#   bash scripts/soak.sh [seconds]        # default 120
+#   bash scripts/soak.sh [seconds]             # default 120
+#   bash scripts/soak.sh --nodes N [seconds]   # the soak across N nodes on one Redis (below)
 #
 # Builds pkg/ if it is missing and the test server (debug), then runs tests/js/soak/run.mjs:
 # a test server of its own on free 127.0.0.1 ports, in chaos mode for `seconds` (it drops,
@@ -23,7 +24,20 @@
 # --max-lifetime-secs, and both are stopped when the script exits.
 # Then the continuity soak, as long (tests/js/continuity/run-soak.mjs; its report goes to
 # bench-results/soak-continuity-latest.{json,md}).
-# Environment: SOAK_SEED (seed of the fault schedule), TETHER_CHROMIUM.
+#
+# With --nodes N (2..9; issue 17): only the continuity soak across nodes
+# (tests/js/continuity/run-soak-nodes.mjs): a redis-server of its own on a free port (no
+# persistence), N tether-server nodes on it (--store redis://127.0.0.1:PORT/0 --feed-ms 25),
+# our load balancer (tests/js/continuity/balancer.mjs) and SOAK_PAGES headless Chromium
+# pages (default 2) with continuity on, numbered streams both ways; during the run the node
+# a page is on is SIGKILLed mid-stream and restarted on its port, and connections are cut at
+# random; then it drains and accounts: 0 lost, 0 duplicated, 0 reordered, both ways, and
+# every resume `resumed: true`. Report: bench-results/soak-nodes-latest.{json,md}. Exit 0
+# pass, 1 fail, 2 not carried out. Bounded by `timeout` (seconds + 300 s); what the runner
+# started is stopped by pid on every exit, by the runner and, should it die, by this script
+# (the pids it listed in a file of its own).
+# Environment: SOAK_SEED (seed of the fault schedule), SOAK_PAGES (--nodes only),
+# TETHER_CHROMIUM, CARGO_TARGET_DIR (where the binaries are built and looked for).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,9 +45,18 @@ cd "$ROOT"
 # shellcheck source=scripts/env.sh
 source "$ROOT/scripts/env.sh"
 
+nodes=""
+if [[ "${1:-}" == "--nodes" ]]; then
+  nodes="${2:-}"
+  [[ "$nodes" =~ ^[0-9]+$ && "$nodes" -ge 2 && "$nodes" -le 9 ]] || {
+    echo "soak: --nodes takes a number of nodes from 2 to 9 (got '${nodes}')" >&2
+    exit 2
+  }
+  shift 2
+fi
 seconds="${1:-120}"
 case "$seconds" in
-  -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+  -h | --help) sed -n '2,40p' "$0"; exit 0 ;;
 esac
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -ge 1 && "$seconds" -le 1800 ]] || {
   echo "soak: seconds must be a whole number from 1 to 1800 (got $seconds)" >&2
@@ -48,16 +71,47 @@ printf '\n== test server and continuity server (cargo build -p tether-test-serve
 cargo build -p tether-test-server -p tether-server
 
 runner_pid=""
+pidfile=""
 cleanup() {
-  # The runner stops its server and browser itself; this covers Ctrl-C and timeouts.
+  # The runner stops its servers and browser itself; this covers Ctrl-C and timeouts.
   if [[ -n "$runner_pid" ]] && kill -0 "$runner_pid" 2>/dev/null; then
     kill -TERM "$runner_pid" 2>/dev/null || true
     wait "$runner_pid" 2>/dev/null || true
+  fi
+  # And, should the runner have died without stopping them, what it listed: each pid still
+  # alive and still the program it was started as.
+  if [[ -n "$pidfile" && -f "$pidfile" ]]; then
+    while read -r pid name; do
+      [[ "$pid" =~ ^[0-9]+$ ]] || continue
+      if [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "${name:0:15}" ]]; then
+        kill -KILL "$pid" 2>/dev/null || true
+      fi
+    done <"$pidfile"
+    rm -f "$pidfile"
   fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+if [[ -n "$nodes" ]]; then
+  [[ -x /usr/bin/redis-server ]] || { echo "soak: /usr/bin/redis-server not found: run bash scripts/setup.sh" >&2; exit 2; }
+  [[ -f pkg/continuity.js ]] || { echo "soak: pkg/continuity.js missing: run bash scripts/build-pkg.sh" >&2; exit 2; }
+  pidfile="$(mktemp "${TMPDIR:-/tmp}/tether-soak-nodes-pids.XXXXXX")"
+  export TETHER_PIDFILE="$pidfile"
+  printf '\n== continuity chaos soak across %s nodes on one Redis: %s s\n' "$nodes" "$seconds"
+  args=("$seconds" --nodes "$nodes")
+  [[ -n "${SOAK_SEED:-}" ]] && args+=(--seed "$SOAK_SEED")
+  [[ -n "${SOAK_PAGES:-}" ]] && args+=(--pages "$SOAK_PAGES")
+  timeout --kill-after=10 $((seconds + 300)) node tests/js/continuity/run-soak-nodes.mjs "${args[@]}" &
+  runner_pid=$!
+  set +e
+  wait "$runner_pid"
+  nrc=$?
+  set -e
+  runner_pid=""
+  exit "$nrc"
+fi
 
 printf '\n== chaos soak: %s s\n' "$seconds"
 args=("$seconds")

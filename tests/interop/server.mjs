@@ -1,7 +1,8 @@
 // An independent, minimal server of the tether continuity protocol, version 1, written from
 // PROTOCOL.md alone (not from the Rust engines), to check that the document is enough.
 // Application: echo every client message to the same session; with --feed-ms N, send
-// {"n":k} to every session every N ms. See tests/interop/README.md.
+// {"n":k} to every session every N ms (k: the message's place in all the application sent
+// the session, echoes included). See tests/interop/README.md.
 //
 //   node tests/interop/server.mjs --listen 127.0.0.1:PORT [--ttl-ms N] [--window N]
 //        [--feed-ms N] [--protocol P]...
@@ -233,14 +234,14 @@ function createSession() {
     nextSeq: 1, log: [], logBytes: 0, peerAcked: 0, // server -> client
     queue: [], queueBytes: 0,
     rx: 0, // client -> server: highest seq delivered in order
-    ttlTimer: null, feedTimer: null, feedK: 0,
+    ttlTimer: null, feedTimer: null,
+    appSent: 0, // messages the application has sent the session (echoes and feed)
   };
   sessions.set(s.sid, s);
   if (opts.feedMs) {
-    s.feedTimer = setInterval(() => {
-      s.feedK += 1;
-      appSend(s, Buffer.from(`{"n":${s.feedK}}`), false);
-    }, opts.feedMs);
+    // k = this message's place in everything the application sent the session, echoes
+    // included (as the reference server numbers it).
+    s.feedTimer = setInterval(() => appSend(s, Buffer.from(`{"n":${s.appSent + 1}}`), false), opts.feedMs);
   }
   return s;
 }
@@ -289,6 +290,7 @@ function writeData(s, e) {
 // The application sends a message to session s.
 function appSend(s, payload, binary) {
   if (!s.alive) return;
+  s.appSent += 1;
   if (s.conn && s.queue.length === 0 && canSend(s, payload.length)) {
     const e = { seq: s.nextSeq++, payload, binary };
     s.log.push(e);

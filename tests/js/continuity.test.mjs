@@ -95,10 +95,13 @@ browserTest(
             maxReconnectionDelay: 400,
             connectionTimeout: 3000,
           });
-          const S = (window.S = { ws, sent: 0, stop: false, echoes: [], feed: [], other: [], closes: [] });
+          // `got`: every message received (one session throughout); each feed message is kept
+          // as [n, its place among them].
+          const S = (window.S = { ws, sent: 0, got: 0, stop: false, echoes: [], feed: [], other: [], closes: [] });
           S.rec = C.record(ws, (data) => {
+            S.got += 1;
             if (typeof data !== "string") S.other.push(String(data));
-            else if (data.startsWith('{"n":')) S.feed.push(JSON.parse(data).n);
+            else if (data.startsWith('{"n":')) S.feed.push([JSON.parse(data).n, S.got]);
             else if (data.startsWith("c:")) S.echoes.push(Number(data.slice(2)));
             else S.other.push(data);
           });
@@ -175,7 +178,7 @@ browserTest(
       const cutSteps = done.filter((d) => d.cut !== null);
       const rs = resumes(r.events);
       console.log(
-        `continuity chaos: ${r.sent} sent, ${r.echoes.length} echoed, feed 1..${r.feed.at(-1)}, ` +
+        `continuity chaos: ${r.sent} sent, ${r.echoes.length} echoed, ${r.feed.length} fed (last {"n":${r.feed.at(-1)?.[0]}}), ` +
           `${rs.length} resume events, ${proxy.stats.cutConnections} connections cut in ${proxy.stats.cuts} cuts, ` +
           `${proxy.stats.refused} refused; in flight at each drop: ${r.closes.join(", ")}`,
       );
@@ -194,10 +197,18 @@ browserTest(
       assert.equal(r.echoes.length, r.sent);
       const firstBad = r.echoes.findIndex((n, i) => n !== i);
       assert.equal(firstBad, -1, `echo ${firstBad} is ${r.echoes[firstBad]} (around it: ${r.echoes.slice(Math.max(0, firstBad - 3), firstBad + 3)})`);
-      // Server → client: the feed without a gap, a duplicate or a reordering.
+      // Server → client: the server numbers each feed message with its place in everything
+      // it sent the session (echoes and feed), so {"n":k} must be the k-th message the page
+      // received: no message of the server's stream, echo or feed, lost, doubled or reordered
+      // before it.
       assert.ok(r.feed.length > 200, `the feed ran (${r.feed.length})`);
-      const feedBad = r.feed.findIndex((n, i) => n !== i + 1);
-      assert.equal(feedBad, -1, `feed item ${feedBad} is ${r.feed[feedBad]} (around it: ${r.feed.slice(Math.max(0, feedBad - 3), feedBad + 3)})`);
+      const feedBad = r.feed.findIndex(([n, at]) => n !== at);
+      assert.equal(
+        feedBad,
+        -1,
+        `feed item ${feedBad}: {"n":${r.feed[feedBad]?.[0]}} arrived as message ${r.feed[feedBad]?.[1]} ` +
+          `(around it, [n, place]: ${JSON.stringify(r.feed.slice(Math.max(0, feedBad - 3), feedBad + 3))})`,
+      );
       assert.deepEqual(r.other, [], "nothing else arrived (no header, no control frame)");
 
       // One session throughout.

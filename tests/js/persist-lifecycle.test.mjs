@@ -26,7 +26,8 @@ after(killAllStarted);
 /** In the page: a persisted continuity socket recording the feed, echoes and resumes. A
  * retry waits 30 s, so only the lifecycle can bring a lost connection back quickly. */
 function start(url) {
-  const s = (window.L = { feed: [], echoes: [], resumes: [], closes: [] });
+  // `got`: messages received (one session); each feed message is kept as [n, its place].
+  const s = (window.L = { got: 0, feed: [], echoes: [], resumes: [], closes: [] });
   const ws = new window.TetherSocket(url, [], {
     continuity: { mode: "required", persist: "session", persistKey: "lifecycle" },
     minReconnectionDelay: 30_000,
@@ -37,15 +38,20 @@ function start(url) {
   ws.addEventListener("resume", (e) => s.resumes.push({ resumed: e.resumed, reason: e.reason, at: performance.now() }));
   ws.addEventListener("close", (e) => s.closes.push(e.code));
   ws.addEventListener("message", (e) => {
-    if (e.data.startsWith("{")) s.feed.push(JSON.parse(e.data).n);
+    s.got += 1;
+    if (e.data.startsWith("{")) s.feed.push([JSON.parse(e.data).n, s.got]);
     else s.echoes.push(e.data);
   });
 }
 
-/** The numbers `xs` are 1..n, each once, in order. */
-function assertContiguous(xs, what) {
-  assert.ok(xs.length > 0, `${what}: nothing arrived`);
-  xs.forEach((n, i) => assert.equal(n, i + 1, `${what}: #${i + 1} is ${n} (${JSON.stringify(xs.slice(Math.max(0, i - 3), i + 3))})`));
+/** Each feed message [n, at] is where its number says: the server numbers {"n":k} with its
+ * place in everything it sent the session (echoes too), so it must be the k-th message the
+ * page received (one session): nothing before it lost, doubled or reordered. */
+function assertInPlace(feed, what) {
+  assert.ok(feed.length > 0, `${what}: nothing arrived`);
+  feed.forEach(([n, at], i) =>
+    assert.equal(n, at, `${what}: {"n":${n}} arrived as message ${at} ([n, place] around it: ${JSON.stringify(feed.slice(Math.max(0, i - 3), i + 3))})`),
+  );
 }
 
 browserTest("a page shown from the back/forward cache resumes at once, nothing lost or doubled", async (page) => {
@@ -72,7 +78,7 @@ browserTest("a page shown from the back/forward cache resumes at once, nothing l
     await waitFor(() => evalInPage(page, () => window.L.echoes.length === 3), 5_000, "the three echoes");
     const s = await evalInPage(page, () => ({ feed: window.L.feed, echoes: window.L.echoes }));
     assert.deepEqual(s.echoes, ["a", "b", "c"]);
-    assertContiguous(s.feed, "feed");
+    assertInPlace(s.feed, "feed");
     // A pageshow of a fresh load (persisted: false) changes nothing.
     const resumes = await evalInPage(page, () => window.L.resumes.length);
     await evalInPage(page, () => window.dispatchEvent(new PageTransitionEvent("pageshow", { persisted: false })));
@@ -99,7 +105,7 @@ browserTest("a frozen tab resumes without duplicate delivery", async (page) => {
     const frozenAt = await evalInPage(page, () => window.L.feed.length);
     await waitFor(() => evalInPage(page, (n) => window.L.feed.length >= n + 10, frozenAt), 10_000, "10 more feed messages");
     const s = await evalInPage(page, () => ({ feed: window.L.feed, echoes: window.L.echoes, resumes: window.L.resumes }));
-    assertContiguous(s.feed, "feed across the freeze");
+    assertInPlace(s.feed, "feed across the freeze");
     assert.deepEqual(s.echoes, ["after"]);
     assert.ok(s.resumes.slice(1).every((r) => r.resumed), `every later session start is a resume: ${JSON.stringify(s.resumes)}`);
   } finally {

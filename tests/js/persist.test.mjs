@@ -5,8 +5,9 @@
 // proxy (tests/js/continuity/proxy.mjs) that stalls and cuts connections. The page records,
 // synchronously in its listeners, every echo and feed number into its own sessionStorage keys,
 // which outlive its reloads; after the reloads the test reads that log and accounts for every
-// message by number: each one sent comes back exactly once, in order, and the feed is 1..K
-// without a gap or a repeat, whatever the reloads (or a crash) cut in the middle.
+// message by number: each one sent comes back exactly once, in order, and each feed message
+// {"n":k} is the k-th message of its session's server → client stream (the server numbers it
+// so, echoes included) across the loads, whatever the reloads (or a crash) cut in the middle.
 // No mocked WebSocket.
 //
 // Needs: pkg/ built (bash scripts/build-pkg.sh), `cargo build -p tether-server`, and the
@@ -124,17 +125,21 @@ async function drain(page, { timeoutMs = 30_000, all = true } = {}) {
 /**
  * Accounts for socket `sock` of a dump over all its loads: every number sent (≤ meta.post,
  * but those whose send() threw) must come back exactly once and in order, one given to send()
- * while the page died (in (post, pre]) at most once, those in `inDoubt` at least once; the
- * feed must run 1, 2, 3… within each session (a resume with resumed: false starts one).
+ * while the page died (in (post, pre]) at most once, those in `inDoubt` at least once; each
+ * feed message {"n":k} must be the k-th message of its session's server → client stream
+ * (echoes and feed, counted across the loads that went on with the session; a resume with
+ * resumed: false starts one): any message of that stream lost, doubled or reordered before
+ * it moves it.
  */
 function account(sock, { inDoubt = new Set() } = {}) {
   const failures = [];
   const { meta, loads } = sock;
   const echoes = [];
-  let feedExpect = 1;
-  let feedGaps = 0;
+  let feedOutOfPlace = 0;
   let feed = 0;
   let sessions = 0;
+  // The messages of the current session received by earlier loads.
+  let carried = 0;
   const bad = [];
   loads.forEach((l, i) => {
     if (!l) {
@@ -142,17 +147,19 @@ function account(sock, { inDoubt = new Set() } = {}) {
       return;
     }
     bad.push(...l.bad.map((b) => `load ${l.load}: ${b}`));
-    const starts = l.resumes.filter((r) => !r.resumed).map((r) => r.feedAt);
+    // Where in this load each new session began (the messages of the load before it).
+    const starts = l.resumes.filter((r) => !r.resumed).map((r) => r.gotAt);
     sessions += starts.length;
-    l.feed.forEach((n, j) => {
-      if (starts.includes(j)) feedExpect = 1;
+    for (const [n, at] of l.feed) {
+      const start = starts.filter((g) => g < at).at(-1);
+      const place = start === undefined ? carried + at : at - start;
       feed += 1;
-      if (n !== feedExpect) {
-        feedGaps += 1;
-        if (feedGaps <= 5) failures.push(`load ${l.load}: feed ${n} where ${feedExpect} was due`);
+      if (n !== place) {
+        feedOutOfPlace += 1;
+        if (feedOutOfPlace <= 5) failures.push(`load ${l.load}: feed {"n":${n}} arrived as message ${place} of its session`);
       }
-      feedExpect = n + 1;
-    });
+    }
+    carried = starts.length ? l.got - starts.at(-1) : carried + l.got;
     for (const n of l.echoes) echoes.push({ n, load: l.load });
   });
   if (bad.length) failures.push(`foreign or malformed messages: ${bad.slice(0, 5).join("; ")}`);
@@ -189,14 +196,14 @@ function account(sock, { inDoubt = new Set() } = {}) {
     lost += 1;
     if (lost <= 5) failures.push(`c${n} never came back`);
   }
-  return { sent: meta.post, echoed: count.size, lost, duplicates, reordered, unexpected, feed, feedGaps, sessions, loads: loads.length, failures };
+  return { sent: meta.post, echoed: count.size, lost, duplicates, reordered, unexpected, feed, feedOutOfPlace, sessions, loads: loads.length, failures };
 }
 
 /** Asserts a clean account; prints it. */
 function assertClean(name, a, { minSent = 1, minFeed = 1 } = {}) {
   console.log(`${name}: ${JSON.stringify({ ...a, failures: a.failures.length })}`);
   assert.deepEqual(a.failures, [], `${name}: ${a.failures.length} failure(s)`);
-  assert.equal(a.lost + a.duplicates + a.reordered + a.unexpected + a.feedGaps, 0);
+  assert.equal(a.lost + a.duplicates + a.reordered + a.unexpected + a.feedOutOfPlace, 0);
   assert.ok(a.sent >= minSent, `${name}: only ${a.sent} sent`);
   assert.equal(a.echoed, a.sent, `${name}: every message back`);
   assert.ok(a.feed >= minFeed, `${name}: only ${a.feed} feed messages`);
@@ -334,7 +341,7 @@ browserTest(
       const a = account(d.socks[0]);
       console.log(`control (no persistence): ${JSON.stringify({ ...a, failures: a.failures.slice(0, 3) })}`);
       assert.ok(a.lost >= 10, `the stalled messages are lost without persistence (lost ${a.lost})`);
-      assert.ok(a.feedGaps >= 1 || a.sessions >= 2, "the feed began again (a new session)");
+      assert.ok(a.feedOutOfPlace >= 1 || a.sessions >= 2, "the feed began again (a new session)");
       const [r2] = firstResumes(d.socks[0]);
       assert.equal(r2.resumed, false);
       assert.notEqual(r2.restored, true);
@@ -959,7 +966,7 @@ for (const resend of [true, false]) {
           assert.deepEqual(l2.drops.map((x) => [x.reason, x.what]), doubt.map((n) => ["session-lost", n]), "a drop event for each, in order");
           const a = account(d.socks[0]);
           assert.equal(a.lost, 10, "those ten never came back");
-          assert.equal(a.duplicates + a.reordered + a.unexpected + a.feedGaps, 0);
+          assert.equal(a.duplicates + a.reordered + a.unexpected + a.feedOutOfPlace, 0);
           assert.deepEqual(l2.echoes, [], "nothing of theirs was sent");
         }
         const ws = welcomes(proxy);
@@ -1062,29 +1069,44 @@ browserTest(
 // ------------------------------------------------------- the accounting itself catches it
 
 
-test("the accounting catches a lost, a repeated and a reordered echo and a gap or repeat in the feed", () => {
-  const sock = (echoes, feed, { post = 5, pre = post, resumes = [{ resumed: false, feedAt: 0 }] } = {}) => ({
-    meta: { pre, post, threw: [] },
-    loads: [{ load: 1, echoes, feed, resumes, bad: [] }],
-  });
-  assert.deepEqual(account(sock([1, 2, 3, 4, 5], [1, 2, 3])).failures, []);
-  assert.equal(account(sock([1, 2, 4, 5], [1, 2, 3])).lost, 1);
-  assert.equal(account(sock([1, 2, 3, 3, 4, 5], [1, 2, 3])).duplicates, 1);
-  assert.equal(account(sock([1, 3, 2, 4, 5], [1, 2, 3])).reordered, 1);
-  assert.equal(account(sock([1, 2, 3, 4, 5, 6], [1, 2, 3])).unexpected, 1);
-  assert.equal(account(sock([1, 2, 3, 4, 5], [1, 3])).feedGaps, 1);
-  assert.equal(account(sock([1, 2, 3, 4, 5], [1, 2, 2, 3])).feedGaps, 1);
-  assert.equal(account(sock([1, 2, 3, 4, 5], [2, 3])).feedGaps, 1, "a session's feed begins at 1");
-  // Across loads: a repeat in the next load is a duplicate, a feed that starts over without a
-  // new session is a gap.
-  const two = { meta: { pre: 4, post: 4, threw: [] }, loads: [
-    { load: 1, echoes: [1, 2], feed: [1, 2], resumes: [{ resumed: false, feedAt: 0 }], bad: [] },
-    { load: 2, echoes: [2, 3, 4], feed: [1, 2], resumes: [{ resumed: true, feedAt: 0 }], bad: [] },
-  ] };
-  const a = account(two);
+test("the accounting catches a lost, a repeated and a reordered echo and a lost, repeated or misplaced feed message", () => {
+  // A load as the page records it, from what it received in order: a number is an echo,
+  // {n} a feed message {"n":n}, "new" / "resumed" a resume event.
+  const load = (n, items) => {
+    const l = { load: n, got: 0, echoes: [], feed: [], resumes: [], bad: [] };
+    for (const x of items) {
+      if (x === "new" || x === "resumed") l.resumes.push({ resumed: x === "resumed", gotAt: l.got });
+      else {
+        l.got += 1;
+        if (typeof x === "number") l.echoes.push(x);
+        else l.feed.push([x.n, l.got]);
+      }
+    }
+    return l;
+  };
+  const sock = (items, { post = 5, pre = post } = {}) => ({ meta: { pre, post, threw: [] }, loads: [load(1, ["new", ...items])] });
+  assert.deepEqual(account(sock([1, { n: 2 }, 2, 3, { n: 5 }, 4, 5, { n: 8 }])).failures, []);
+  assert.equal(account(sock([1, 2, 4, 5, { n: 5 }])).lost, 1);
+  assert.equal(account(sock([1, 2, 3, 3, 4, 5, { n: 7 }])).duplicates, 1);
+  assert.equal(account(sock([1, 3, 2, 4, 5, { n: 6 }])).reordered, 1);
+  assert.equal(account(sock([1, 2, 3, 4, 5, 6, { n: 7 }])).unexpected, 1);
+  // A message of the server's stream lost before a feed message (here the feed message
+  // {"n":4}), one that came twice, a session whose stream does not begin at 1.
+  assert.equal(account(sock([1, 2, 3, 4, 5, { n: 6 }, { n: 8 }])).feedOutOfPlace, 1);
+  assert.equal(account(sock([1, 2, 3, 4, 5, { n: 6 }, { n: 6 }])).feedOutOfPlace, 1);
+  assert.equal(account(sock([{ n: 2 }, 1, 2, 3, 4, 5])).feedOutOfPlace, 1, "a session's stream begins at 1");
+  // Across loads: the stream goes on from the messages of the loads before (a repeat in the
+  // next load is a duplicate; a stream that starts over without a new session is out of place).
+  const two = (second) => ({ meta: { pre: 4, post: 4, threw: [] }, loads: [load(1, ["new", 1, { n: 2 }, 2]), load(2, second)] });
+  assert.deepEqual(account(two(["resumed", { n: 4 }, 3, 4, { n: 7 }])).failures, []);
+  assert.deepEqual(account(two(["new", { n: 1 }, 3, 4, { n: 4 }])).failures, [], "a new session in the next load begins at 1");
+  const a = account(two(["resumed", 2, { n: 1 }, 3, 4]));
   assert.equal(a.duplicates, 1);
-  assert.equal(a.feedGaps, 1);
+  assert.equal(a.feedOutOfPlace, 1);
+  // A new session in the middle of a load.
+  assert.deepEqual(account(two(["resumed", { n: 4 }, "new", 3, { n: 2 }, 4, { n: 4 }])).failures, []);
+  assert.equal(account(two(["resumed", { n: 4 }, "new", 3, { n: 5 }, 4])).feedOutOfPlace, 1);
   // One given to send() as the page died (post < pre) may be missing, not repeated.
-  assert.deepEqual(account(sock([1, 2, 3, 4], [1], { post: 4, pre: 5 })).failures, []);
-  assert.equal(account(sock([1, 2, 3, 4, 5, 5], [1], { post: 4, pre: 5 })).duplicates, 1);
+  assert.deepEqual(account(sock([1, 2, 3, 4, { n: 5 }], { post: 4, pre: 5 })).failures, []);
+  assert.equal(account(sock([1, 2, 3, 4, 5, 5, { n: 7 }], { post: 4, pre: 5 })).duplicates, 1);
 });

@@ -13,8 +13,9 @@ import net from "node:net";
 const SNIFF_KEEP_BYTES = 300; // of each frame's payload
 const SNIFF_MAX_FRAMES = 50_000; // per proxy; later frames are counted, not kept
 
-/** Parses one direction of a WebSocket connection: the HTTP head, then frames. */
-class FrameSniffer {
+/** Parses one direction of a WebSocket connection: the HTTP head, then frames (also used
+ * by balancer.mjs). */
+export class FrameSniffer {
   constructor(dir, conn, sink) {
     this.dir = dir; // "up" (client → server) or "down"
     this.conn = conn;

@@ -69,8 +69,8 @@ const table = [
   ["sessions resumed", report.resumes.filter((r) => r.resumed).length],
   ["client → server: sent", c.sent],
   ["client → server: delivered once, in order", c.delivered],
-  ["server → client (feed): delivered", c.feedDelivered],
-  ["lost / duplicated / reordered (both ways)", `${c.lost} / ${c.duplicates} / ${c.reordered + c.feedGaps}`],
+  ["server → client: delivered (echoes + feed), each feed message at its place", c.delivered + c.feedDelivered],
+  ["lost / duplicated / reordered (both ways; a feed message out of place counts as reordered)", `${c.lost} / ${c.duplicates} / ${c.reordered + c.feedOutOfPlace}`],
   ["restart without state: reported", `${report.restart.resume.reason}, ${report.restart.resume.resent} resent`],
 ].map((r) => (Array.isArray(r) ? `| ${r[0]} | ${r[1]} |` : r));
 const md = table.join("\n");

@@ -4,10 +4,12 @@
 // {"n":k} (k = 1, 2, … per session) to every live session every `feedMs` ms.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { ROOT } from "../harness.mjs";
 
-export const SERVER_BIN = process.env.TETHER_SERVER_BIN || join(ROOT, "target", "debug", "tether-server");
+// (CARGO_TARGET_DIR, when set, is where cargo built it.)
+export const SERVER_BIN =
+  process.env.TETHER_SERVER_BIN || join(process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(ROOT, "target"), "debug", "tether-server");
 /** The second implementation, written from PROTOCOL.md alone (same flags). */
 export const INTEROP_SERVER = join(ROOT, "tests", "interop", "server.mjs");
 /** Which servers a scenario that should hold for any implementation runs against. */

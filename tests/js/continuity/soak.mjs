@@ -4,8 +4,11 @@
 // ways, refuses new connections and throws away what the server sends, at random (from a
 // seed), for `seconds`. Then the chaos stops, everything drains, and every message is
 // accounted for by number, both ways: each client message must come back exactly once and
-// in order (the echo is the server's delivery, seen by the client), and the feed must have
-// no gap, duplicate or reordering within the session. A last phase restarts the server
+// in order (the echo is the server's delivery, seen by the client), and each feed message
+// must arrive at its place in the session's server → client stream: the server numbers a
+// feed message {"n":k} with k = its place in everything it sent the session (echoes too),
+// so {"n":k} must be the k-th message the page received in that session (a lost, doubled
+// or reordered echo or feed message before it moves it). A last phase restarts the server
 // without its state: that must be reported (`resume` with `resumed: false`, the in-doubt
 // count), never silent.
 //
@@ -36,9 +39,12 @@ function rng(seed) {
   };
 }
 
-/** In the page: a socket that sends `c<k>` every `everyMs` and records what comes back. */
-function pageStart({ url, everyMs }) {
-  const s = (window.soak = { sent: 0, echoes: [], feed: [], sessions: 0, resumes: [], errors: [], stop: null });
+/** In the page: a socket that sends `c<k>` every `everyMs` and records what comes back
+ * (also the multi-node soak's, nodes-soak.mjs). */
+export function pageStart({ url, everyMs }) {
+  // `got`: messages received in the current session (echoes, feed, anything), so that each
+  // feed message is recorded as [n, its place in the session's stream as the page saw it].
+  const s = (window.soak = { sent: 0, got: 0, echoes: [], feed: [], sessions: 0, resumes: [], errors: [], stop: null });
   const ws = new window.TetherSocket(url, [], {
     continuity: { mode: "required", window: 64 },
     minReconnectionDelay: 20,
@@ -48,14 +54,18 @@ function pageStart({ url, everyMs }) {
   s.ws = ws;
   ws.addEventListener("resume", (e) => {
     s.resumes.push({ resumed: e.resumed, reason: e.reason, resent: e.resent, dropped: e.dropped });
-    // A new session restarts the server's feed at 1.
-    if (!e.resumed) s.feed.push("session");
+    // A new session numbers its server → client stream from 1 again.
+    if (!e.resumed) {
+      s.feed.push("session");
+      s.got = 0;
+    }
   });
   ws.addEventListener("error", (e) => s.errors.push(e.message));
   ws.addEventListener("message", (e) => {
+    s.got += 1;
     if (typeof e.data !== "string") return s.errors.push("binary message");
     if (e.data.startsWith("c")) s.echoes.push(Number(e.data.slice(1)));
-    else if (e.data.startsWith("{")) s.feed.push(JSON.parse(e.data).n);
+    else if (e.data.startsWith("{")) s.feed.push([JSON.parse(e.data).n, s.got]);
     else s.errors.push(`unexpected message ${e.data.slice(0, 40)}`);
   });
   const timer = setInterval(() => ws.send(`c${++s.sent}`), everyMs);
@@ -64,8 +74,12 @@ function pageStart({ url, everyMs }) {
 
 /**
  * Accounts for the streams. `echoes`: the client numbers as they came back; `sent`: how
- * many were sent; `feed`: the server numbers, with "session" where a new session began;
- * `inDoubt`: client numbers a lost session made doubtful (may come back twice).
+ * many were sent; `feed`: for each feed message `[n, at]`, its number and its place among
+ * the messages the page received in its session (echoes and feed: 1 for the session's first
+ * message), with "session" where a new session began; `inDoubt`: client numbers a lost
+ * session made doubtful (may come back twice). A feed message must be where its number says
+ * (`n === at`): any message of the server → client stream lost, doubled or reordered before
+ * it (an echo as well as a feed message) moves it.
  */
 export function account({ sent, echoes, feed, inDoubt = new Set() }) {
   const failures = [];
@@ -95,23 +109,25 @@ export function account({ sent, echoes, feed, inDoubt = new Set() }) {
       if (lost <= 5) failures.push(`c${n} never came back`);
     }
   }
-  // The feed: 1, 2, 3… within each session.
-  let expect = 1;
+  // The feed: {"n":k} is the k-th message of its session's server → client stream.
   let feedDelivered = 0;
-  let feedGaps = 0;
-  for (const n of feed) {
-    if (n === "session") {
-      expect = 1;
+  let feedOutOfPlace = 0;
+  let session = 0; // (the page marks every session's beginning, the first one's too)
+  for (const entry of feed) {
+    if (entry === "session") {
+      session += 1;
       continue;
     }
+    const [n, at] = entry;
     feedDelivered += 1;
-    if (n !== expect) {
-      feedGaps += 1;
-      if (feedGaps <= 5) failures.push(`feed: ${n} where ${expect} was due`);
+    if (n !== at) {
+      feedOutOfPlace += 1;
+      if (feedOutOfPlace <= 5) {
+        failures.push(`feed: {"n":${n}} arrived as message ${at} of session ${Math.max(session, 1)} (${n < at ? "a message before it came twice" : "a message before it never came"})`);
+      }
     }
-    expect = n + 1;
   }
-  return { sent, delivered: seen.size, lost, duplicates, reordered, feedDelivered, feedGaps, failures };
+  return { sent, delivered: seen.size, lost, duplicates, reordered, feedDelivered, feedOutOfPlace, failures };
 }
 
 /**

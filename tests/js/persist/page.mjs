@@ -29,8 +29,10 @@
 //                   number ≤ post must come back exactly once, one in (post, pre] at most once
 //   <log>:s<s>:L<n> what load n of the page saw: resumes, errors, closes, drops, echoes (the
 //                   numbers, in order of arrival), kinds (one letter per echo: t text,
-//                   a ArrayBuffer, B Blob), feed (the server's {"n":k}), bad (foreign or
-//                   malformed messages)
+//                   a ArrayBuffer, B Blob), got (messages received, any kind), feed (the
+//                   server's {"n":k} as [k, its place among the messages of this load]),
+//                   bad (foreign or malformed messages); each resume with gotAt (the
+//                   messages of this load before it)
 //   <log>:page      { loads, stopped, uncaught: [...] }
 // and in localStorage <log>:hide, counts of pagehide, unload, beforeunload, visibilitychange
 // to hidden and freeze, across loads (a crash runs none of them).
@@ -187,7 +189,9 @@ function makeSocket(idx, key) {
   } catch (e) {
     before = { error: String(e) };
   }
-  const rec = { load: P.load, t0: Date.now(), before, resumes: [], errors: [], closes: [], drops: [], opens: 0, echoes: [], kinds: "", feed: [], bad: [] };
+  // got: the messages this load received (any kind), so that each feed message is kept as
+  // [n, its place among them] and each resume with the count before it (gotAt).
+  const rec = { load: P.load, t0: Date.now(), before, resumes: [], errors: [], closes: [], drops: [], opens: 0, got: 0, echoes: [], kinds: "", feed: [], bad: [] };
   const s = { idx, key, tag, meta, rec, ws: null };
   const save = () => put(recKey, rec);
   s.save = save;
@@ -205,7 +209,7 @@ function makeSocket(idx, key) {
     connectionTimeout: 2000,
   }));
   ws.addEventListener("resume", (e) => {
-    rec.resumes.push({ resumed: e.resumed, reason: e.reason, resent: e.resent, dropped: e.dropped, restored: e.restored, echoAt: rec.echoes.length, feedAt: rec.feed.length });
+    rec.resumes.push({ resumed: e.resumed, reason: e.reason, resent: e.resent, dropped: e.dropped, restored: e.restored, echoAt: rec.echoes.length, feedAt: rec.feed.length, gotAt: rec.got });
     save();
   });
   ws.addEventListener("open", () => {
@@ -229,8 +233,9 @@ function makeSocket(idx, key) {
   });
   ws.addEventListener("message", (e) => {
     const d = e.data;
+    rec.got += 1;
     if (typeof d === "string") {
-      if (d.startsWith(FEED)) rec.feed.push(JSON.parse(d).n);
+      if (d.startsWith(FEED)) rec.feed.push([JSON.parse(d).n, rec.got]);
       else if (d.startsWith(`${tag}c`) && /^\d+(~x*)?$/.test(d.slice(tag.length + 1))) {
         const [n, pad] = d.slice(tag.length + 1).split("~");
         rec.echoes.push(Number(n));

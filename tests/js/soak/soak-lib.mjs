@@ -12,13 +12,14 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
 
 import { CHROMIUM, CHROMIUM_FLAGS, ROOT } from "../harness.mjs";
 import { accountStream } from "./accounting.mjs";
 
-export const SERVER_BIN = join(ROOT, "target", "debug", "tether-test-server");
+// (CARGO_TARGET_DIR, when set, is where cargo built it.)
+export const SERVER_BIN = join(process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(ROOT, "target"), "debug", "tether-test-server");
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
