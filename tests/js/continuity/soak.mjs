@@ -15,6 +15,7 @@
 // Used by tests/js/continuity-soak.test.mjs (a slice) and scripts/soak.sh (2 minutes, through
 // run-soak.mjs).
 
+import { rng } from "./balancer.mjs";
 import { startProxy } from "./proxy.mjs";
 import { startServer } from "./server.mjs";
 import { evalInPage, HTTP, sleep, waitFor } from "../harness.mjs";
@@ -25,18 +26,6 @@ export async function openContinuityPage(page, http = HTTP) {
   await page.waitForFunction(() => window.ready === true || typeof window.loadError === "string", null, { timeout: 20_000 });
   const loadError = await page.evaluate(() => window.loadError);
   if (loadError) throw new Error(`the continuity page could not load /pkg/continuity.js: ${loadError}`);
-}
-
-/** A small seeded PRNG (mulberry32): the fault schedule is the seed's. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** In the page: a socket that sends `c<k>` every `everyMs` and records what comes back
