@@ -953,6 +953,8 @@ impl Server {
     /// has room, else queued; delivered once and in order, even across the client's
     /// reconnects, for as long as the session lives. `Err` for an unknown or ended
     /// session, or when the session's queue is full (it is then ended: `"overflow"`).
+    /// With a shared store ([`Config::store`]) only the sessions this node carries are
+    /// known here: one that moved to another node is `Err` (after [`ServerEvent::Moved`]).
     pub fn send(&self, sid: &str, msg: impl Into<Message>) -> Result<(), SendError> {
         let msg = msg.into();
         let bytes = msg.len() as u64;
@@ -972,7 +974,8 @@ impl Server {
         self.inner.lock().sessions.sent(sid)
     }
 
-    /// Sessions in the table, connected or waiting for a resume.
+    /// Sessions in the table, connected or waiting for a resume (with a shared store, those
+    /// this node carries).
     pub fn sessions(&self) -> usize {
         self.inner.lock().sessions.len()
     }
