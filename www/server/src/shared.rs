@@ -215,11 +215,11 @@ async fn write_all(inner: &Arc<Inner>) {
             if writes.is_empty() {
                 break Vec::new();
             }
-            if inner.is_down() {
-                return;
-            }
             match store.write(&writes).await {
                 Ok(o) if o.len() == writes.len() => break o,
+                // A server shutting down tries once: its sessions outlive it in the store
+                // (attached ones until their refresh runs out), and resume elsewhere.
+                _ if inner.is_down() => return,
                 Ok(_) | Err(_) => tokio::time::sleep(RETRY_AFTER).await,
             }
         };

@@ -82,6 +82,18 @@ impl Node {
         }
     }
 
+    /// SIGTERM: the node closes its connections with 1001 and exits.
+    async fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if let Some(pid) = child.id() {
+                let _ = std::process::Command::new("kill")
+                    .args(["-TERM", &pid.to_string()])
+                    .status();
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+        }
+    }
+
     /// Killed, then started again on the same port.
     async fn restart(&mut self) {
         self.kill().await;
@@ -215,6 +227,28 @@ async fn sigkill_of_the_node_mid_stream_loses_nothing_either_way() {
         c.received.len() - sent,
         c.replayed
     );
+}
+
+#[tokio::test]
+async fn a_node_stopped_with_sigterm_hands_its_sessions_on() {
+    let redis = RedisServer::start().await;
+    let mut a = Node::start(Some(&redis.url()), &[]).await;
+    let b = Node::start(Some(&redis.url()), &[]).await;
+    let mut c = TestClient::new(a.url());
+    c.connect().await;
+    stream(&mut c, 0, 30).await;
+    c.write_outbox().await;
+    a.terminate().await;
+    assert!(
+        c.pump_until(WAIT, |c| !c.is_connected()).await,
+        "closed by the stop"
+    );
+    assert_eq!(c.closed, Some(1001));
+    c.set_url(b.url());
+    assert!(c.connect().await.resumed, "resumed on the node still up");
+    stream(&mut c, 30, 10).await;
+    drain(&mut c, 40).await;
+    check_streams(&c, 40);
 }
 
 #[tokio::test]
