@@ -435,3 +435,51 @@ fn an_ended_session_is_told_to_the_store_with_its_last_token() {
     let r = hello(&mut s, 2, Some("gone"), Some("tok"));
     assert_eq!(r.reason, Some(ResumeReason::Overflow));
 }
+
+#[test]
+fn an_import_keeps_the_order_and_refuses_only_what_is_out_of_range() {
+    let cfg = ServerConfig {
+        window: Window {
+            messages: 4,
+            bytes: 10,
+        },
+        max_queued_messages: 2,
+        ..ServerConfig::default()
+    };
+    let mut s: Sessions<u32> = Sessions::new(cfg);
+    let import = |rx, acked, messages: Vec<(u32, u64)>| Import {
+        tok: "t".into(),
+        rx,
+        acked,
+        messages,
+    };
+    // 1 and 2 do not fit the byte window together: 2 waits, and so does 3 behind it (small
+    // as it is), so the stream stays 1, 2, 3.
+    s.import("order", import(0, 0, vec![(1, 6), (2, 6), (3, 1)]), 0.0)
+        .unwrap();
+    let e = s.export("order").unwrap();
+    assert_eq!(
+        e.messages_after(0).map(|(m, _)| *m).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    // The limits: 2^53 − 1 is a seq, 2^53 is not; a window and a queue (4 + 2) of messages.
+    const MAX: u64 = (1 << 53) - 1;
+    assert!(s.import("rx", import(MAX, 0, vec![]), 0.0).is_ok());
+    assert_eq!(
+        s.import("rx+", import(MAX + 1, 0, vec![]), 0.0),
+        Err(ImportError::Invalid)
+    );
+    assert!(s.import("last", import(0, MAX - 1, vec![(1, 1)]), 0.0).is_ok());
+    assert_eq!(
+        s.import("past", import(0, MAX, vec![(1, 1)]), 0.0),
+        Err(ImportError::Invalid)
+    );
+    let six: Vec<(u32, u64)> = (0..6).map(|m| (m, 1)).collect();
+    assert!(s.import("six", import(0, 0, six.clone()), 0.0).is_ok());
+    let mut seven = six;
+    seven.push((6, 1));
+    assert_eq!(
+        s.import("seven", import(0, 0, seven), 0.0),
+        Err(ImportError::Invalid)
+    );
+}

@@ -54,7 +54,7 @@ pub async fn application(server: Server, mut events: Events) {
                         let _ = server.send(&sid, format!(r#"{{"m":{m}}}"#));
                     }
                 }
-                Some(ServerEvent::Ended { sid, .. } | ServerEvent::Moved { sid }) => {
+                Some(ServerEvent::Ended { sid, .. } | ServerEvent::Moved { sid, .. }) => {
                     live.remove(&sid);
                 }
                 Some(_) => {}
