@@ -3,9 +3,11 @@
 #
 # On a fresh machine it installs what is missing (scripts/setup.sh), then, failing fast
 # with a message naming the step:
-#   1. lint:        cargo fmt --check; clippy (native workspace, and wasm32 for tether-ws:
-#                   default features, all features, and the npm build's `js` without std);
-#                   cargo doc -D warnings (wasm32, all features)
+#   1. lint:        cargo fmt --check; clippy (native: the workspace, whose tests/hooks turns
+#                   on the `leptos` and `yew` hooks, and tether-ws alone with its defaults;
+#                   wasm32 for tether-ws: default features, all features, and the npm
+#                   build's `js` without std); cargo doc -D warnings
+#                   (wasm32, all features)
 #   2. dependencies: cargo deny check licenses bans sources (deny.toml; the workspace and
 #                   the two examples), npm audit --omit=dev. NOT checked here: RustSec
 #                   advisories (cargo-deny clones its database from GitHub, unreachable on
@@ -21,10 +23,13 @@
 #                   (cargo test -p tether-ws --target wasm32-unknown-unknown)
 #   6. package:     scripts/build-pkg.sh (pkg/, sizes), npm pack --dry-run, the size budget
 #   7. examples:    examples/build.sh (the Leptos and Yew apps, built to wasm32)
+#      hooks app:   tests/hooks (the hooks' SSR + hydration app) natively and for wasm32,
+#                   wasm-bindgen into tests/hooks/dist/ (for tests/js/hooks.test.mjs)
 #   8. JS:          node --test tests/js/ (playwright-core + Debian Chromium: pkg/ in a page,
-#                   the examples, the demo with its relay) and tests/pkg/*.test.mjs (the
-#                   packaging suite: the `npm pack` tarball installed into fixture apps for
-#                   each bundler, runtime, test runner, React and the TypeScript matrix)
+#                   the examples, the hooks app, the demo with its relay) and
+#                   tests/pkg/*.test.mjs (the packaging suite: the `npm pack` tarball
+#                   installed into fixture apps for each bundler, runtime, test runner, React
+#                   and the TypeScript matrix)
 # Node's test summary is printed last so CI can read the pass/fail counts.
 #
 # Environment knobs: SKIP_SETUP=1 (do not run setup.sh), WASM_BINDGEN_TEST_TIMEOUT (120),
@@ -55,9 +60,9 @@ CONTINUITY_PORT=$TETHER_CONTINUITY_PORT
 CONTINUITY_PID=""
 CONTINUITY_LOG="$LOG_DIR/continuity-server.log"
 # The known number of tests per step (floors: raise them when you add tests).
-NATIVE_TESTS_MIN=375
+NATIVE_TESTS_MIN=397
 BROWSER_TESTS_MIN=82
-JS_TESTS_MIN=169
+JS_TESTS_MIN=173
 
 elapsed() { local s=$1; printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 step() {
@@ -124,8 +129,12 @@ source "$ROOT/scripts/env.sh"
 step "lint: cargo fmt --check"
 cargo fmt --all -- --check || fail "code is not formatted: run 'cargo fmt --all'"
 
-step "lint: cargo clippy (native, whole workspace)"
+step "lint: cargo clippy (native, whole workspace; tether-ws alone)"
+# (The workspace's tests/hooks turns on tether-ws's `leptos` and `yew`: tether-ws alone is
+# linted with its default features too.)
 cargo clippy --workspace --all-targets -- -D warnings || fail "clippy (native) reported problems"
+cargo clippy -p tether-ws --all-targets -- -D warnings \
+  || fail "clippy (native, tether-ws with its default features) reported problems"
 
 step "lint: cargo clippy (wasm32, tether-ws lib + tests; all features; the npm build's)"
 cargo clippy -p tether-ws --lib --tests --target wasm32-unknown-unknown -- -D warnings \
@@ -268,6 +277,16 @@ done
 step "examples: examples/build.sh (Leptos chat, Yew feed → wasm32)"
 # Unoptimized builds: the tests need working apps, not small ones, and this is much faster.
 EXAMPLES_PROFILE=dev bash examples/build.sh || fail "building the example apps failed"
+
+step "hooks app: tests/hooks natively (the server renderer) and for wasm32 (hydration)"
+# The same components on both sides: natively (leptos and yew `ssr`) the binary prints a
+# server-rendered page; built for wasm32 (leptos `hydrate`, yew `hydration`) it hydrates
+# it. tests/js/hooks.test.mjs runs the first and loads the second from tests/hooks/dist/.
+cargo build -p tether-hooks-app || fail "building the hooks app (native, ssr) failed"
+cargo build -p tether-hooks-app --target wasm32-unknown-unknown || fail "building the hooks app (wasm32) failed"
+rm -rf tests/hooks/dist
+wasm-bindgen --target web --no-typescript --out-dir tests/hooks/dist \
+  "$TARGET_DIR/wasm32-unknown-unknown/debug/tether-hooks-app.wasm" || fail "wasm-bindgen on the hooks app failed"
 
 # ------------------------------------------------------------------------------- JS tests
 step "JS tests: node --test tests/js/ tests/pkg/ (playwright-core, Debian Chromium; the packed package in fixture apps)"

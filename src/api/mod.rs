@@ -6,6 +6,8 @@
 //! [`Error::Unsupported`].
 
 mod error;
+#[cfg(any(feature = "leptos", feature = "yew"))]
+mod hooks;
 mod socket;
 mod subscribers;
 mod typed;
@@ -23,3 +25,8 @@ pub use types::{
     CloseInfo, ContinuityMode, ContinuityOptions, DropReason, Event, HeartbeatOptions, IsPong, Jitter,
     Message, Overflow, Persist, QueueOptions, ReconnectOptions, RetryReason, Sent, SessionStart, State,
 };
+
+#[cfg(feature = "leptos")]
+pub use hooks::leptos;
+#[cfg(feature = "yew")]
+pub use hooks::yew;

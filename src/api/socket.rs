@@ -74,8 +74,6 @@ fn rust_named(e: ConfigError) -> ConfigError {
 /// Configures and opens a [`Socket`]. Start with [`Socket::builder`].
 #[must_use = "call .connect() to open the socket"]
 pub struct SocketBuilder {
-    // Only the browser implementation reads it; native builds fail before.
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     url: String,
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     url_provider: Option<UrlProvider>,
@@ -94,7 +92,49 @@ pub struct SocketBuilder {
     high_water_mark: u64,
 }
 
+/// A builder with every default: `"wss://example.com/live".into()` is
+/// `Socket::builder("wss://example.com/live")`. What the hooks take (`leptos::use_socket`,
+/// `yew::use_socket`, with the features `leptos`, `yew`): a URL or a builder.
+///
+/// ```
+/// use tether_ws::SocketBuilder;
+///
+/// let builder: SocketBuilder = "wss://example.com/live".into();
+/// assert_eq!(builder.url(), "wss://example.com/live");
+/// ```
+impl From<&str> for SocketBuilder {
+    fn from(url: &str) -> Self {
+        Socket::builder(url)
+    }
+}
+
+/// A builder with every default, as `From<&str>`.
+///
+/// ```
+/// use tether_ws::SocketBuilder;
+///
+/// let url = format!("wss://example.com/rooms/{}", 7);
+/// let builder = SocketBuilder::from(url);
+/// assert_eq!(builder.url(), "wss://example.com/rooms/7");
+/// ```
+impl From<String> for SocketBuilder {
+    fn from(url: String) -> Self {
+        Socket::builder(url)
+    }
+}
+
 impl SocketBuilder {
+    /// The URL given to [`Socket::builder`], as given (it is checked by
+    /// [`connect`](Self::connect)).
+    ///
+    /// ```
+    /// let builder = tether_ws::Socket::builder("http://127.0.0.1:8080/live");
+    /// assert_eq!(builder.url(), "http://127.0.0.1:8080/live");
+    /// ```
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Asks `provider` for the URL before every connection attempt (the JS face's URL
     /// provider), for instance to put a fresh auth token in it. The URL given to
     /// [`Socket::builder`] is still checked by [`connect`](Self::connect), shown by
@@ -301,7 +341,9 @@ impl SocketBuilder {
 /// ```
 ///
 /// `Socket` is `!Send` (browser objects live on one thread): in Leptos keep it in
-/// `StoredValue::new_local` or a local signal.
+/// `StoredValue::new_local` or a local signal; or let a hook keep it (features `leptos` and
+/// `yew`: `tether_ws::leptos::use_socket`, `tether_ws::yew::use_socket`), which also makes
+/// it on the client only and closes it when the component goes.
 ///
 /// It is also a [`Sink`] of [`Message`]s, with backpressure: `poll_ready` waits while more
 /// than the [`high_water_mark`](SocketBuilder::high_water_mark) is not yet sent, so
@@ -341,6 +383,44 @@ impl SocketBuilder {
 #[derive(Clone)]
 pub struct Socket {
     inner: Rc<imp::Inner>,
+}
+
+/// Equality is identity: two `Socket`s are equal when they are handles of the same
+/// connection (clones of one [`connect`](SocketBuilder::connect)), whatever their state; two
+/// sockets connected to the same URL are not. This is what a Yew prop, a `ContextProvider`
+/// value or a `use_effect_with` dependency needs: a component re-renders, or an effect runs
+/// again, when it is handed another socket, not when the socket's state changes.
+///
+/// ```no_run
+/// # fn demo() -> Result<(), tether_ws::Error> {
+/// use tether_ws::Socket;
+///
+/// let a = Socket::builder("wss://example.com/live").connect()?;
+/// let b = Socket::builder("wss://example.com/live").connect()?;
+/// assert_eq!(a, a.clone()); // the same connection
+/// assert_ne!(a, b); // another one, to the same URL
+/// # Ok(())
+/// # }
+/// ```
+impl PartialEq for Socket {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for Socket {}
+
+/// A handle that does not keep the socket alive (the hooks' event callbacks hold one: the
+/// socket owns its callbacks, so a strong handle there would keep it alive forever).
+#[cfg(any(feature = "leptos", feature = "yew"))]
+pub(crate) struct WeakSocket(std::rc::Weak<imp::Inner>);
+
+#[cfg(any(feature = "leptos", feature = "yew"))]
+impl WeakSocket {
+    /// The socket, unless its last handle is gone (or going: during its drop).
+    pub(crate) fn upgrade(&self) -> Option<Socket> {
+        self.0.upgrade().map(|inner| Socket { inner })
+    }
 }
 
 /// Keeps an [`Socket::on_event`] callback registered; dropping it unsubscribes. The guard
@@ -624,6 +704,11 @@ impl Socket {
 
     fn subscribers(&self) -> &Rc<Subscribers> {
         imp::subscribers(&self.inner)
+    }
+
+    #[cfg(any(feature = "leptos", feature = "yew"))]
+    pub(crate) fn downgrade(&self) -> WeakSocket {
+        WeakSocket(Rc::downgrade(&self.inner))
     }
 }
 

@@ -1,12 +1,11 @@
-//! A live chat on tether-ws and Leptos (CSR): typed JSON messages over a reconnecting socket.
+//! A live chat on tether-ws and Leptos (CSR): typed JSON messages over a reconnecting socket,
+//! with the `use_typed_socket` hook (feature `leptos`).
 //!
 //! Connects to the test server's echo endpoint by default; `?ws=wss://...` overrides the URL.
 
-use futures::StreamExt;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
-use tether_ws::{Event, Socket, TypedEvent, TypedSocket};
+use tether_ws::leptos::use_typed_socket;
 
 const DEFAULT_URL: &str = "ws://127.0.0.1:8791/echo?key=leptos-example";
 
@@ -28,35 +27,12 @@ fn socket_url() -> String {
 
 #[component]
 fn Chat() -> impl IntoView {
-    let messages = RwSignal::new(Vec::<ChatMessage>::new());
+    // The socket, its state, retry count and last error as signals; closed when the
+    // component goes.
+    let chat = use_typed_socket::<ChatMessage, ChatMessage>(socket_url());
+    let messages = RwSignal::new(Vec::new());
+    chat.on_message(move |msg| messages.update(|list| list.push(msg.clone())));
     let draft = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-
-    // The socket is !Send (Rc inside): keep it in a local arena slot owned by this
-    // component. It is dropped (and closed) when the component is disposed.
-    let chat: TypedSocket<ChatMessage, ChatMessage> = match Socket::builder(socket_url()).connect() {
-        Ok(socket) => TypedSocket::new(socket),
-        Err(e) => return view! { <p class="error">"Cannot connect: " {e.to_string()}</p> }.into_any(),
-    };
-    let state = RwSignal::new(chat.socket().state());
-    let retries = RwSignal::new(0u32);
-    let mut events = chat.events();
-    let chat = StoredValue::new_local(chat);
-
-    // Feed the signals from the event stream. It ends when the socket is dropped.
-    spawn_local(async move {
-        while let Some(event) = events.next().await {
-            match event {
-                TypedEvent::Message(msg) => messages.update(|list| list.push(msg)),
-                TypedEvent::DecodeError { error: e, .. } => error.set(Some(e)),
-                TypedEvent::Other(Event::StateChange { to, .. }) => state.set(to),
-                _ => {}
-            }
-            if let Some(n) = chat.try_with_value(|c| c.socket().retry_count()) {
-                retries.set(n);
-            }
-        }
-    });
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -69,18 +45,17 @@ fn Chat() -> impl IntoView {
             from: "me".into(),
             text,
         };
-        match chat.with_value(|c| c.send(&msg)) {
-            Ok(_) => draft.set(String::new()),
-            Err(e) => error.set(Some(e.to_string())),
+        if chat.send.run(msg).is_ok() {
+            draft.set(String::new());
         }
     };
+    let state = move || chat.state.get().as_str();
 
     view! {
         <header>
             <h1>"tether-ws × Leptos chat"</h1>
-            <p id="status" data-state=move || state.get().as_str() class=move || state.get().as_str()>
-                {move || state.get().as_str()}
-                " · retries: " <span id="retries">{move || retries.get()}</span>
+            <p id="status" data-state=state class=state>
+                {state} " · retries: " <span id="retries">{move || chat.retries.get()}</span>
             </p>
         </header>
         <ul id="messages">
@@ -92,9 +67,8 @@ fn Chat() -> impl IntoView {
             <input id="text" placeholder="Say something" autocomplete="off" bind:value=draft />
             <button type="submit">"Send"</button>
         </form>
-        {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
+        {move || chat.error.get().map(|e| view! { <p class="error">{e}</p> })}
     }
-    .into_any()
 }
 
 fn main() {
