@@ -20,6 +20,11 @@
 //   rust         tether_ws::Socket driven from Rust (everything inside the wasm bench crate)
 //   rws          reconnecting-websocket 4.4
 //   partysocket  partysocket 1.x (partysocket/ws, its generic ReconnectingWebSocket)
+//   echo-tether, echo-gloo, echo-ws-stream
+//                the same minimal echo app (www/bench/echo: common.rs) written with
+//                tether-ws's Rust API, gloo-net's futures WebSocket and ws_stream_wasm, each
+//                its own wasm (dist/echo/<name>/app.js; `?echo=` another dir, e.g. the builds
+//                with names for profiling, dist/echo-names); throughput and latency only
 //
 // Every function has a time bound and rejects when it is exceeded.
 
@@ -181,6 +186,10 @@ let mods = null;
 let tetherWasm = null;
 let contWasm = null;
 let rustWasm = null;
+/** The minimal echo apps (www/bench/echo), by lib: dist/echo/<dir>/app.js. */
+const ECHO = { "echo-tether": "tether", "echo-gloo": "gloo", "echo-ws-stream": "ws_stream" };
+const ECHO_DIR = params.get("echo") || "./dist/echo";
+const echoWasm = {};
 
 function make(lib, u, { startClosed = false, plain = false } = {}) {
   switch (lib) {
@@ -263,6 +272,19 @@ function payload(size, binary) {
   return binary ? new Uint8Array(size).fill(0x5a) : "x".repeat(size);
 }
 
+/** `p`, or a rejection after `ms` (the echo apps have no timer of their own). */
+function bounded(p, ms, what) {
+  let t;
+  const timeout = new Promise((_, reject) => {
+    t = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}
+
+function echoOnly(lib, what) {
+  if (ECHO[lib]) throw new Error(`${what}: not measured for ${lib} (the echo apps do throughput and latency only)`);
+}
+
 /** Keeps `window` sends in flight until `n` echoes came back; ms from first send to last echo. */
 function pipeline(s, n, data, windowSize, timeoutMs) {
   return new Promise((resolve, reject) => {
@@ -298,6 +320,7 @@ function pipeline(s, n, data, windowSize, timeoutMs) {
 
 async function throughput({ lib, n, size, binary, window: windowSize, timeoutMs }) {
   if (lib === "rust") return mods.rust.throughput(url(lib), n, size, binary, windowSize, timeoutMs);
+  if (ECHO[lib]) return bounded(mods.echo[lib].throughput(url(lib), n, size, binary, windowSize), timeoutMs, `${lib} throughput`);
   const s = await open(lib, { plain: true });
   try {
     return await pipeline(s, n, payload(size, binary), windowSize, timeoutMs);
@@ -308,6 +331,7 @@ async function throughput({ lib, n, size, binary, window: windowSize, timeoutMs 
 
 async function latency({ lib, n, warmup, size, timeoutMs }) {
   if (lib === "rust") return Array.from(await mods.rust.latency(url(lib), n, warmup, size, timeoutMs));
+  if (ECHO[lib]) return Array.from(await bounded(mods.echo[lib].latency(url(lib), n, warmup, size), timeoutMs, `${lib} latency`));
   const deadline = now() + timeoutMs;
   const s = await open(lib, { plain: true });
   let pending = null;
@@ -338,6 +362,7 @@ async function latency({ lib, n, warmup, size, timeoutMs }) {
 
 async function queueFlush({ lib, n, size, timeoutMs }) {
   if (lib === "rust") return mods.rust.queueFlush(url(lib), n, size, timeoutMs);
+  echoOnly(lib, "queueFlush");
   const s = make(lib, url(lib), { startClosed: true });
   const data = payload(size, false);
   try {
@@ -372,6 +397,7 @@ const control = (path) =>
 
 async function reconnect({ lib, reps, downMs, timeoutMs }) {
   if (lib === "rust") return Array.from(await mods.rust.reconnect(url(lib), reps, downMs, control, timeoutMs));
+  echoOnly(lib, "reconnect");
   const deadline = now() + timeoutMs;
   const s = await open(lib);
   const samples = [];
@@ -403,6 +429,7 @@ let memSocket = null;
 
 async function memOpen({ lib, timeoutMs }) {
   if (lib === "rust") return mods.rust.memOpen(url(lib), timeoutMs);
+  echoOnly(lib, "memOpen");
   memSocket = await open(lib);
 }
 
@@ -462,11 +489,12 @@ function wasmMemory({ lib }) {
   if (lib === "tether") return tetherWasm.memory.buffer.byteLength;
   if (lib.startsWith("tether-cont")) return contWasm.memory.buffer.byteLength;
   if (lib === "rust") return rustWasm.memory.buffer.byteLength;
+  if (ECHO[lib]) return echoWasm[lib].memory.buffer.byteLength;
   return 0;
 }
 
 try {
-  const [tether, tetherC, RWS, PS, rust] = await Promise.all([
+  const [tether, tetherC, RWS, PS, rust, ...echo] = await Promise.all([
     // The copy of pkg/ that scripts/bench.sh took right after building it (so that a
     // concurrent rebuild of pkg/ cannot change the package under a running benchmark).
     import(params.get("pkg") || "./dist/pkg/index.js"),
@@ -475,11 +503,17 @@ try {
     import("./dist/rws.js").then((m) => m.default),
     import("./dist/partysocket.js").then((m) => m.default),
     import("./dist/rust/tether_bench.js"),
+    ...Object.values(ECHO).map((dir) => import(`${ECHO_DIR}/${dir}/app.js`)),
   ]);
   tetherWasm = await tether.init();
   contWasm = await tetherC.init();
   rustWasm = await rust.default();
-  mods = { TetherSocket: tether.TetherSocket, TetherSocketC: tetherC.TetherSocket, RWS, PS, rust };
+  const echoMods = {};
+  for (const [i, lib] of Object.keys(ECHO).entries()) {
+    echoWasm[lib] = await echo[i].default();
+    echoMods[lib] = echo[i];
+  }
+  mods = { TetherSocket: tether.TetherSocket, TetherSocketC: tetherC.TetherSocket, RWS, PS, rust, echo: echoMods };
   window.bench = {
     throughput,
     latency,

@@ -1,6 +1,8 @@
 // Runs the tether-ws benchmarks in one headless Chromium against the Rust echo server (and,
 // for TetherSocket with continuity on, the continuity reference server) and writes
-// bench-results/latest.{json,md,svg}. Started by scripts/bench.sh, which builds everything
+// bench-results/latest.{json,md,svg}. The same run measures the minimal echo app of
+// www/bench/echo built with tether-ws's Rust API, gloo-net and ws_stream_wasm (throughput,
+// main-thread time, round trip, size): their own table in latest.md. Started by scripts/bench.sh, which builds everything
 // and starts both servers first; by hand:
 //
 //   node www/bench/run.mjs [--quick] [--readme]
@@ -10,7 +12,9 @@
 // (the reference server, default ws://127.0.0.1:9793), BENCH_CONTINUITY_PID (its process,
 // to read its memory from /proc; optional), BENCH_OUT
 // (default bench-results), BENCH_REPS (throughput/flush repetitions, default 3),
-// BENCH_SECONDS (target duration of each throughput run, default 2.2), TETHER_CHROMIUM.
+// BENCH_SECONDS (target duration of each throughput run for raw WebSocket, default 1.6; the
+// slower libraries take longer with the same N), BENCH_BUDGET_MS (the speed phases' budget,
+// default 1,300 s), TETHER_CHROMIUM.
 // --quick: short runs, to check the harness. --readme: also replace the section between
 // <!-- bench:start --> and <!-- bench:end --> in README.md with the new table.
 
@@ -33,7 +37,9 @@ const CWS = process.env.BENCH_CONTINUITY_WS || "ws://127.0.0.1:9793";
 const CPID = Number(process.env.BENCH_CONTINUITY_PID) || null;
 const OUT = resolve(ROOT, process.env.BENCH_OUT || "bench-results");
 const REPS = Number(process.env.BENCH_REPS || (QUICK ? 1 : 5));
-const SECONDS = Number(process.env.BENCH_SECONDS || (QUICK ? 0.4 : 2.5));
+// (1.6 s, not 2.5 as before the three echo apps came in: 11 libraries × 5 repetitions must
+// leave time for the other phases; the floors below keep each run ≥ 1.5 s anyway.)
+const SECONDS = Number(process.env.BENCH_SECONDS || (QUICK ? 0.4 : 1.6));
 // The tests' Chromium and flags, plus one the benchmark page needs:
 const CHROMIUM_FLAGS = [
   ...TEST_CHROMIUM_FLAGS,
@@ -43,13 +49,20 @@ const CHROMIUM_FLAGS = [
 ];
 /** Speed phases (throughput, latency, flush, reconnect): later ones are skipped, and say so,
  * once this is spent. The memory phase then always runs, bounded per library. */
-const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS || (QUICK ? 180_000 : 840_000));
+const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS || (QUICK ? 240_000 : 1_300_000));
 /** Per library, for the reconnect cycles of the memory phase. */
 const CYCLE_BUDGET_MS = QUICK ? 10_000 : 35_000;
 const started = Date.now();
 const overBudget = () => Date.now() - started > BUDGET_MS;
 
-const LIBS = ["raw", "raw-cont", "tether", "tether-cont", "tether-cont-persist", "rust", "rws", "partysocket"];
+/** The minimal echo apps of www/bench/echo (www/bench/bench.mjs loads dist/echo/<dir>/app.js):
+ * the Rust API and its anchors, like with like. Throughput and latency only. */
+const ECHO_LIBS = ["echo-tether", "echo-gloo", "echo-ws-stream"];
+const ECHO_DIR = { "echo-tether": "tether", "echo-gloo": "gloo", "echo-ws-stream": "ws_stream" };
+const LIBS = ["raw", "raw-cont", "tether", "tether-cont", "tether-cont-persist", "rust", "rws", "partysocket", ...ECHO_LIBS];
+/** The main table's columns; the echo apps have their own table (with raw and the Rust API). */
+const MAIN_LIBS = LIBS.filter((l) => !ECHO_LIBS.includes(l));
+const RUST_LIBS = ["raw", "rust", ...ECHO_LIBS];
 /** Continuity on (a TetherSocket from "tether-ws/continuity" against the reference server)
  * and its "off" baseline: the reference server refuses a client that does not offer tether.v1
  * (HTTP 400), so "off" is the default entry's TetherSocket on the Rust echo server. */
@@ -66,16 +79,27 @@ const NOT_APPLICABLE = {
     [ON]: "¹",
     [PERSIST]: "¹",
     [RAW_ON]: "¹",
+    ...Object.fromEntries(ECHO_LIBS.map((l) => [l, "³"])),
   },
-  queueFlush: { [RAW_ON]: "²" },
-  memory: { [RAW_ON]: "²" },
+  queueFlush: { [RAW_ON]: "²", ...Object.fromEntries(ECHO_LIBS.map((l) => [l, "³"])) },
+  memory: { [RAW_ON]: "²", ...Object.fromEntries(ECHO_LIBS.map((l) => [l, "³"])) },
 };
 const FOOTNOTES = {
   "¹": "that row stops and starts the test server's WebSocket port (its /down and /up control endpoints); the reference server has no such endpoints, and killing it would end its sessions, which is another scenario (a resume with resumed: false)",
   "²": "the hand-written protocol has no queue before its first connection and no reconnect: it is a floor for the throughput, main-thread time and round trip only",
+  "³": "gloo-net and ws_stream_wasm have neither a reconnect nor a queue; the echo apps (the three alike) measure throughput, main-thread time and round trip only",
 };
 const na = (phase, lib) => NOT_APPLICABLE[phase]?.[lib];
 const pkgVersion = (name) => JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
+/** A crate's version in the echo apps' Cargo.lock. */
+const crateVersion = (name) => {
+  try {
+    const lock = readFileSync(join(ROOT, "www", "bench", "echo", "Cargo.lock"), "utf8");
+    return lock.match(new RegExp(`\\[\\[package\\]\\]\\nname = "${name}"\\nversion = "([^"]+)"`))?.[1] ?? "?";
+  } catch {
+    return "?";
+  }
+};
 const LABEL = {
   raw: "raw WebSocket",
   tether: "TetherSocket (JS)",
@@ -85,6 +109,9 @@ const LABEL = {
   rust: "tether-ws Rust API",
   rws: `reconnecting-websocket ${pkgVersion("reconnecting-websocket")}`,
   partysocket: `partysocket ${pkgVersion("partysocket")}`,
+  "echo-tether": "echo app: tether-ws Rust API",
+  "echo-gloo": `echo app: gloo-net ${crateVersion("gloo-net")}`,
+  "echo-ws-stream": `echo app: ws_stream_wasm ${crateVersion("ws_stream_wasm")}`,
 };
 const CASES = [
   { id: "text64", size: 64, binary: false, label: "64 B text" },
@@ -145,6 +172,16 @@ function sizes() {
     continuity: sizeOf([join(pkg, "continuity.js")]),
     rws: sizeOf([join(dist, "rws.js")]),
     partysocket: sizeOf([join(dist, "partysocket.js")]),
+    // Each minimal echo app as shipped: its wasm (wasm-opt -Oz) and its glue (bundled, minified).
+    echo: Object.fromEntries(
+      ECHO_LIBS.map((l) => {
+        const dir = join(dist, "echo", ECHO_DIR[l]);
+        const wasm = join(dir, `echo_${ECHO_DIR[l]}_bg.wasm`);
+        const glue = join(dir, "app.js");
+        if (!existsSync(wasm) || !existsSync(glue)) return [l, null];
+        return [l, { ...sizeOf([wasm, glue]), wasm: sizeOf([wasm]), glue: sizeOf([glue]) }];
+      }),
+    ),
   };
 }
 
@@ -412,32 +449,32 @@ const fmtMB = (b) => (b == null ? "–" : `${(b / 1048576).toFixed(2)} MiB`);
 const ratio = (x, base) => (x == null || !base ? "" : ` (${(x / base).toFixed(2)}×)`);
 
 function markdown(r) {
-  const head = `| | ${LIBS.map((l) => LABEL[l]).join(" | ")} |\n|---|${LIBS.map(() => "---:").join("|")}|\n`;
+  const head = `| | ${MAIN_LIBS.map((l) => LABEL[l]).join(" | ")} |\n|---|${MAIN_LIBS.map(() => "---:").join("|")}|\n`;
   const rows = [];
   const row = (name, cells) => rows.push(`| ${name} | ${cells.join(" | ")} |`);
   for (const c of CASES) {
     const t = r.throughput?.[c.id];
     if (!t?.msgsPerSec) continue;
     const base = t.msgsPerSec.raw;
-    row(`Throughput ${c.label}, msg/s`, LIBS.map((l) => (t.msgsPerSec[l] == null ? (t.errors?.[l] ? "error" : "–") : fmtInt(t.msgsPerSec[l]) + ratio(t.msgsPerSec[l], base))));
+    row(`Throughput ${c.label}, msg/s`, MAIN_LIBS.map((l) => (t.msgsPerSec[l] == null ? (t.errors?.[l] ? "error" : "–") : fmtInt(t.msgsPerSec[l]) + ratio(t.msgsPerSec[l], base))));
   }
   for (const c of CASES) {
     const u = r.throughput?.[c.id]?.mainThreadUsPerMsg;
     if (!u) continue;
-    row(`Main-thread time per message, ${c.label}, µs`, LIBS.map((l) => (u[l] == null ? "–" : u[l].toFixed(1) + ratio(u[l], u.raw))));
+    row(`Main-thread time per message, ${c.label}, µs`, MAIN_LIBS.map((l) => (u[l] == null ? "–" : u[l].toFixed(1) + ratio(u[l], u.raw))));
   }
   if (r.latency) {
     const m = r.latency.ms;
-    row("Round trip p50, ms", LIBS.map((l) => fmtMs(m[l]?.p50) + ratio(m[l]?.p50, m.raw?.p50)));
-    row("Round trip p99, ms", LIBS.map((l) => fmtMs(m[l]?.p99) + ratio(m[l]?.p99, m.raw?.p99)));
+    row("Round trip p50, ms", MAIN_LIBS.map((l) => fmtMs(m[l]?.p50) + ratio(m[l]?.p50, m.raw?.p50)));
+    row("Round trip p99, ms", MAIN_LIBS.map((l) => fmtMs(m[l]?.p99) + ratio(m[l]?.p99, m.raw?.p99)));
   }
   if (r.queueFlush) {
     const m = r.queueFlush.ms;
-    row("Flush 10,000 queued, ms", LIBS.map((l) => (na("queueFlush", l) ? `n/a ${na("queueFlush", l)}` : fmtMs(m[l]) + ratio(m[l], m.raw))));
+    row("Flush 10,000 queued, ms", MAIN_LIBS.map((l) => (na("queueFlush", l) ? `n/a ${na("queueFlush", l)}` : fmtMs(m[l]) + ratio(m[l], m.raw))));
   }
   if (r.reconnect) {
     const m = r.reconnect.ms;
-    row("Server up → open, ms (median)", LIBS.map((l) => (na("reconnect", l) ? `n/a ${na("reconnect", l)}` : fmtMs(m[l]) + ratio(m[l], m.raw))));
+    row("Server up → open, ms (median)", MAIN_LIBS.map((l) => (na("reconnect", l) ? `n/a ${na("reconnect", l)}` : fmtMs(m[l]) + ratio(m[l], m.raw))));
   }
   const s = r.sizes;
   if (s) {
@@ -447,20 +484,20 @@ function markdown(r) {
       tether: `${fmtKB(s.tether[k])} (wasm ${fmtKB(s.wasmOnly[k])})`,
       [ON]: s.continuity ? fmtKB(s.continuity[k]) : "–",
       [PERSIST]: s.continuity ? fmtKB(s.continuity[k]) : "–",
-      rust: "(in the app's wasm)",
+      rust: "(in the app's wasm: the echo app's below)",
       rws: fmtKB(s.rws[k]),
       partysocket: fmtKB(s.partysocket[k]),
     });
-    row("Shipped, gzip -9", LIBS.map((l) => shipped("gzip")[l]));
-    row("Shipped, brotli", LIBS.map((l) => shipped("brotli")[l]));
+    row("Shipped, gzip -9", MAIN_LIBS.map((l) => shipped("gzip")[l]));
+    row("Shipped, brotli", MAIN_LIBS.map((l) => shipped("brotli")[l]));
   }
   const mem = r.memory?.byLib;
   if (mem) {
     const heapDelta = (l, k) => (mem[l]?.[k] && mem[l]?.baseline ? mem[l][k].jsHeap - mem[l].baseline.jsHeap : null);
     const kb = (x) => (x == null ? "–" : `${x >= 0 ? "+" : ""}${(x / 1024).toFixed(0)} KiB`);
     const memNa = (l) => (na("memory", l) ? `n/a ${na("memory", l)}` : null);
-    row("JS heap after 10,000 messages (Δ)", LIBS.map((l) => memNa(l) ?? (mem[l]?.error ? "error" : kb(heapDelta(l, "afterMessages")))));
-    row(`JS heap after ${r.memory.cycles.toLocaleString("en-US")} reconnects (Δ)`, LIBS.map((l) => memNa(l) ?? (mem[l]?.error ? "error" : kb(heapDelta(l, "afterReconnects")) + (mem[l]?.cyclesDone != null && mem[l].cyclesDone < r.memory.cycles ? ` (${mem[l].cyclesDone} cycles)` : ""))));
+    row("JS heap after 10,000 messages (Δ)", MAIN_LIBS.map((l) => memNa(l) ?? (mem[l]?.error ? "error" : kb(heapDelta(l, "afterMessages")))));
+    row(`JS heap after ${r.memory.cycles.toLocaleString("en-US")} reconnects (Δ)`, MAIN_LIBS.map((l) => memNa(l) ?? (mem[l]?.error ? "error" : kb(heapDelta(l, "afterReconnects")) + (mem[l]?.cyclesDone != null && mem[l].cyclesDone < r.memory.cycles ? ` (${mem[l].cyclesDone} cycles)` : ""))));
     const perCycle = (l) => {
       const x = mem[l];
       if (memNa(l)) return memNa(l);
@@ -469,14 +506,14 @@ function markdown(r) {
       const b = (x.afterReconnects.jsHeap - x.afterWarmReconnects.jsHeap) / (x.cyclesDone - x.warmCycles);
       return `${b >= 0 ? "+" : ""}${b.toFixed(0)} B`;
     };
-    row(`JS heap per reconnect, cycles ${r.memory.cycles / 4}–${r.memory.cycles}`, LIBS.map(perCycle));
+    row(`JS heap per reconnect, cycles ${r.memory.cycles / 4}–${r.memory.cycles}`, MAIN_LIBS.map(perCycle));
     const w = (l, k) => (l === "tether" || l === ON || l === PERSIST || l === "rust" ? fmtMB(mem[l]?.[k]?.wasm) : "n/a");
-    row("wasm memory after 10,000 messages", LIBS.map((l) => w(l, "afterMessages")));
-    row(`wasm memory after ${r.memory.cycles.toLocaleString("en-US")} reconnects`, LIBS.map((l) => w(l, "afterReconnects")));
+    row("wasm memory after 10,000 messages", MAIN_LIBS.map((l) => w(l, "afterMessages")));
+    row(`wasm memory after ${r.memory.cycles.toLocaleString("en-US")} reconnects`, MAIN_LIBS.map((l) => w(l, "afterReconnects")));
   }
   const srv = r.memory?.server;
   if (srv?.perSessionBytes != null) {
-    row(`Reference server memory per open session (${srv.sessions} sessions), RSS`, LIBS.map((l) => (l === ON ? `${(srv.perSessionBytes / 1024).toFixed(1)} KiB` : "n/a")));
+    row(`Reference server memory per open session (${srv.sessions} sessions), RSS`, MAIN_LIBS.map((l) => (l === ON ? `${(srv.perSessionBytes / 1024).toFixed(1)} KiB` : "n/a")));
   }
   const m = r.machine;
   return (
@@ -485,11 +522,15 @@ function markdown(r) {
     `; echo server: tether-test-server (release) on 127.0.0.1, and for "${LABEL[ON]}" the continuity ` +
     `reference server (tether-server, release, its defaults). Ratios are to raw WebSocket ` +
     `(higher is better for throughput, lower for the rest). Median of ${r.settings.reps} runs for throughput ` +
-    `and flush. Command: \`bash scripts/bench.sh\`.\n\n` +
+    `and flush. Command: \`bash scripts/bench.sh${r.settings.quick ? " --quick" : ""}\`` +
+    (r.settings.quick ? ` (short runs, ${r.settings.reps} repetition${r.settings.reps === 1 ? "" : "s"}: read the ratios as rough)` : "") +
+    `.\n\n` +
     head +
     rows.join("\n") +
     "\n\n" +
     continuityNotes(r) +
+    "\n\n" +
+    rustTable(r) +
     "\n"
   );
 }
@@ -560,7 +601,9 @@ function continuityNotes(r) {
       `sessionStorage at send() and removed at its ack, the session record at the end of each task that ` +
       `changed it). Main-thread time, it over "${LABEL[ON]}": ${cases(o.persistOverOn)}; the cost of ` +
       `persistence per message, µs: ${CASES.map((c) => `${c.label} ${o.persistUsPerMsg[c.id] == null ? "–" : o.persistUsPerMsg[c.id].toFixed(1)}`).join(", ")}.`,
-    ...Object.entries(FOOTNOTES).map(([k, v]) => `- ${k} Not applicable: ${v}.`),
+    ...Object.entries(FOOTNOTES)
+      .filter(([k]) => k !== "³")
+      .map(([k, v]) => `- ${k} Not applicable: ${v}.`),
     `- Memory: for "${LABEL[ON]}" the reconnects are resumes of one session (\`reconnect()\`, then hello and ` +
       `a welcome with resumed: true). The reference server's memory per session is the growth of its ` +
       `resident set (VmRSS) with that many more sessions open, each on its own connection and having echoed ` +
@@ -568,10 +611,106 @@ function continuityNotes(r) {
   ].join("\n");
 }
 
+/** The echo apps like with like: tether-ws's over gloo-net's (issue 18's target: main-thread
+ * time per message ≤ gloo-net's), ws_stream_wasm's over gloo-net's; each the ratio of the
+ * medians and the range of the per-repetition ratios (repetition k of one over repetition k of
+ * the other: they ran in the same round). */
+function rustAnchors(r) {
+  const T = "echo-tether", G = "echo-gloo", W = "echo-ws-stream";
+  const q = (a, b) => (a == null || b == null || !b ? null : a / b);
+  const spread = (xs, ys) => {
+    const k = Math.min(xs?.length ?? 0, ys?.length ?? 0);
+    const each = Array.from({ length: k }, (_, i) => xs[i] / ys[i]).filter(Number.isFinite);
+    return each.length ? { min: Math.min(...each), max: Math.max(...each), n: each.length } : null;
+  };
+  const by = (a, b) => {
+    const out = { mainThreadUsPerMsg: {}, msgsPerSec: {} };
+    for (const c of CASES) {
+      const t = r.throughput?.[c.id];
+      out.mainThreadUsPerMsg[c.id] = { ratio: q(t?.mainThreadUsPerMsg?.[a], t?.mainThreadUsPerMsg?.[b]), ...spread(t?.cpuUs?.[a], t?.cpuUs?.[b]) };
+      out.msgsPerSec[c.id] = { ratio: q(t?.msgsPerSec?.[a], t?.msgsPerSec?.[b]), ...spread(t?.runs?.[a], t?.runs?.[b]) };
+    }
+    const lat = r.latency?.ms;
+    out.roundTripP50 = q(lat?.[a]?.p50, lat?.[b]?.p50);
+    out.roundTripP99 = q(lat?.[a]?.p99, lat?.[b]?.p99);
+    const e = r.sizes?.echo;
+    out.gzip = q(e?.[a]?.gzip, e?.[b]?.gzip);
+    return out;
+  };
+  return { tetherOverGloo: by(T, G), wsStreamOverGloo: by(W, G), tetherOverWsStream: by(T, W) };
+}
+
+function rustTable(r) {
+  const cols = RUST_LIBS;
+  const head = `| | ${cols.map((l) => (l === "raw" ? `${LABEL.raw} (JS)` : l === "rust" ? `${LABEL.rust} (bench crate)` : LABEL[l])).join(" | ")} |\n|---|${cols.map(() => "---:").join("|")}|\n`;
+  const rows = [];
+  const row = (name, cells) => rows.push(`| ${name} | ${cells.join(" | ")} |`);
+  for (const c of CASES) {
+    const t = r.throughput?.[c.id];
+    if (!t?.msgsPerSec) continue;
+    row(`Throughput ${c.label}, msg/s`, cols.map((l) => (t.msgsPerSec[l] == null ? (t.errors?.[l] ? "error" : "–") : fmtInt(t.msgsPerSec[l]) + ratio(t.msgsPerSec[l], t.msgsPerSec.raw))));
+  }
+  for (const c of CASES) {
+    const u = r.throughput?.[c.id]?.mainThreadUsPerMsg;
+    if (!u) continue;
+    row(`Main-thread time per message, ${c.label}, µs`, cols.map((l) => (u[l] == null ? "–" : u[l].toFixed(1) + ratio(u[l], u.raw))));
+  }
+  if (r.latency) {
+    const m = r.latency.ms;
+    row("Round trip p50, ms", cols.map((l) => fmtMs(m[l]?.p50) + ratio(m[l]?.p50, m.raw?.p50)));
+    row("Round trip p99, ms", cols.map((l) => fmtMs(m[l]?.p99) + ratio(m[l]?.p99, m.raw?.p99)));
+  }
+  const e = r.sizes?.echo;
+  if (e) {
+    const cell = (l, f) => (l === "raw" ? "–" : l === "rust" ? "(not sized: see the echo app)" : e[l] ? f(e[l]) : "–");
+    row("Echo app shipped (wasm + glue), gzip -9", cols.map((l) => cell(l, (x) => `${fmtKB(x.gzip)} (wasm ${fmtKB(x.wasm.gzip)})`)));
+    row("Echo app shipped (wasm + glue), brotli", cols.map((l) => cell(l, (x) => `${fmtKB(x.brotli)} (wasm ${fmtKB(x.wasm.brotli)})`)));
+    row("Echo app shipped, raw bytes", cols.map((l) => cell(l, (x) => `${fmtKB(x.raw)} (wasm ${fmtKB(x.wasm.raw)})`)));
+  }
+  const a = r.rustAnchors ?? rustAnchors(r);
+  const x = (v) => (v == null ? "–" : `${v.toFixed(2)}×`);
+  const withSpread = (o) => (o?.ratio == null ? "–" : `${x(o.ratio)}` + (o.min != null && o.n > 1 ? ` (${o.min.toFixed(2)}–${o.max.toFixed(2)})` : ""));
+  const cases = (byCase) => CASES.map((c) => `${c.label} ${withSpread(byCase[c.id])}`).join(", ");
+  const t = a.tetherOverGloo;
+  const mt = CASES.map((c) => t.mainThreadUsPerMsg[c.id]?.ratio).filter((v) => v != null);
+  const verdict =
+    mt.length === CASES.length
+      ? mt.every((v) => v <= 1)
+        ? "met in every case"
+        : `missed in ${mt.filter((v) => v > 1).length} of ${mt.length} cases`
+      : "not every case measured";
+  const B = (l) => (e?.[l] ? `${e[l].gzip.toLocaleString("en-US")} B` : "–");
+  return [
+    `**The Rust API and its anchors**: the same minimal echo app (www/bench/echo) built with each library, in the same run. ` +
+      `Ratios in the table are to raw WebSocket from JS.`,
+    "",
+    head + rows.join("\n"),
+    "",
+    `**tether-ws over gloo-net**, the echo apps like with like (target: main-thread time per message ≤ gloo-net's, ${verdict}), ` +
+      `the ratio of the medians and, in brackets, the range of the per-repetition ratios: main-thread time per message ${cases(t.mainThreadUsPerMsg)}; ` +
+      `throughput ${cases(t.msgsPerSec)}; round trip p50 ${x(t.roundTripP50)}, p99 ${x(t.roundTripP99)}; size gzip -9 ${x(t.gzip)} ` +
+      `(${B("echo-tether")} against ${B("echo-gloo")}; ws_stream_wasm ${B("echo-ws-stream")}). ` +
+      `ws_stream_wasm over gloo-net: main-thread time ${cases(a.wsStreamOverGloo.mainThreadUsPerMsg)}; throughput ${cases(a.wsStreamOverGloo.msgsPerSec)}.`,
+    "",
+    `- The echo apps: one workload (www/bench/echo/common.rs: open, then ${"`window`"} messages in flight until N echoes, or one round trip at a time) ` +
+      `over each library's own socket, stream of messages and send (tether-ws: ${"`Socket`"} with its defaults, ${"`events()`"}, ${"`send`"}; ` +
+      `gloo-net: ${"`gloo_net::websocket::futures::WebSocket`"} as ${"`Stream`"} + ${"`Sink`"}; ws_stream_wasm: ${"`WsMeta::connect`"}, ${"`WsStream`"} as ${"`Stream`"} + ${"`Sink`"}), ` +
+      `each its own wasm, built alike: release (opt-level "z", LTO, one codegen unit, panic = abort), wasm-bindgen --target web, wasm-opt -Oz with ` +
+      `scripts/build-pkg.sh's flags, the glue bundled and minified by esbuild. The same N, window and message sizes as the other columns; ` +
+      `every echo's bytes are read into the app (a String or Vec<u8>), as each library hands them over.`,
+    `- "${LABEL.rust} (bench crate)": www/bench/rust, the Rust API driven the same way but built for speed (opt-level 3, no wasm-opt) and with a fixed backoff; ` +
+      `it is the "${LABEL.rust}" column of the main table.`,
+    `- ³ Not applicable: ${FOOTNOTES["³"]}.`,
+  ].join("\n");
+}
+
 function svg(r) {
-  const colors = { raw: "#888888", [RAW_ON]: "#343a40", tether: "#d9480f", [ON]: "#c2255c", [PERSIST]: "#862e9c", rust: "#f08c00", rws: "#1971c2", partysocket: "#2f9e44" };
+  const colors = {
+    raw: "#888888", [RAW_ON]: "#343a40", tether: "#d9480f", [ON]: "#c2255c", [PERSIST]: "#862e9c", rust: "#f08c00", rws: "#1971c2", partysocket: "#2f9e44",
+    "echo-tether": "#ffc078", "echo-gloo": "#74c0fc", "echo-ws-stream": "#8ce99a",
+  };
   const groups = CASES.filter((c) => r.throughput?.[c.id]?.msgsPerSec);
-  const W = 720, H = 360, left = 50, top = 40, bottom = 60, right = 170;
+  const W = 900, H = 360, left = 50, top = 40, bottom = 60, right = 230;
   const plotW = W - left - right, plotH = H - top - bottom;
   const vals = groups.flatMap((c) => LIBS.map((l) => (r.throughput[c.id].msgsPerSec[l] ?? 0) / (r.throughput[c.id].msgsPerSec.raw || 1)));
   const maxV = Math.max(1.1, Math.ceil(Math.max(...vals, 0) * 10) / 10);
@@ -642,7 +781,7 @@ async function main() {
     labels: LABEL,
   };
   results.sizes = sizes();
-  log(`sizes (gzip): tether ${results.sizes.tether.gzip} (wasm ${results.sizes.wasmOnly.gzip}), continuity entry ${results.sizes.continuity.gzip}, rws ${results.sizes.rws.gzip}, partysocket ${results.sizes.partysocket.gzip}`);
+  log(`sizes (gzip): tether ${results.sizes.tether.gzip} (wasm ${results.sizes.wasmOnly.gzip}), continuity entry ${results.sizes.continuity.gzip}, rws ${results.sizes.rws.gzip}, partysocket ${results.sizes.partysocket.gzip}; echo apps ` + ECHO_LIBS.map((l) => `${l} ${results.sizes.echo[l]?.gzip}`).join(", "));
 
   const userDataDir = mkdtempSync(join(tmpdir(), "tether-bench-"));
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -696,6 +835,7 @@ async function main() {
   }
   results.elapsedSec = Math.round((Date.now() - started) / 1000);
   results.continuityOnOff = onOff(results);
+  results.rustAnchors = rustAnchors(results);
   if (results.machine) results.machine.loadAvgAtEnd = loadavg().map((x) => +x.toFixed(2));
 
   mkdirSync(OUT, { recursive: true });
