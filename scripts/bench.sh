@@ -19,7 +19,7 @@
 # BENCH_HTTP_PORT/BENCH_WS_PORT/BENCH_BLACKHOLE_PORT (9790/9791/9792, away from the tests'
 # 8790-8792) and the reference server (its echo) on BENCH_CONTINUITY_PORT (9793; the tests
 # use 8793); runs www/bench/run.mjs; stops both servers. Writes bench-results/latest.json,
-# latest.md (the table, ratios to raw WebSocket, continuity on / off) and latest.svg.
+# latest.md (the table, ratios to raw WebSocket, continuity on / off, the echo apps' table) and latest.svg.
 #   --quick     short runs (checks the harness, numbers not meaningful)
 #   --readme    also replace the table between <!-- bench:start --> and <!-- bench:end --> in README.md
 #   --no-build  reuse what is built
@@ -56,7 +56,7 @@ for arg in "$@"; do
     --no-build) build=0 ;;
     --no-pkg) pkg=0 ;;
     --quick | --readme) run_args+=("$arg") ;;
-    -h | --help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
