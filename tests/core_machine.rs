@@ -1438,6 +1438,38 @@ fn a_drop_requeues_the_messages_still_buffered_ahead_of_the_backlog() {
 }
 
 #[test]
+fn direct_writes_are_granted_only_while_a_send_would_be_written_and_are_requeued_like_any() {
+    let mut d = Driver::new(exact());
+    // Not open: every send must ask.
+    assert_eq!(d.m.direct_writes(), 0);
+    d.open();
+    let id = d.id();
+    // Open, nothing queued: up to the first trim of the in-flight log without asking.
+    let grant = d.m.direct_writes();
+    assert_eq!(grant, 64);
+    // The driver writes three (payloads 100..=102, 10 bytes each) and reports them later,
+    // in order: the machine knows them as if `send` had said Write for each.
+    let asked: Vec<bool> = (100..103).map(|p| d.m.handle_written(id, p, None)).collect();
+    assert_eq!(asked, [false; 3]);
+    assert_eq!(d.m.direct_writes(), grant - 3);
+    // Something queued (a socket that refused a write): no grant until the outbox is empty.
+    let held = 200;
+    assert_eq!(d.m.send(held, None, |_| 10), SendOutcome::Write(id, held));
+    d.m.handle_unsent(id, held, 10);
+    assert_eq!(d.m.direct_writes(), 0);
+    // The socket dies with 15 bytes unsent: the last two direct writes go back, ahead of it.
+    d.take();
+    d.fail_buffering(15, |_| 10);
+    assert_eq!(requeued(&d.events()), [(2, 20)]);
+    assert_eq!(d.m.queued_messages(), 3);
+    assert_eq!(d.m.direct_writes(), 0);
+    d.fire_next_timer();
+    d.open();
+    assert_eq!(d.written(), [101, 102, held]);
+    assert_eq!(d.m.direct_writes(), 64, "a new socket, a new log");
+}
+
+#[test]
 fn nothing_buffered_means_nothing_requeued() {
     let mut d = Driver::new(exact());
     d.open();

@@ -586,6 +586,21 @@ impl<P> Machine<P> {
         }
     }
 
+    /// How many messages the driver may write straight to the open socket, without calling
+    /// [`Machine::send`] for each, before it must report them with
+    /// [`Machine::handle_written`] (in the order written): 0 when every message must be sent
+    /// through `send` (not open, something queued, the socket speaks the continuity
+    /// protocol). Any other input may change it, so the driver reports the writes and asks
+    /// again after each. This is what lets a driver whose every call into the machine costs
+    /// (the JS class, over wasm) write an open socket's messages with no call at all; the
+    /// answer is what `send` would do, `Write`, for that many messages.
+    pub fn direct_writes(&self) -> usize {
+        if self.speaking() || self.writable_socket().is_none() {
+            return 0;
+        }
+        self.in_flight.room()
+    }
+
     /// Sends a message: straight to the socket when it is open and nothing is queued
     /// ([`SendOutcome::Write`], its size unknown), else into the outbox, sized with
     /// `size_of` only then. A message with a replace `key` that has to be queued takes the

@@ -6,6 +6,9 @@
 //! Its methods are the machine's, in camelCase and without `handle_` (`handle_timeout` is
 //! `timeout`); `written` and `unsent` report on the message in hand (the one `send` or
 //! `pollFlush` last handed out, kept here so that its slot is released exactly once).
+//! `directWrites` and `wrote` keep the hot path out of wasm: while the machine says a send
+//! would be written at once, JS writes it without asking and reports such writes, in order,
+//! with its next input (`Machine::direct_writes`).
 //!
 //! An action is read in two steps: [`Core::poll_action`] returns its kind (the `KIND_*` numbers,
 //! mirrored in tether_socket.js), then the getters give its fields. Enums (`State`,
@@ -327,6 +330,26 @@ impl Core {
             Some((slot, size)) => self.machine.handle_written(conn(id), slot, size),
             None => false,
         }
+    }
+
+    /// How many sends JS may write straight to the current socket without calling `send`,
+    /// keeping them for `wrote` (0: every send calls `send`). Asked again after each input.
+    #[wasm_bindgen(js_name = directWrites)]
+    pub fn direct_writes(&self) -> f64 {
+        self.machine.direct_writes() as f64
+    }
+
+    /// Messages `first`, `first + 1`, ... (`count` of them, in the order written) were
+    /// written to socket `id` by sends that did not call `send`, as `directWrites` allowed.
+    /// True: report the socket's `bufferedAmount` (`buffered`).
+    pub fn wrote(&mut self, id: f64, first: f64, count: u32) -> bool {
+        let mut trim = false;
+        for i in 0..count {
+            trim |= self
+                .machine
+                .handle_written(conn(id), Slot(first + f64::from(i)), None);
+        }
+        trim
     }
 
     /// The message in hand could not be written to socket `id`: back to the outbox head.

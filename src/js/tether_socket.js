@@ -150,6 +150,13 @@ export class TetherSocket {
   #detachEnv;
   #continuity; // the continuity option is on
   #persisted; // the session's storage, with continuity.persist
+  // Sends that may still go straight to the open socket without asking Core (its
+  // `directWrites`, asked after each input), and those written so, for Core (#settle).
+  #direct = 0;
+  #awaitingReply = -1; // the socket whose heartbeat Core waits to hear answered
+  #ring = [];
+  #ringLen = 0;
+  #ringId = -1;
 
   constructor(url, protocols, options) {
     const p = parseOptions(url, protocols, options);
@@ -203,6 +210,9 @@ export class TetherSocket {
       throw fail("send() cannot keep a Blob in sessionStorage (continuity.persist): send its bytes (await blob.arrayBuffer())");
     }
     const key = sendKey(options);
+    // Open, nothing queued: written now, told to Core with the next input (no wasm call).
+    if (this.#direct > 0 && this.#writeDirect(data)) return true;
+    this.#settle();
     const slot = keep(data);
     if (CONTINUITY && this.#persisted) this.#persisted.keep(slot, data);
     // (Core sizes it, through slots.js, only if it has to be queued.)
@@ -221,6 +231,7 @@ export class TetherSocket {
   /** Closes the connection for good: no reconnect until `reconnect()`. */
   close(code, reason) {
     const core = this.#live();
+    this.#settle();
     if (!core.close(now(), ...closeArgs(code, reason))) throw fail(core.text);
     this.#closeCalled = true;
     // (The session is over: its record goes.)
@@ -233,6 +244,7 @@ export class TetherSocket {
     const core = this.#live();
     // (Unchecked at construction under startClosed, for server-side rendering.)
     if (!webSocketClass(this.#options)) throw noWebSocket(this.#options);
+    this.#settle();
     if (!core.reconnect(now(), ...closeArgs(code, reason))) throw fail(core.text);
     this.#closeCalled = false;
     this.#pump();
@@ -267,6 +279,7 @@ export class TetherSocket {
    */
   free() {
     const core = this.#live();
+    this.#settle();
     this.#freed = true;
     const listeners = this.#listeners;
     listeners.keepOnly("drop");
@@ -395,6 +408,8 @@ export class TetherSocket {
       else if (kind === HEARTBEAT) {
         // A failed heartbeat write needs no retry: the socket is closing.
         const m = this.#heartbeat;
+        // (Core now waits for a reply: messages are news to it until one comes.)
+        this.#awaitingReply = id;
         if (m !== undefined && this.#write(id, m) && core.heartbeatWritten(id, keep(m))) this.#reportBuffered(id);
       } else if (CONTINUITY && kind === SEND_FRAME) this.#write(id, core.text);
       else if (kind === CLOSE_SOCKET) this.#closeSocket(id, core.a, core.text, core.b !== 0);
@@ -402,6 +417,37 @@ export class TetherSocket {
       else if (!this.#freed || kind === DROP) this.#emit(kind, core);
     }
     this.#armTimer();
+    this.#direct = this.#freed || (CONTINUITY && this.#persisted) ? 0 : core.directWrites();
+  }
+
+  /** A send while Core allows writing without asking it: written to the open socket and
+   * kept in the ring for Core. False when the socket did not take it (then Core decides). */
+  #writeDirect(data) {
+    const id = this.#wsId;
+    if (!this.#ws || !this.#write(id, data)) return false;
+    if (this.#log) this.#log("send", data);
+    this.#ring[this.#ringLen++] = data;
+    this.#ringId = id;
+    if (--this.#direct === 0) {
+      this.#settle();
+      this.#direct = this.#core.directWrites();
+    }
+    return true;
+  }
+
+  /** Before any input to Core: hands it the writes made without asking, in order (so that
+   * its in-flight log is whole: a close event requeues from it), and takes back the grant,
+   * which the input may change (#pump asks again). */
+  #settle() {
+    this.#direct = 0;
+    const n = this.#ringLen, ring = this.#ring;
+    if (n === 0) return;
+    // (Kept in a row, their slots are consecutive.)
+    const first = keep(ring[0]);
+    for (let i = 1; i < n; i++) keep(ring[i]);
+    ring.fill(undefined, 0, n);
+    this.#ringLen = 0;
+    if (this.#core.wrote(this.#ringId, first, n)) this.#reportBuffered(this.#ringId);
   }
 
   #emit(kind, core) {
@@ -512,6 +558,7 @@ export class TetherSocket {
   /** Creates the socket for attempt `id`, unless the attempt was given up meanwhile. */
   #openSocket(id, url, protocols) {
     const core = this.#core;
+    this.#settle();
     if (this.#freed || core.current() !== id || STATES[core.state()] !== "connecting") return;
     let ws;
     const WebSocketClass = webSocketClass(this.#options);
@@ -562,6 +609,7 @@ export class TetherSocket {
 
   #onOpen(id) {
     if (this.#log) this.#log("open event");
+    this.#settle();
     const core = this.#core;
     if (!CONTINUITY) core.opened(id, now());
     else {
@@ -574,10 +622,18 @@ export class TetherSocket {
   }
 
   #onMessage(id, ws, e) {
+    const limit = this.#maxMessageBytes;
+    const oversized = limit !== Infinity && sizeAbove(e.data, limit);
+    // Only some messages are news to Core: one too big, a frame of the protocol, and one
+    // that may be the reply to the heartbeat it waits for. The rest go straight on.
+    if (!oversized && !(CONTINUITY && this.#framing === id) && this.#awaitingReply !== id) {
+      if (this.#wsId === id) this.#listeners.message(e, ws);
+      return;
+    }
+    this.#settle();
     const core = this.#core;
     if (core.current() !== id) return;
-    const limit = this.#maxMessageBytes;
-    if (limit !== Infinity && sizeAbove(e.data, limit)) {
+    if (oversized) {
       core.oversized(id, now());
       this.#pump();
       return;
@@ -595,12 +651,14 @@ export class TetherSocket {
       const reply = this.#isPong ? callHook(this.#isPong, e.data, false) : true;
       if (this.#freed) return; // isPong freed the socket
       core.message(id, reply);
+      if (reply) this.#awaitingReply = -1;
     }
     this.#listeners.message(e, ws);
     this.#pump();
   }
 
   #onClose(id, e) {
+    this.#settle();
     const core = this.#core;
     if (this.#log) this.#log("close event", e.code, e.reason);
     const ask = this.#shouldReconnect && core.asksShouldReconnect(id);
@@ -614,6 +672,7 @@ export class TetherSocket {
   #onError(id, e) {
     if (this.#log) this.#log("error event", e?.message);
     this.#lastError = e;
+    this.#settle();
     this.#core.error(id);
     this.#pump();
   }
@@ -645,6 +704,7 @@ export class TetherSocket {
   #onTimer() {
     this.#timer = undefined;
     this.#timerAt = Infinity;
+    this.#settle();
     this.#core.timeout(now());
     this.#pump();
   }
@@ -697,6 +757,7 @@ export class TetherSocket {
   }
 
   #onEnv(type) {
+    this.#settle();
     const core = this.#core;
     if (type === "online") core.online(now());
     else if (type === "offline") core.offline();

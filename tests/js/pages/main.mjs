@@ -6,6 +6,19 @@
 // Equivalent to: import { TetherSocket, init } from "/pkg/index.js"; (a dynamic import so
 // that a missing or broken pkg/ is reported instead of failing silently). init() is not
 // needed by the package; here it compiles the wasm up front to hand the tests its memory.
+// With ?wasmCalls in the page URL, every call from JS into the wasm (the exports, glue
+// helpers included) adds one to window.wasmCalls (tests/js/hotpath.test.mjs).
+if (new URLSearchParams(location.search).has("wasmCalls")) {
+  const Instance = WebAssembly.Instance;
+  window.wasmCalls = 0;
+  WebAssembly.Instance = function (module, imports) {
+    const exports = {};
+    for (const [name, value] of Object.entries(new Instance(module, imports).exports)) {
+      exports[name] = typeof value !== "function" ? value : (...args) => (window.wasmCalls++, value(...args));
+    }
+    return { exports };
+  };
+}
 try {
   const mod = await import("/pkg/index.js");
   const wasm = await mod.init();
