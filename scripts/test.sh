@@ -4,7 +4,8 @@
 # On a fresh machine it installs what is missing (scripts/setup.sh), then, failing fast
 # with a message naming the step:
 #   1. lint:        cargo fmt --check; clippy (native: the workspace, whose tests/hooks turns
-#                   on the `leptos` and `yew` hooks, and tether-ws alone with its defaults;
+#                   on the `leptos` and `yew` hooks, with tether-ws's testing and codec features, and
+#                   tether-ws alone with its defaults;
 #                   wasm32 for tether-ws: default features, all features, and the npm
 #                   build's `js` without std); cargo doc -D warnings
 #                   (wasm32, all features)
@@ -13,7 +14,9 @@
 #                   advisories (cargo-deny clones its database from GitHub, unreachable on
 #                   the build machines; see deny.toml)
 #                   a new consumer crate (tests/consumer) resolved afresh and built
-#   3. native:      cargo test --workspace (core unit + property tests, server smoke tests)
+#   3. native:      cargo test --workspace with tether-ws's features testing, postcard,
+#                   msgpack and codee (core unit + property tests, the API on the testing
+#                   transport, the codecs, server smoke tests)
 #      mutation:    scripts/mutants.sh --sample 0 (a fixed sample of src/core/'s mutants; any
 #                   survivor fails)
 #   4. test server: build and start tests/server on 127.0.0.1:8790 (http) / 8791 (ws) /
@@ -44,6 +47,9 @@ STEP_START=$SECONDS
 SERVER_PID=""
 SUMMARY_PRINTED=0
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+# tether-ws's features for the native lint and test runs: the testing transport and the codecs
+# (tests/testing_transport.rs, tests/typed_codec.rs need them).
+NATIVE_FEATURES="tether-ws/testing,tether-ws/postcard,tether-ws/msgpack,tether-ws/codee"
 LOG_DIR="$TARGET_DIR/test-logs"
 mkdir -p "$LOG_DIR"
 SERVER_LOG="$LOG_DIR/test-server.log"
@@ -130,9 +136,11 @@ step "lint: cargo fmt --check"
 cargo fmt --all -- --check || fail "code is not formatted: run 'cargo fmt --all'"
 
 step "lint: cargo clippy (native, whole workspace; tether-ws alone)"
-# (The workspace's tests/hooks turns on tether-ws's `leptos` and `yew`: tether-ws alone is
-# linted with its default features too.)
-cargo clippy --workspace --all-targets -- -D warnings || fail "clippy (native) reported problems"
+# (The workspace's tests/hooks turns on tether-ws's `leptos` and `yew`, and NATIVE_FEATURES the
+# testing transport and the codecs their tests use: tether-ws alone is linted with its default
+# features too.)
+cargo clippy --workspace --all-targets --features "$NATIVE_FEATURES" -- -D warnings \
+  || fail "clippy (native) reported problems"
 cargo clippy -p tether-ws --all-targets -- -D warnings \
   || fail "clippy (native, tether-ws with its default features) reported problems"
 
@@ -195,8 +203,8 @@ if compgen -G "$CONSUMER/target/wasm32-unknown-unknown/debug/deps/tether_ws*.was
 fi
 
 # ------------------------------------------------------------------------------- native tests
-step "native tests: cargo test --workspace"
-cargo test --workspace 2>&1 | tee "$LOG_DIR/native-tests.log" || fail "native tests failed"
+step "native tests: cargo test --workspace --features $NATIVE_FEATURES"
+cargo test --workspace --features "$NATIVE_FEATURES" 2>&1 | tee "$LOG_DIR/native-tests.log" || fail "native tests failed"
 check_cargo_counts "native tests" "$LOG_DIR/native-tests.log" "$NATIVE_TESTS_MIN"
 
 # ------------------------------------------------------------------------------- mutation sample

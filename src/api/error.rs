@@ -7,7 +7,24 @@ use std::sync::Arc;
 use super::types::Message;
 pub use crate::core::{CloseArgError, ConfigError};
 
-/// Why a call failed.
+/// Why a call failed: [`SocketBuilder::connect`](super::SocketBuilder::connect),
+/// [`Socket::close`](super::Socket::close), [`Socket::send_json`](super::Socket::send_json),
+/// [`Socket::opened`](super::Socket::opened). What goes wrong with a connection later is
+/// not an `Error` but an event: [`ConnectionError`].
+///
+/// ```no_run
+/// use tether_ws::{Error, Socket};
+///
+/// fn open(url: &str) -> Option<Socket> {
+///     match Socket::builder(url).connect() {
+///         Ok(socket) => Some(socket),
+///         // Server-side rendering: no browser, no socket; the client makes it.
+///         Err(Error::Unsupported) => None,
+///         Err(Error::InvalidUrl(e)) => panic!("bad URL {url:?}: {e}"),
+///         Err(e) => panic!("{e}"),
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Error {
@@ -26,6 +43,9 @@ pub enum Error {
     QueueFull,
     /// A message could not be encoded as JSON.
     Encode(EncodeError),
+    /// A message could not be encoded by a [`TypedSocket`](super::TypedSocket)'s codec
+    /// (other than [`Json`](super::Json), whose errors are [`Error::Encode`]).
+    Codec(super::CodecError),
     /// Not running in a browser (a native or server-side build): there is no WebSocket.
     Unsupported,
     /// Another live socket on this page keeps its session under the same persist key
@@ -48,6 +68,7 @@ impl fmt::Display for Error {
             Error::InvalidClose(e) => e.fmt(f),
             Error::QueueFull => f.write_str("the outbox is full (overflow policy: reject)"),
             Error::Encode(e) => e.fmt(f),
+            Error::Codec(e) => write!(f, "could not encode the message: {e}"),
             Error::Unsupported => f.write_str(
                 "WebSockets need a browser: tether-ws sockets only run on wasm32 in a web page or worker",
             ),
@@ -67,6 +88,7 @@ impl std::error::Error for Error {
             Error::InvalidOption(e) => Some(e),
             Error::InvalidClose(e) => Some(e),
             Error::Encode(e) => Some(e),
+            Error::Codec(e) => Some(e),
             Error::QueueFull | Error::Unsupported | Error::PersistKeyInUse | Error::Closed => None,
         }
     }
@@ -105,6 +127,14 @@ pub enum SendError {
 
 impl SendError {
     /// The message that was refused.
+    ///
+    /// ```no_run
+    /// # fn demo(socket: &tether_ws::Socket) {
+    /// if let Err(e) = socket.send("move 3 4") {
+    ///     println!("not sent ({e}): {} bytes", e.message().len());
+    /// }
+    /// # }
+    /// ```
     pub fn message(&self) -> &Message {
         match self {
             SendError::QueueFull(m) => m,
@@ -112,6 +142,15 @@ impl SendError {
     }
 
     /// Takes the message that was refused back.
+    ///
+    /// ```no_run
+    /// # fn demo(socket: &tether_ws::Socket, later: &mut Vec<tether_ws::Message>) {
+    /// // The outbox is full (Overflow::Reject): keep the message to send once it drains.
+    /// if let Err(e) = socket.send("move 3 4") {
+    ///     later.push(e.into_message());
+    /// }
+    /// # }
+    /// ```
     pub fn into_message(self) -> Message {
         match self {
             SendError::QueueFull(m) => m,
@@ -138,6 +177,22 @@ impl From<SendError> for Error {
 }
 
 /// What went wrong with a connection, as told in [`Event::Error`](super::Event::Error).
+/// None ends the socket by itself: the attempt or connection is closed and retried with
+/// backoff (within [`max_retries`](super::ReconnectOptions::max_retries)), except
+/// `Persistence`, which leaves the connection as it is.
+///
+/// ```no_run
+/// # fn demo(socket: &tether_ws::Socket) {
+/// use tether_ws::{ConnectionError, Event};
+///
+/// let _guard = socket.on_event(|event| match event {
+///     Event::Error(ConnectionError::ConnectionTimeout) => println!("server slow to answer"),
+///     Event::Error(ConnectionError::MessageTooBig) => println!("server sent too much"),
+///     Event::Error(e) => println!("connection error: {e}"),
+///     _ => {}
+/// });
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConnectionError {
@@ -226,7 +281,15 @@ impl fmt::Display for PersistError {
 impl std::error::Error for PersistError {}
 
 /// Why a URL cannot be connected to: the rules the browser's `WebSocket` constructor would
-/// throw a `SyntaxError` for.
+/// throw a `SyntaxError` for. Checked by [`SocketBuilder::connect`](super::SocketBuilder::connect),
+/// in the browser.
+///
+/// ```no_run
+/// use tether_ws::{Error, Socket, UrlError};
+///
+/// let err = Socket::builder("wss://example.com/live#room").connect().unwrap_err();
+/// assert_eq!(err, Error::InvalidUrl(UrlError::Fragment)); // put the room in the path or query
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UrlError {
@@ -253,7 +316,15 @@ impl fmt::Display for UrlError {
 
 impl std::error::Error for UrlError {}
 
-/// Why a subprotocol list cannot be offered.
+/// Why a subprotocol list cannot be offered ([`Error::InvalidProtocol`], from
+/// [`SocketBuilder::connect`](super::SocketBuilder::connect) in the browser).
+///
+/// ```no_run
+/// use tether_ws::{Error, ProtocolError, Socket};
+///
+/// let err = Socket::builder("wss://example.com/live").protocols(["chat v2"]).connect().unwrap_err();
+/// assert_eq!(err, Error::InvalidProtocol(ProtocolError::NotAToken)); // no spaces: "chat.v2"
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProtocolError {
@@ -279,6 +350,19 @@ impl std::error::Error for ProtocolError {}
 /// A value that serde_json could not encode; [`source`](std::error::Error::source) is
 /// serde_json's error. Cloning shares it; two are equal when serde_json says the same thing
 /// (category, message and position).
+///
+/// ```no_run
+/// # fn demo(socket: &tether_ws::Socket) {
+/// use std::collections::HashMap;
+/// use tether_ws::Error;
+///
+/// // JSON object keys must be strings: a map keyed by pairs cannot be encoded.
+/// let grid = HashMap::from([((0, 0), "start")]);
+/// if let Err(Error::Encode(e)) = socket.send_json(&grid) {
+///     println!("not sent: {e}");
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct EncodeError(Arc<serde_json::Error>);
 
@@ -294,6 +378,14 @@ impl PartialEq for EncodeError {
 
 impl EncodeError {
     /// serde_json's error.
+    ///
+    /// ```
+    /// use tether_ws::EncodeError;
+    ///
+    /// # let e: EncodeError = serde_json::to_string(&std::collections::HashMap::from([((0, 0), 1)])).unwrap_err().into();
+    /// // serde_json's own words, without the "could not encode" prefix of `e.to_string()`.
+    /// assert_eq!(e.json().to_string(), "key must be a string");
+    /// ```
     pub fn json(&self) -> &serde_json::Error {
         &self.0
     }
@@ -302,6 +394,13 @@ impl EncodeError {
 impl From<serde_json::Error> for EncodeError {
     fn from(e: serde_json::Error) -> Self {
         EncodeError(Arc::new(e))
+    }
+}
+
+impl EncodeError {
+    /// The error `e`, already shared (the typed layer's JSON codec keeps it so).
+    pub(crate) fn from_shared(e: Arc<serde_json::Error>) -> Self {
+        EncodeError(e)
     }
 }
 

@@ -71,7 +71,24 @@ fn rust_named(e: ConfigError) -> ConfigError {
     ConfigError { option, expected }
 }
 
-/// Configures and opens a [`Socket`]. Start with [`Socket::builder`].
+/// Configures and opens a [`Socket`]. Start with [`Socket::builder`], change what you
+/// need, and finish with [`connect`](Self::connect); every option has a default, and
+/// `connect` checks them all before it opens anything.
+///
+/// ```no_run
+/// # fn demo() -> Result<(), tether_ws::Error> {
+/// use std::time::Duration;
+/// use tether_ws::{HeartbeatOptions, ReconnectOptions, Socket};
+///
+/// let socket = Socket::builder("wss://example.com/live")
+///     .protocols(["v2"])
+///     .backoff(ReconnectOptions::default().max_retries(Some(10)))
+///     .heartbeat(HeartbeatOptions::default().interval(Duration::from_secs(20)))
+///     .pause_when_hidden(true)
+///     .connect()?;
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "call .connect() to open the socket"]
 pub struct SocketBuilder {
     url: String,
@@ -90,6 +107,9 @@ pub struct SocketBuilder {
     continuity: Option<ContinuityOptions>,
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     high_water_mark: u64,
+    /// With feature `testing`: the in-memory server to connect to instead of the network.
+    #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
+    transport: Option<crate::testing::TestServer>,
 }
 
 /// A builder with every default: `"wss://example.com/live".into()` is
@@ -173,7 +193,24 @@ impl SocketBuilder {
         self
     }
 
-    /// Subprotocols to offer.
+    /// Subprotocols to offer (default: none), in order of preference; the server picks one,
+    /// which [`Socket::protocol`] then shows. Each must be an HTTP token, listed once
+    /// ([`Error::InvalidProtocol`] from [`connect`](Self::connect) otherwise).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), tether_ws::Error> {
+    /// use tether_ws::Socket;
+    ///
+    /// // A server that speaks both versions picks v2; an older one, v1.
+    /// let socket = Socket::builder("wss://example.com/live")
+    ///     .protocols(["chat.v2", "chat.v1"])
+    ///     .connect()?;
+    /// socket.opened().await?;
+    /// let legacy = socket.protocol() == "chat.v1";
+    /// # let _ = legacy;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn protocols<I, S>(mut self, protocols: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -183,44 +220,160 @@ impl SocketBuilder {
         self
     }
 
-    /// Reconnect timing (default: [`ReconnectOptions::default`]).
+    /// Reconnect timing (default: [`ReconnectOptions::default`]): how long to wait before
+    /// each retry, how fast the wait grows, and when to give up.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), tether_ws::Error> {
+    /// use std::time::Duration;
+    /// use tether_ws::{ReconnectOptions, Socket};
+    ///
+    /// // Many clients behind one server: start slower, wait up to a minute, give up after 20.
+    /// let socket = Socket::builder("wss://example.com/live")
+    ///     .backoff(
+    ///         ReconnectOptions::default()
+    ///             .min_delay(Duration::from_secs(2))
+    ///             .max_delay(Duration::from_secs(60))
+    ///             .max_retries(Some(20)),
+    ///     )
+    ///     .connect()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn backoff(mut self, options: ReconnectOptions) -> Self {
         self.reconnect = options;
         self
     }
 
-    /// Outbox bounds (default: unbounded, drop-oldest).
+    /// Outbox bounds (default: unbounded, drop-oldest): what [`Socket::send`] may hold while
+    /// no connection is open, and what to do with a send that does not fit.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), tether_ws::Error> {
+    /// use tether_ws::{Overflow, QueueOptions, SendError, Socket};
+    ///
+    /// // Orders must not be lost silently: refuse the 51st rather than drop the oldest.
+    /// let socket = Socket::builder("wss://example.com/orders")
+    ///     .queue(QueueOptions::default().max_messages(Some(50)).overflow(Overflow::Reject))
+    ///     .connect()?;
+    /// if let Err(SendError::QueueFull(order)) = socket.send(r#"{"buy":"ACME"}"#) {
+    ///     // Still ours: tell the user, try again later.
+    ///     # let _ = order;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn queue(mut self, options: QueueOptions) -> Self {
         self.queue = options;
         self
     }
 
     /// Turns on heartbeats (default: off): any message from the server counts as a reply,
-    /// unless [`HeartbeatOptions::is_pong`] says which do (those are then not delivered).
+    /// unless [`HeartbeatOptions::is_pong`] says which do (those are then not delivered). A
+    /// connection with no reply within the timeout is closed and retried
+    /// ([`RetryReason::HeartbeatTimeout`](super::RetryReason::HeartbeatTimeout)): what finds
+    /// a connection that died without a close (a sleeping laptop, a dropped NAT mapping).
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), tether_ws::Error> {
+    /// use std::time::Duration;
+    /// use tether_ws::{HeartbeatOptions, Message, Socket};
+    ///
+    /// // A "ping" every 20 s; no "pong" within 5 s and the connection is replaced.
+    /// let socket = Socket::builder("wss://example.com/live")
+    ///     .heartbeat(
+    ///         HeartbeatOptions::default()
+    ///             .interval(Duration::from_secs(20))
+    ///             .timeout(Duration::from_secs(5))
+    ///             .is_pong(|m| *m == Message::from("pong")),
+    ///     )
+    ///     .connect()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn heartbeat(mut self, options: HeartbeatOptions) -> Self {
         self.heartbeat = Some(options);
         self
     }
 
-    /// An attempt that does not open within this time fails (default 4 s; `None`: no limit).
+    /// An attempt that does not open within this time fails (default 4 s; `None`: no limit):
+    /// an [`Event::Error`] with
+    /// [`ConnectionError::ConnectionTimeout`](super::ConnectionError::ConnectionTimeout), then
+    /// a retry with backoff.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), tether_ws::Error> {
+    /// use std::time::Duration;
+    /// use tether_ws::Socket;
+    ///
+    /// // Slow mobile networks: give each attempt 15 s before trying again.
+    /// let socket = Socket::builder("wss://example.com/live")
+    ///     .connection_timeout(Some(Duration::from_secs(15)))
+    ///     .connect()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn connection_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.connection_timeout = timeout;
         self
     }
 
-    /// Do not connect until [`Socket::reconnect`] (default false).
+    /// Do not connect until [`Socket::reconnect`] (default false). The socket starts
+    /// [`State::Closed`]; messages sent meanwhile wait in the outbox.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), tether_ws::Error> {
+    /// use tether_ws::Socket;
+    ///
+    /// // Made with the page, connected once the user has signed in.
+    /// let socket = Socket::builder("wss://example.com/live").start_closed(true).connect()?;
+    /// socket.send("hello")?; // queued until then
+    /// # let signed_in = true;
+    /// if signed_in {
+    ///     socket.reconnect();
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn start_closed(mut self, yes: bool) -> Self {
         self.start_closed = yes;
         self
     }
 
-    /// Retry at once when the browser comes back online (default true).
+    /// Retry at once when the browser comes back online (its `online` event) instead of
+    /// waiting out the current backoff delay (default true).
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), tether_ws::Error> {
+    /// use tether_ws::Socket;
+    ///
+    /// // Thousands of kiosks on one network: when it returns, keep the jittered schedule
+    /// // rather than have them all reconnect in the same instant.
+    /// let socket = Socket::builder("wss://example.com/kiosk")
+    ///     .reconnect_on_online(false)
+    ///     .connect()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn reconnect_on_online(mut self, yes: bool) -> Self {
         self.reconnect_on_online = yes;
         self
     }
 
-    /// Defer retries while the page is hidden (default false).
+    /// Defer retries while the page is hidden (default false): a background tab does not
+    /// reconnect until it is shown again. An open connection is kept.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), tether_ws::Error> {
+    /// use tether_ws::Socket;
+    ///
+    /// // A dashboard nobody looks at need not keep retrying against a server that is down.
+    /// let socket = Socket::builder("wss://example.com/metrics")
+    ///     .pause_when_hidden(true)
+    ///     .connect()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pause_when_hidden(mut self, yes: bool) -> Self {
         self.pause_when_hidden = yes;
         self
@@ -230,6 +383,23 @@ impl SocketBuilder {
     /// limit). A larger one is not delivered: the connection is closed, reported as
     /// [`Event::Close`] with code 1009 after an [`Event::Error`] with
     /// [`ConnectionError::MessageTooBig`](super::ConnectionError::MessageTooBig), and retried.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), tether_ws::Error> {
+    /// use tether_ws::{ConnectionError, Event, Socket};
+    ///
+    /// // Protect the page from a runaway server: nothing over 1 MiB is decoded.
+    /// let socket = Socket::builder("wss://example.com/feed")
+    ///     .max_message_bytes(Some(1 << 20))
+    ///     .connect()?;
+    /// let _guard = socket.on_event(|event| {
+    ///     if let Event::Error(ConnectionError::MessageTooBig) = event {
+    ///         // Report it: the connection was closed (1009) and is being retried.
+    ///     }
+    /// });
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn max_message_bytes(mut self, limit: Option<usize>) -> Self {
         self.max_message_bytes = limit;
         self
@@ -243,6 +413,20 @@ impl SocketBuilder {
     /// without the protocol's header. With a [`heartbeat`](Self::heartbeat), a connection
     /// that speaks the protocol sends the protocol's `ping` instead of the heartbeat message
     /// (when its server said it answers pings), and any frame from the server is the reply.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), tether_ws::Error> {
+    /// use tether_ws::{ContinuityOptions, Socket};
+    ///
+    /// // A chat where a reconnect must neither lose nor repeat a line.
+    /// let socket = Socket::builder("wss://example.com/chat")
+    ///     .protocols(["chat"])
+    ///     .continuity(ContinuityOptions::default())
+    ///     .connect()?;
+    /// socket.send("hi")?; // delivered once, even if the connection drops meanwhile
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// [PROTOCOL.md]: https://github.com/tether-ws/tether-ws/blob/main/PROTOCOL.md
     pub fn continuity(mut self, options: ContinuityOptions) -> Self {
@@ -276,6 +460,20 @@ impl SocketBuilder {
     }
 
     /// Decides whether to reconnect after a close the socket did not ask for (default: always).
+    /// When `f` returns `false` the socket stays [`State::Closed`] until
+    /// [`Socket::reconnect`].
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), tether_ws::Error> {
+    /// use tether_ws::Socket;
+    ///
+    /// // The server closes with 4001 when the session is revoked: retrying cannot help.
+    /// let socket = Socket::builder("wss://example.com/live")
+    ///     .should_reconnect(|close| close.code != 4001)
+    ///     .connect()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn should_reconnect(mut self, f: impl Fn(&CloseInfo) -> bool + 'static) -> Self {
         self.should_reconnect = Some(Rc::new(f));
         self
@@ -307,9 +505,46 @@ impl SocketBuilder {
         Ok(cfg)
     }
 
+    /// Connects to `server`, an in-memory server with a manual clock, instead of the network
+    /// (feature `testing`, native targets): the socket then works in plain `cargo test`, its
+    /// rules the real ones. See [`testing`](crate::testing).
+    ///
+    /// ```
+    /// use tether_ws::testing::TestServer;
+    /// use tether_ws::{Socket, State};
+    ///
+    /// let server = TestServer::new();
+    /// let socket = Socket::builder("wss://example.com/live").transport(&server).connect()?;
+    /// server.next_connection().unwrap().accept();
+    /// assert_eq!(socket.state(), State::Open);
+    /// # Ok::<(), tether_ws::Error>(())
+    /// ```
+    #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
+    pub fn transport(mut self, server: &crate::testing::TestServer) -> Self {
+        self.transport = Some(server.clone());
+        self
+    }
+
     /// Checks the options and opens the socket (connecting at once unless `start_closed`).
     ///
-    /// Fails with [`Error::Unsupported`] outside the browser (native and SSR builds).
+    /// Fails with [`Error::Unsupported`] outside the browser (native and SSR builds; with
+    /// feature `testing`, unless it connects to a `transport`, an in-memory test server). Every
+    /// other error is a mistake in what was given, found before anything is opened: the
+    /// URL ([`Error::InvalidUrl`]), a subprotocol ([`Error::InvalidProtocol`]), an option
+    /// ([`Error::InvalidOption`], naming the setter) or a persist key in use
+    /// ([`Error::PersistKeyInUse`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_ws::{Error, Socket};
+    ///
+    /// let err = Socket::builder("wss://example.com/live")
+    ///     .connection_timeout(Some(Duration::ZERO)) // meant: no limit, which is `None`
+    ///     .connect()
+    ///     .unwrap_err();
+    /// let Error::InvalidOption(e) = &err else { panic!("{err}") };
+    /// assert_eq!(e.option, "SocketBuilder::connection_timeout");
+    /// ```
     pub fn connect(self) -> Result<Socket, Error> {
         let config = self.config()?;
         imp::connect(self, config).map(|inner| Socket {
@@ -427,6 +662,25 @@ impl WeakSocket {
 /// does not keep the socket alive: store the [`Socket`] too (for example both as fields of
 /// a component), and once the last socket handle is dropped the callback is never called
 /// again.
+///
+/// ```no_run
+/// use tether_ws::{Event, Socket, Subscription};
+///
+/// // A view that logs while it is shown: dropping it unsubscribes.
+/// struct Panel {
+///     socket: Socket,
+///     _log: Subscription,
+/// }
+///
+/// fn panel(socket: Socket) -> Panel {
+///     let _log = socket.on_event(|event| {
+///         if let Event::Close(info) = event {
+///             println!("closed: {}", info.code);
+///         }
+///     });
+///     Panel { socket, _log }
+/// }
+/// ```
 #[must_use = "the callback is unsubscribed when this guard is dropped"]
 pub struct Subscription {
     subscribers: std::rc::Weak<Subscribers>,
@@ -452,6 +706,16 @@ impl std::fmt::Debug for Socket {
 impl Socket {
     /// Starts configuring a socket for `url` (ws:, wss:, or http(s): which maps to ws(s):),
     /// with the core's defaults ([`Config::default`]).
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), tether_ws::Error> {
+    /// use tether_ws::Socket;
+    ///
+    /// // The page's own origin is https: the socket connects to wss://example.com/live.
+    /// let socket = Socket::builder("https://example.com/live").connect()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn builder(url: impl Into<String>) -> SocketBuilder {
         let d = Config::default();
         SocketBuilder {
@@ -477,6 +741,8 @@ impl Socket {
                 .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             continuity: None,
             high_water_mark: DEFAULT_HIGH_WATER_MARK,
+            #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
+            transport: None,
         }
     }
 
@@ -521,13 +787,39 @@ impl Socket {
     /// Serializes `value` as JSON and sends it as text, as [`Socket::send`] does. Fails with
     /// [`Error::Encode`] if serde_json cannot encode it, and with [`Error::QueueFull`] if it
     /// is refused (the caller still has `value`).
+    ///
+    /// ```no_run
+    /// # fn demo(socket: &tether_ws::Socket) -> Result<(), tether_ws::Error> {
+    /// use serde::Serialize;
+    ///
+    /// #[derive(Serialize)]
+    /// struct Join<'a> {
+    ///     room: &'a str,
+    /// }
+    ///
+    /// socket.send_json(&Join { room: "lobby" })?; // sends {"room":"lobby"}
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// For a socket that only speaks one pair of JSON types, see [`TypedSocket`](super::TypedSocket).
     pub fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<Sent, Error> {
         let text = serde_json::to_string(value).map_err(|e| Error::Encode(e.into()))?;
         self.send(Message::Text(text)).map_err(Error::from)
     }
 
     /// Closes for good (no reconnect until [`Socket::reconnect`]). The code must be 1000 or
-    /// 3000–4999 and the reason at most 123 bytes.
+    /// 3000–4999 and the reason at most 123 bytes ([`Error::InvalidClose`] otherwise).
+    /// Messages still in the outbox stay there for a later [`reconnect`](Self::reconnect).
+    ///
+    /// ```no_run
+    /// # fn demo(socket: &tether_ws::Socket) -> Result<(), tether_ws::Error> {
+    /// // Signing out: end the connection and do not retry.
+    /// socket.close(1000, "signed out")?;
+    /// assert!(socket.close(1001, "").is_err()); // 1001 is the browser's, not ours
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn close(&self, code: u16, reason: &str) -> Result<(), Error> {
         check_close_args(code, reason).map_err(Error::InvalidClose)?;
         imp::close(&self.inner, code, reason);
@@ -535,16 +827,64 @@ impl Socket {
     }
 
     /// Closes the current connection, if any, and connects again at once with backoff reset.
+    /// Also what opens a socket that is [`State::Closed`]: closed, out of retries, or made with
+    /// [`start_closed`](SocketBuilder::start_closed).
+    ///
+    /// ```no_run
+    /// # fn demo(socket: &tether_ws::Socket) {
+    /// use tether_ws::State;
+    ///
+    /// // A "Retry now" button: skip the rest of the backoff delay, or start again after
+    /// // the socket gave up.
+    /// if matches!(socket.state(), State::Reconnecting | State::Closed) {
+    ///     socket.reconnect();
+    /// }
+    /// # }
+    /// ```
     pub fn reconnect(&self) {
         imp::reconnect(&self.inner)
     }
 
-    /// A new stream of every event from now on. Any number of streams may be open.
+    /// A new stream of every event from now on. Any number of streams may be open, each
+    /// with every event; see [`Event`] for a match over them.
+    ///
+    /// ```no_run
+    /// # async fn demo(socket: tether_ws::Socket) {
+    /// use futures::{future, StreamExt};
+    /// use tether_ws::{Event, Message};
+    ///
+    /// // Only the text messages, for one part of the app; another can read its own stream.
+    /// let mut texts = socket.events().filter_map(|event| {
+    ///     future::ready(match event {
+    ///         Event::Message(Message::Text(text)) => Some(text),
+    ///         _ => None,
+    ///     })
+    /// });
+    /// while let Some(text) = texts.next().await {
+    ///     println!("{text}");
+    /// }
+    /// # }
+    /// ```
     pub fn events(&self) -> EventStream {
         self.subscribers().stream()
     }
 
-    /// Calls `f` for every event until the returned guard is dropped (or the socket is).
+    /// Calls `f` for every event until the returned guard is dropped (or the socket is),
+    /// synchronously as the event happens: no task or executor needed.
+    ///
+    /// ```no_run
+    /// # fn demo(socket: &tether_ws::Socket) {
+    /// use tether_ws::Event;
+    ///
+    /// let guard = socket.on_event(|event| match event {
+    ///     Event::Open => println!("online"),
+    ///     Event::Reconnecting { delay, .. } => println!("offline, retrying in {delay:?}"),
+    ///     _ => {}
+    /// });
+    /// // ... later, to stop listening:
+    /// drop(guard);
+    /// # }
+    /// ```
     pub fn on_event(&self, f: impl Fn(&Event) + 'static) -> Subscription {
         let subscribers = self.subscribers();
         let id = subscribers.add(Rc::new(f));
@@ -555,6 +895,19 @@ impl Socket {
     }
 
     /// The current state.
+    ///
+    /// ```no_run
+    /// # fn demo(socket: &tether_ws::Socket) {
+    /// use tether_ws::State;
+    ///
+    /// let label = match socket.state() {
+    ///     State::Open => "live",
+    ///     State::Connecting | State::Reconnecting => "connecting…",
+    ///     State::Closing | State::Closed => "offline",
+    /// };
+    /// # let _ = label;
+    /// # }
+    /// ```
     pub fn state(&self) -> State {
         imp::state(&self.inner)
     }
@@ -587,17 +940,46 @@ impl Socket {
         imp::keep_session(&self.inner);
     }
 
-    /// Retries since the last connection that stayed up for `min_uptime`.
+    /// Retries since the last connection that stayed up for
+    /// [`min_uptime`](ReconnectOptions::min_uptime).
+    ///
+    /// ```no_run
+    /// # fn demo(socket: &tether_ws::Socket) {
+    /// // After a few failures, tell the user rather than keep spinning silently.
+    /// if socket.retry_count() >= 3 {
+    ///     println!("Still trying to reach the server ({} attempts)…", socket.retry_count());
+    /// }
+    /// # }
+    /// ```
     pub fn retry_count(&self) -> u32 {
         imp::retry_count(&self.inner)
     }
 
     /// Messages waiting in the outbox.
+    ///
+    /// ```no_run
+    /// # fn demo(socket: &tether_ws::Socket) {
+    /// // "3 changes not yet saved" while offline.
+    /// let unsent = socket.queued_messages();
+    /// if unsent > 0 {
+    ///     println!("{unsent} changes not yet saved");
+    /// }
+    /// # }
+    /// ```
     pub fn queued_messages(&self) -> usize {
         imp::queued_messages(&self.inner)
     }
 
     /// Bytes waiting in the outbox (UTF-8 for text), the JS face's `queuedBytes`.
+    ///
+    /// ```no_run
+    /// # fn demo(socket: &tether_ws::Socket, photo: Vec<u8>) {
+    /// // Offline: queue a photo only while the outbox holds less than 5 MB.
+    /// if socket.queued_bytes() + photo.len() as u64 <= 5_000_000 {
+    ///     let _ = socket.send(photo);
+    /// }
+    /// # }
+    /// ```
     pub fn queued_bytes(&self) -> u64 {
         imp::queued_bytes(&self.inner)
     }
@@ -636,13 +1018,30 @@ impl Socket {
     }
 
     /// The subprotocol the server selected (`""` when none, or not connected); with
-    /// continuity, your part of it (`"chat"` for `tether.v1+chat`).
+    /// continuity, your part of it (`"chat"` for `tether.v1+chat`). Offered with
+    /// [`protocols`](SocketBuilder::protocols), whose example reads it.
+    ///
+    /// ```no_run
+    /// # fn demo(socket: &tether_ws::Socket) {
+    /// if socket.protocol() == "chat.v1" {
+    ///     // An older server: send the v1 form of each message.
+    /// }
+    /// # }
+    /// ```
     pub fn protocol(&self) -> String {
         imp::protocol(&self.inner)
     }
 
     /// The extensions the server selected (`""` when none, or not connected), such as
     /// `"permessage-deflate; client_max_window_bits=15"`.
+    ///
+    /// ```no_run
+    /// # fn demo(socket: &tether_ws::Socket) {
+    /// // Compressed by the browser: no need to gzip large JSON by hand.
+    /// let compressed = socket.extensions().contains("permessage-deflate");
+    /// # let _ = compressed;
+    /// # }
+    /// ```
     pub fn extensions(&self) -> String {
         imp::extensions(&self.inner)
     }
@@ -801,13 +1200,79 @@ impl Future for Flushed {
     }
 }
 
+/// A core event as the API tells it, the message of a `Dropped` made by `message` (the
+/// driver's payload: a JS value in the browser, a [`Message`] on a test server).
+#[cfg(any(target_arch = "wasm32", all(feature = "testing", not(target_arch = "wasm32"))))]
+fn api_event<P>(event: crate::core::Event<P>, message: impl FnOnce(P) -> Message) -> Event {
+    use super::error::ConnectionError;
+    use crate::core::{ErrorKind, Event as CoreEvent};
+    match event {
+        CoreEvent::Open => Event::Open,
+        CoreEvent::Close(info) => Event::Close(info),
+        CoreEvent::Error(kind) => Event::Error(match kind {
+            ErrorKind::ConnectionTimeout => ConnectionError::ConnectionTimeout,
+            ErrorKind::MessageTooBig => ConnectionError::MessageTooBig,
+            ErrorKind::Socket => ConnectionError::Socket,
+            ErrorKind::ProtocolError => ConnectionError::ProtocolError,
+            ErrorKind::NoContinuity => ConnectionError::NoContinuity,
+        }),
+        CoreEvent::Reconnecting {
+            attempt,
+            delay_ms,
+            reason,
+        } => Event::Reconnecting {
+            attempt,
+            delay: Duration::from_secs_f64(delay_ms.max(0.0) / 1000.0),
+            reason,
+        },
+        CoreEvent::StateChange { from, to } => Event::StateChange { from, to },
+        CoreEvent::Dropped { payload, reason } => Event::Dropped {
+            message: message(payload),
+            reason,
+        },
+        CoreEvent::Requeued { count, bytes } => Event::Requeued { count, bytes },
+        // (The browser driver tells resumes with what persistence adds: `Callbacks::resume`.)
+        CoreEvent::Resume {
+            start,
+            resent,
+            dropped,
+        } => Event::Resume {
+            start,
+            resent,
+            dropped,
+            restored: false,
+            duplicated: false,
+        },
+    }
+}
+
+/// A message from the server to the subscribers, unless it is the heartbeat's reply
+/// (`heartbeat`: heartbeats are on; `is_pong` says which messages are replies). Returns
+/// whether it counts as a reply: without `is_pong`, every message does.
+#[cfg(any(target_arch = "wasm32", all(feature = "testing", not(target_arch = "wasm32"))))]
+fn deliver(
+    subscribers: &Subscribers,
+    is_pong: Option<&super::types::IsPong>,
+    message: Message,
+    heartbeat: bool,
+) -> bool {
+    if let Some(is_pong) = is_pong.filter(|_| heartbeat) {
+        if is_pong(&message) {
+            return true;
+        }
+        subscribers.publish(Event::Message(message));
+        return false;
+    }
+    subscribers.publish(Event::Message(message));
+    true
+}
+
 #[cfg(target_arch = "wasm32")]
 mod imp {
     //! The browser implementation: the shared driver, with callbacks that decode messages into
     //! Rust values and fans events out to subscribers.
     use std::rc::Rc;
     use std::task::Context;
-    use std::time::Duration;
 
     use std::cell::{Cell, RefCell};
 
@@ -821,7 +1286,7 @@ mod imp {
     use super::super::waiters::{Until, Waiters};
     use super::{ShouldReconnect, SocketBuilder};
     use crate::browser::{self, check_protocols, check_url, Callbacks, Driver, DriverOptions};
-    use crate::core::{self, Config, ErrorKind};
+    use crate::core::{self, Config};
 
     pub struct Inner {
         driver: Driver,
@@ -881,44 +1346,7 @@ mod imp {
 
     impl Callbacks for SocketCallbacks {
         fn event(&self, event: core::Event<JsValue>) {
-            let event = match event {
-                core::Event::Open => Event::Open,
-                core::Event::Close(info) => Event::Close(info),
-                core::Event::Error(kind) => Event::Error(match kind {
-                    ErrorKind::ConnectionTimeout => ConnectionError::ConnectionTimeout,
-                    ErrorKind::MessageTooBig => ConnectionError::MessageTooBig,
-                    ErrorKind::Socket => ConnectionError::Socket,
-                    ErrorKind::ProtocolError => ConnectionError::ProtocolError,
-                    ErrorKind::NoContinuity => ConnectionError::NoContinuity,
-                }),
-                core::Event::Reconnecting {
-                    attempt,
-                    delay_ms,
-                    reason,
-                } => Event::Reconnecting {
-                    attempt,
-                    delay: Duration::from_secs_f64(delay_ms.max(0.0) / 1000.0),
-                    reason,
-                },
-                core::Event::StateChange { from, to } => Event::StateChange { from, to },
-                core::Event::Dropped { payload, reason } => Event::Dropped {
-                    message: from_js(&payload),
-                    reason,
-                },
-                core::Event::Requeued { count, bytes } => Event::Requeued { count, bytes },
-                // (The driver tells resumes through `resume`.)
-                core::Event::Resume {
-                    start,
-                    resent,
-                    dropped,
-                } => Event::Resume {
-                    start,
-                    resent,
-                    dropped,
-                    restored: false,
-                    duplicated: false,
-                },
-            };
+            let event = super::api_event(event, |payload| from_js(&payload));
             // (Any event but a message may change the state or what is queued.)
             self.subscribers.publish(event);
             self.waiters.wake(false);
@@ -947,16 +1375,7 @@ mod imp {
         }
 
         fn message(&self, data: &JsValue, heartbeat: bool) -> bool {
-            let message = from_js(data);
-            if let Some(is_pong) = self.is_pong.as_ref().filter(|_| heartbeat) {
-                if is_pong(&message) {
-                    return true;
-                }
-                self.subscribers.publish(Event::Message(message));
-                return false;
-            }
-            self.subscribers.publish(Event::Message(message));
-            true
+            super::deliver(&self.subscribers, self.is_pong.as_ref(), from_js(data), heartbeat)
         }
 
         fn should_reconnect(&self, info: &CloseInfo) -> Option<bool> {
@@ -1093,7 +1512,11 @@ mod imp {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
+#[path = "socket_testing.rs"]
+mod imp;
+
+#[cfg(all(not(feature = "testing"), not(target_arch = "wasm32")))]
 mod imp {
     //! Outside the browser there is no WebSocket: `connect` fails with `Unsupported`, so no
     //! `Socket` can exist and the other functions are unreachable by construction.

@@ -66,9 +66,14 @@ impl Subscribers {
         id
     }
 
-    /// Unregisters a callback.
+    /// Unregisters a callback. (It is dropped unborrowed: what it holds may unsubscribe too.)
     pub(crate) fn remove(&self, id: u64) {
-        self.callbacks.borrow_mut().retain(|(i, _)| *i != id);
+        let removed = {
+            let mut callbacks = self.callbacks.borrow_mut();
+            let at = callbacks.iter().position(|(i, _)| *i == id);
+            at.map(|at| callbacks.remove(at))
+        };
+        drop(removed);
     }
 
     /// Ends every stream: they yield what is queued, then `None`.
@@ -80,7 +85,9 @@ impl Subscribers {
                 w.wake();
             }
         }
-        self.callbacks.borrow_mut().clear();
+        // (Dropped unborrowed, as in `remove`.)
+        let callbacks = std::mem::take(&mut *self.callbacks.borrow_mut());
+        drop(callbacks);
     }
 }
 

@@ -7,7 +7,25 @@ use std::time::Duration;
 use super::error::ConnectionError;
 pub use crate::core::{CloseInfo, DropReason, Overflow, RetryReason, SessionStart, State};
 
-/// A WebSocket message.
+/// A WebSocket message: a text frame or a binary one. `From` makes one of a `&str` or
+/// `String` (text) and of a `Vec<u8>` (binary), so [`Socket::send`](super::Socket::send)
+/// takes those directly.
+///
+/// ```no_run
+/// # fn demo(socket: &tether_ws::Socket, event: tether_ws::Event) -> Result<(), tether_ws::SendError> {
+/// use tether_ws::{Event, Message};
+///
+/// socket.send("hello")?; // Message::Text
+/// socket.send(vec![1, 2, 3])?; // Message::Binary
+/// if let Event::Message(message) = event {
+///     match message {
+///         Message::Text(text) => println!("text: {text}"),
+///         Message::Binary(bytes) => println!("{} bytes", bytes.len()),
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// A text frame.
@@ -17,7 +35,15 @@ pub enum Message {
 }
 
 impl Message {
-    /// Bytes on the wire (UTF-8 for text).
+    /// Bytes on the wire (UTF-8 for text): what the outbox bounds and
+    /// [`max_message_bytes`](super::SocketBuilder::max_message_bytes) count.
+    ///
+    /// ```
+    /// use tether_ws::Message;
+    ///
+    /// assert_eq!(Message::from("héllo").len(), 6); // é is two bytes in UTF-8
+    /// assert_eq!(Message::from(vec![0u8; 4]).len(), 4);
+    /// ```
     pub fn len(&self) -> usize {
         match self {
             Message::Text(s) => s.len(),
@@ -26,6 +52,13 @@ impl Message {
     }
 
     /// True for an empty message.
+    ///
+    /// ```
+    /// use tether_ws::Message;
+    ///
+    /// assert!(Message::from("").is_empty());
+    /// assert!(!Message::from("ping").is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -84,12 +117,52 @@ pub enum Sent {
 
 impl Sent {
     /// True when written to the socket (`Written`): what the JS face's `send` returns.
+    ///
+    /// ```no_run
+    /// # fn demo(socket: &tether_ws::Socket) -> Result<(), tether_ws::SendError> {
+    /// let live = socket.send("typing")?.is_written();
+    /// // Not written: queued for the next connection, or dropped by the overflow policy.
+    /// # let _ = live;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_written(self) -> bool {
         self == Sent::Written
     }
 }
 
-/// Something that happened on a [`Socket`](super::Socket).
+/// Something that happened on a [`Socket`](super::Socket), read from
+/// [`Socket::events`](super::Socket::events) (a stream) or
+/// [`Socket::on_event`](super::Socket::on_event) (a callback). Messages from the server are
+/// events too, beside the connection's life: a connection that fails or drops is not the
+/// end of the stream but an `Error` or `Close`, then a `Reconnecting`, then the next `Open`.
+/// The stream ends only when the socket is dropped.
+///
+/// ```no_run
+/// # async fn demo(socket: tether_ws::Socket) {
+/// use futures::StreamExt;
+/// use tether_ws::{Event, Message};
+///
+/// let mut events = socket.events();
+/// while let Some(event) = events.next().await {
+///     match event {
+///         Event::Open => println!("connected"),
+///         Event::Message(Message::Text(text)) => println!("got {text}"),
+///         Event::Message(Message::Binary(bytes)) => println!("got {} bytes", bytes.len()),
+///         Event::Close(info) => println!("closed: {} {:?} (clean: {})", info.code, info.reason, info.was_clean),
+///         Event::Error(e) => println!("connection error: {e}"),
+///         Event::Reconnecting { attempt, delay, reason } => {
+///             println!("retry {attempt} in {delay:?} after {}", reason.as_str())
+///         }
+///         Event::StateChange { from, to } => println!("{from} -> {to}"),
+///         Event::Dropped { message, reason } => println!("lost {} bytes: {}", message.len(), reason.as_str()),
+///         Event::Requeued { count, .. } => println!("{count} messages will be sent again"),
+///         Event::Resume { start, .. } => println!("session: {}", start.as_str()),
+///         _ => {} // #[non_exhaustive]: events may be added
+///     }
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
@@ -151,7 +224,18 @@ pub enum Event {
     },
 }
 
-/// How much of each reconnect delay is randomised.
+/// How much of each reconnect delay is randomised ([`ReconnectOptions::jitter`]): with
+/// many clients, jitter spreads out their retries after a server restart.
+///
+/// ```
+/// use tether_ws::{Jitter, ReconnectOptions};
+///
+/// // Up to 20 % off each delay: each wait is 80 % to 100 % of its base delay.
+/// let reconnect = ReconnectOptions::default().jitter(Jitter::Proportional(0.2));
+/// // Exact delays, for a single client (tests, a kiosk).
+/// let exact = ReconnectOptions::default().jitter(Jitter::None);
+/// # let _ = (reconnect, exact);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Jitter {
     /// Exact delays (every client retries in lockstep: avoid with many clients).
@@ -264,7 +348,17 @@ pub struct HeartbeatOptions {
 }
 
 /// The predicate of [`HeartbeatOptions::is_pong`]: `true` for a message that is the
-/// heartbeat's reply (not delivered).
+/// heartbeat's reply (not delivered). Kept in an `Arc`, so one can serve several sockets.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tether_ws::{HeartbeatOptions, IsPong, Message};
+///
+/// let is_pong: IsPong = Arc::new(|m: &Message| *m == Message::from("pong"));
+/// let mut heartbeat = HeartbeatOptions::default();
+/// heartbeat.is_pong = Some(is_pong.clone()); // the same predicate for every socket
+/// assert!(is_pong(&Message::from("pong")));
+/// ```
 pub type IsPong = Arc<dyn Fn(&Message) -> bool + Send + Sync>;
 
 impl fmt::Debug for HeartbeatOptions {
@@ -306,19 +400,51 @@ impl Default for QueueOptions {
 }
 
 impl HeartbeatOptions {
-    /// Time between heartbeats.
+    /// Time between heartbeats (default 30 s): shorter than the idle timeout of any proxy
+    /// on the way, which would otherwise close a quiet connection.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_ws::HeartbeatOptions;
+    ///
+    /// // A load balancer that drops connections idle for 60 s.
+    /// let heartbeat = HeartbeatOptions::default().interval(Duration::from_secs(45));
+    /// # assert_eq!(heartbeat.interval, Duration::from_secs(45));
+    /// ```
     pub fn interval(mut self, interval: Duration) -> Self {
         self.interval = interval;
         self
     }
 
-    /// Time allowed for a reply.
+    /// Time allowed for a reply (default 10 s); without one the connection is closed and
+    /// retried.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_ws::HeartbeatOptions;
+    ///
+    /// // A trading screen: find a dead connection within 3 s, not 10.
+    /// let heartbeat = HeartbeatOptions::default()
+    ///     .interval(Duration::from_secs(5))
+    ///     .timeout(Duration::from_secs(3));
+    /// # assert_eq!(heartbeat.timeout, Duration::from_secs(3));
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// What to send.
+    /// What to send (default `"ping"`): whatever your server answers.
+    ///
+    /// ```
+    /// use tether_ws::{HeartbeatOptions, Message};
+    ///
+    /// // A JSON protocol with its own ping; or a binary one, with a one-byte frame.
+    /// let json = HeartbeatOptions::default().message(r#"{"op":"ping"}"#);
+    /// let binary = HeartbeatOptions::default().message(vec![0x09]);
+    /// assert_eq!(binary.message, Message::Binary(vec![0x09]));
+    /// # let _ = json;
+    /// ```
     pub fn message(mut self, message: impl Into<Message>) -> Self {
         self.message = message.into();
         self
@@ -367,7 +493,18 @@ impl Default for HeartbeatOptions {
     }
 }
 
-/// Whether a server that does not speak the continuity protocol is still used.
+/// Whether a server that does not speak the continuity protocol is still used
+/// ([`ContinuityOptions::mode`]).
+///
+/// ```
+/// use tether_ws::{ContinuityMode, ContinuityOptions};
+///
+/// // Rolling out a server that speaks the protocol: use it where it is, plain elsewhere.
+/// let rollout = ContinuityOptions::default().mode(ContinuityMode::Prefer);
+/// // Payments: never send over a connection that could lose or repeat a message.
+/// let strict = ContinuityOptions::default().mode(ContinuityMode::Required);
+/// # let _ = (rollout, strict);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ContinuityMode {
     /// Use the protocol when the server speaks it, a plain WebSocket otherwise: the
@@ -381,7 +518,16 @@ pub enum ContinuityMode {
     Required,
 }
 
-/// Where a continuity session is kept across page loads ([`ContinuityOptions::persist`]).
+/// Where a continuity session is kept across page loads ([`ContinuityOptions::persist`],
+/// whose example shows it in use).
+///
+/// ```
+/// use tether_ws::{ContinuityOptions, Persist};
+///
+/// // A reload in this tab takes the session, and its unsent messages, up.
+/// let options = ContinuityOptions::default().persist(Persist::Session);
+/// # assert_eq!(options.persist, Some(Persist::Session));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Persist {
@@ -457,31 +603,76 @@ impl Default for ContinuityOptions {
 }
 
 impl ContinuityOptions {
-    /// Prefer the protocol, or require it.
+    /// Prefer the protocol, or require it (default [`ContinuityMode::Prefer`]; the
+    /// [`ContinuityMode`] example shows both).
+    ///
+    /// ```
+    /// use tether_ws::{ContinuityMode, ContinuityOptions};
+    ///
+    /// let options = ContinuityOptions::default().mode(ContinuityMode::Required);
+    /// assert_eq!(options.mode, ContinuityMode::Required);
+    /// ```
     pub fn mode(mut self, mode: ContinuityMode) -> Self {
         self.mode = mode;
         self
     }
 
-    /// Unacknowledged messages at most, per direction (1 to 65,536).
+    /// Unacknowledged messages at most, per direction (1 to 65,536; default 256): how many
+    /// may be in flight, and so kept for a resend, at once.
+    ///
+    /// ```
+    /// use tether_ws::ContinuityOptions;
+    ///
+    /// // Many small messages (cursor moves): allow more in flight.
+    /// let options = ContinuityOptions::default().window(4096);
+    /// # assert_eq!(options.window, 4096);
+    /// ```
     pub fn window(mut self, messages: u32) -> Self {
         self.window = messages;
         self
     }
 
-    /// Unacknowledged bytes at most, per direction (`None`: no limit of yours).
+    /// Unacknowledged bytes at most, per direction (default 1 MiB; `None`: no limit of
+    /// yours): what the page keeps in memory for a resend.
+    ///
+    /// ```
+    /// use tether_ws::ContinuityOptions;
+    ///
+    /// // A memory-tight page: at most 256 KiB kept for a resend.
+    /// let options = ContinuityOptions::default().window_bytes(Some(256 * 1024));
+    /// # assert_eq!(options.window_bytes, Some(256 * 1024));
+    /// ```
     pub fn window_bytes(mut self, bytes: Option<u64>) -> Self {
         self.window_bytes = bytes;
         self
     }
 
-    /// How long an acknowledgement waits.
+    /// How long an acknowledgement waits (default 250 ms): longer sends fewer
+    /// acknowledgements for a busy stream; shorter frees the server's buffer sooner.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_ws::ContinuityOptions;
+    ///
+    /// // A feed of many messages a second: one acknowledgement per second covers them all.
+    /// let options = ContinuityOptions::default().ack_delay(Duration::from_secs(1));
+    /// # assert_eq!(options.ack_delay, Duration::from_secs(1));
+    /// ```
     pub fn ack_delay(mut self, delay: Duration) -> Self {
         self.ack_delay = delay;
         self
     }
 
-    /// Send the messages in doubt from a lost session again (`true`) or drop them.
+    /// Send the messages in doubt from a lost session again (`true`, the default) or drop
+    /// them, each as an [`Event::Dropped`] with [`DropReason::SessionLost`].
+    ///
+    /// ```
+    /// use tether_ws::ContinuityOptions;
+    ///
+    /// // "Charge the card" must not go twice: report it lost and let the user decide.
+    /// let options = ContinuityOptions::default().resend(false);
+    /// # assert!(!options.resend);
+    /// ```
     pub fn resend(mut self, yes: bool) -> Self {
         self.resend = yes;
         self
@@ -523,6 +714,16 @@ impl ContinuityOptions {
     /// The storage key of a persisted session (default: the socket's absolute URL); not
     /// empty, without `#`. Two live sockets on one page cannot share one
     /// ([`Error::PersistKeyInUse`](super::Error::PersistKeyInUse)).
+    ///
+    /// ```
+    /// use tether_ws::{ContinuityOptions, Persist};
+    ///
+    /// // The URL carries a token that changes: key the session by what stays the same.
+    /// let options = ContinuityOptions::default()
+    ///     .persist(Persist::Session)
+    ///     .persist_key("chat/room-7");
+    /// # assert_eq!(options.persist_key.as_deref(), Some("chat/room-7"));
+    /// ```
     pub fn persist_key(mut self, key: impl Into<String>) -> Self {
         self.persist_key = Some(key.into());
         self
@@ -554,37 +755,91 @@ pub(crate) fn limit<T: PartialEq>(value: T, unlimited: T) -> Option<T> {
 }
 
 impl ReconnectOptions {
-    /// Delay before the first retry.
+    /// Delay before the first retry (default 1 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_ws::ReconnectOptions;
+    ///
+    /// // A local server that restarts fast: retry after 200 ms.
+    /// let reconnect = ReconnectOptions::default().min_delay(Duration::from_millis(200));
+    /// # assert_eq!(reconnect.min_delay, Duration::from_millis(200));
+    /// ```
     pub fn min_delay(mut self, delay: Duration) -> Self {
         self.min_delay = delay;
         self
     }
 
-    /// Longest delay.
+    /// Longest delay (default 10 s), however many attempts have failed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_ws::ReconnectOptions;
+    ///
+    /// // During a long outage, try once a minute rather than every 10 s.
+    /// let reconnect = ReconnectOptions::default().max_delay(Duration::from_secs(60));
+    /// # assert_eq!(reconnect.max_delay, Duration::from_secs(60));
+    /// ```
     pub fn max_delay(mut self, delay: Duration) -> Self {
         self.max_delay = delay;
         self
     }
 
-    /// Growth of the delay per failed attempt (at least 1).
+    /// Growth of the delay per failed attempt (at least 1; default 1.3).
+    ///
+    /// ```
+    /// use tether_ws::ReconnectOptions;
+    ///
+    /// // Doubling delays (before jitter): 1 s, 2 s, 4 s, 8 s, then the 10 s max_delay.
+    /// let reconnect = ReconnectOptions::default().grow_factor(2.0);
+    /// // Retry at a steady pace: every attempt waits min_delay.
+    /// let steady = ReconnectOptions::default().grow_factor(1.0);
+    /// # let _ = (reconnect, steady);
+    /// ```
     pub fn grow_factor(mut self, factor: f64) -> Self {
         self.grow_factor = factor;
         self
     }
 
-    /// How long a connection must stay up before the retry count resets.
+    /// How long a connection must stay up before the retry count resets (default 5 s): a
+    /// server that accepts and then drops each connection still sees the delays grow.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether_ws::ReconnectOptions;
+    ///
+    /// // Only a connection that lasted 30 s counts as having recovered.
+    /// let reconnect = ReconnectOptions::default().min_uptime(Duration::from_secs(30));
+    /// # assert_eq!(reconnect.min_uptime, Duration::from_secs(30));
+    /// ```
     pub fn min_uptime(mut self, uptime: Duration) -> Self {
         self.min_uptime = uptime;
         self
     }
 
-    /// Retries in a row before giving up (`None`: never give up).
+    /// Retries in a row before giving up (`None`, the default: never give up). Out of
+    /// retries, the socket is [`State::Closed`] until [`Socket::reconnect`](super::Socket::reconnect).
+    ///
+    /// ```
+    /// use tether_ws::ReconnectOptions;
+    ///
+    /// // Give up after 5 failures and show a "Reconnect" button instead.
+    /// let reconnect = ReconnectOptions::default().max_retries(Some(5));
+    /// # assert_eq!(reconnect.max_retries, Some(5));
+    /// ```
     pub fn max_retries(mut self, retries: Option<u32>) -> Self {
         self.max_retries = retries;
         self
     }
 
-    /// Randomisation of each delay.
+    /// Randomisation of each delay (default `Proportional(0.5)`): see [`Jitter`].
+    ///
+    /// ```
+    /// use tether_ws::{Jitter, ReconnectOptions};
+    ///
+    /// let reconnect = ReconnectOptions::default().jitter(Jitter::Proportional(1.0)); // "full jitter"
+    /// # assert_eq!(reconnect.jitter, Jitter::Proportional(1.0));
+    /// ```
     pub fn jitter(mut self, jitter: Jitter) -> Self {
         self.jitter = jitter;
         self
@@ -606,19 +861,43 @@ impl ReconnectOptions {
 }
 
 impl QueueOptions {
-    /// Most messages held (`None`: unbounded).
+    /// Most messages held (`None`: unbounded, the default).
+    ///
+    /// ```
+    /// use tether_ws::QueueOptions;
+    ///
+    /// // A long offline spell must not grow the page's memory without bound.
+    /// let queue = QueueOptions::default().max_messages(Some(1000));
+    /// # assert_eq!(queue.max_messages, Some(1000));
+    /// ```
     pub fn max_messages(mut self, messages: Option<usize>) -> Self {
         self.max_messages = messages;
         self
     }
 
-    /// Most bytes held (`None`: unbounded).
+    /// Most bytes held (`None`: unbounded, the default; text counted in UTF-8).
+    ///
+    /// ```
+    /// use tether_ws::QueueOptions;
+    ///
+    /// // Photos queued while offline: at most 20 MB of them.
+    /// let queue = QueueOptions::default().max_bytes(Some(20_000_000));
+    /// # assert_eq!(queue.max_bytes, Some(20_000_000));
+    /// ```
     pub fn max_bytes(mut self, bytes: Option<u64>) -> Self {
         self.max_bytes = bytes;
         self
     }
 
-    /// What to do with a send that does not fit.
+    /// What to do with a send that does not fit (default [`Overflow::DropOldest`]).
+    ///
+    /// ```
+    /// use tether_ws::{Overflow, QueueOptions};
+    ///
+    /// // Chat: keep the first 100 lines typed offline, drop what comes after.
+    /// let queue = QueueOptions::default().max_messages(Some(100)).overflow(Overflow::DropNewest);
+    /// # assert_eq!(queue.overflow, Overflow::DropNewest);
+    /// ```
     pub fn overflow(mut self, overflow: Overflow) -> Self {
         self.overflow = overflow;
         self

@@ -10,4 +10,5 @@ mod persist;
 mod target;
 
 pub use driver::{Callbacks, Driver, DriverOptions, Sent};
-pub use target::{check_protocols, check_url};
+pub(crate) use target::check_protocols;
+pub use target::check_url;

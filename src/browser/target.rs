@@ -3,7 +3,7 @@
 //! SyntaxError; the reasons ([`UrlError`], [`ProtocolError`]) compile on every target.
 
 use super::bindings;
-use crate::api::{ProtocolError, UrlError};
+use crate::api::UrlError;
 
 /// Resolves `raw` against the page (relative URLs work as they do for `WebSocket`) and checks
 /// the rules the browser would otherwise throw a SyntaxError for. Returns the absolute URL.
@@ -33,23 +33,5 @@ pub fn check_url(raw: &str) -> Result<String, UrlError> {
     Ok(href)
 }
 
-fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-        || matches!(
-            c,
-            '!' | '#' | '$' | '%' | '&' | '\'' | '*' | '+' | '-' | '.' | '^' | '_' | '`' | '|' | '~'
-        )
-}
-
-/// Checks a subprotocol list the way `new WebSocket(url, protocols)` does.
-pub fn check_protocols(list: &[String]) -> Result<(), ProtocolError> {
-    for (i, p) in list.iter().enumerate() {
-        if p.is_empty() || !p.chars().all(is_token_char) {
-            return Err(ProtocolError::NotAToken);
-        }
-        if list[..i].contains(p) {
-            return Err(ProtocolError::Duplicate);
-        }
-    }
-    Ok(())
-}
+// (The subprotocol rules hold on every target: the testing transport checks them too.)
+pub(crate) use crate::api::check_protocols;

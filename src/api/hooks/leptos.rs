@@ -183,7 +183,7 @@ pub fn use_socket(source: impl Into<SocketBuilder>) -> UseSocket<Message, Messag
 /// A reconnecting socket that speaks JSON-encoded Rust types, as a
 /// [`TypedSocket<In, Out>`](crate::TypedSocket) does: `message` holds the last message that
 /// decoded as `In`, `send` takes an `Out`, and a message that does not decode is shown in
-/// `error`. Otherwise as [`use_socket`].
+/// `error`. Otherwise as [`use_socket`]. For another codec: [`use_typed_socket_with`].
 ///
 /// ```no_run
 /// use leptos::prelude::*;
@@ -217,6 +217,40 @@ where
     Out: Serialize + 'static,
 {
     hook(source.into(), super::json())
+}
+
+/// [`use_typed_socket`] with another codec than JSON: `C` encodes what `send` takes and
+/// decodes what `message` holds, as in a [`TypedSocket<In, Out, C>`](crate::TypedSocket)
+/// (the value only names the codec). Otherwise as [`use_typed_socket`].
+///
+/// ```no_run
+/// # #[cfg(feature = "msgpack")]
+/// # mod demo {
+/// use leptos::prelude::*;
+/// use serde::{Deserialize, Serialize};
+/// use tether_ws::leptos::use_typed_socket_with;
+/// use tether_ws::MsgPack;
+///
+/// #[derive(Clone, Serialize, Deserialize)]
+/// struct Tick {
+///     price: f64,
+/// }
+///
+/// #[component]
+/// fn Ticker() -> impl IntoView {
+///     let ticks = use_typed_socket_with::<Tick, (), _>("wss://example.com/ticks", MsgPack);
+///     view! { <p>{move || ticks.message.get().map(|t| t.price)}</p> }
+/// }
+/// # }
+/// ```
+pub fn use_typed_socket_with<In, Out, C>(source: impl Into<SocketBuilder>, codec: C) -> UseSocket<In, Out>
+where
+    In: Send + Sync + 'static,
+    Out: 'static,
+    C: crate::Codec<In, Out>,
+{
+    let _ = codec;
+    hook(source.into(), super::typed::<In, Out, C>())
 }
 
 /// The signals the hook writes.
@@ -441,6 +475,10 @@ mod tests {
                 matches!(typed.send.run(unencodable), Err(Error::Encode(_))),
                 "encoding errors come first, as in the browser"
             );
+
+            let with = use_typed_socket_with::<Vec<u8>, Vec<u8>, _>("ws://x/", crate::Json);
+            assert_eq!(with.send.run(vec![1]), Err(Error::Unsupported));
+            assert_eq!(with.state.get_untracked(), State::Connecting);
         });
         owner.cleanup();
     }

@@ -33,7 +33,8 @@ pub(crate) trait Show<In>: Clone + 'static {
 }
 
 /// How a hook turns messages into `In` and `Out` into messages: the raw hooks pass
-/// [`Message`]s through, the typed ones speak JSON (as [`TypedSocket`](super::TypedSocket)).
+/// [`Message`]s through, the typed ones speak a [`Codec`](super::Codec), JSON unless told
+/// (as [`TypedSocket`](super::TypedSocket)).
 pub(crate) struct Codec<In, Out> {
     pub decode: fn(&Message) -> Result<In, String>,
     pub encode: fn(Out) -> Result<Message, Error>,
@@ -55,19 +56,15 @@ pub(crate) fn raw() -> Codec<Message, Message> {
 }
 
 pub(crate) fn json<In: DeserializeOwned, Out: Serialize>() -> Codec<In, Out> {
+    typed::<In, Out, super::codec::Json>()
+}
+
+/// The codec `C` (a [`Codec`](super::Codec)), as a hook's: decode errors as the codec's
+/// message, encode errors as [`TypedSocket::send`](super::TypedSocket::send) reports them.
+pub(crate) fn typed<In, Out, C: super::codec::Codec<In, Out>>() -> Codec<In, Out> {
     Codec {
-        decode: |m| {
-            match m {
-                Message::Text(s) => serde_json::from_str(s),
-                Message::Binary(b) => serde_json::from_slice(b),
-            }
-            .map_err(|e| e.to_string())
-        },
-        encode: |value| {
-            serde_json::to_string(&value)
-                .map(Message::Text)
-                .map_err(|e| Error::Encode(e.into()))
-        },
+        decode: |m| C::decode(m).map_err(|e| e.message().to_owned()),
+        encode: |value| C::encode(&value).map_err(super::codec::CodecError::into_error),
     }
 }
 
@@ -306,5 +303,25 @@ mod tests {
         let failing = json::<Point, std::collections::HashMap<Vec<u8>, i32>>();
         let map = [(vec![1u8], 1)].into_iter().collect();
         assert!(matches!((failing.encode)(map), Err(Error::Encode(_))));
+    }
+
+    #[test]
+    fn any_codec_can_be_a_hooks() {
+        struct Upper;
+        impl crate::Codec<String, String> for Upper {
+            fn encode(value: &String) -> Result<Message, crate::CodecError> {
+                Ok(Message::Text(value.to_uppercase()))
+            }
+            fn decode(message: &Message) -> Result<String, crate::CodecError> {
+                match message {
+                    Message::Text(t) => Ok(t.to_lowercase()),
+                    Message::Binary(_) => Err(crate::CodecError::new("upper", "text only")),
+                }
+            }
+        }
+        let codec = typed::<String, String, Upper>();
+        assert_eq!((codec.encode)("hi".into()), Ok(Message::from("HI")));
+        assert_eq!((codec.decode)(&Message::from("HO")), Ok("ho".into()));
+        assert_eq!((codec.decode)(&Message::Binary(vec![])), Err("text only".into()));
     }
 }

@@ -239,7 +239,7 @@ pub fn use_socket(source: impl Into<SocketBuilder>) -> UseSocketHandle<Message, 
 /// A reconnecting socket that speaks JSON-encoded Rust types, as a
 /// [`TypedSocket<In, Out>`](crate::TypedSocket) does: `message` holds the last message that
 /// decoded as `In`, `send` takes an `Out`, and a message that does not decode is shown in
-/// `error`. Otherwise as [`use_socket`].
+/// `error`. Otherwise as [`use_socket`]. For another codec: [`use_typed_socket_with`].
 ///
 /// ```no_run
 /// use serde::{Deserialize, Serialize};
@@ -276,6 +276,44 @@ where
     Out: Serialize + 'static,
 {
     use_socket_with(source.into(), super::json())
+}
+
+/// [`use_typed_socket`] with another codec than JSON: `C` encodes what `send` takes and
+/// decodes what `message` holds, as in a [`TypedSocket<In, Out, C>`](crate::TypedSocket)
+/// (the value only names the codec). Otherwise as [`use_typed_socket`].
+///
+/// ```no_run
+/// # #[cfg(feature = "msgpack")]
+/// # mod demo {
+/// use serde::{Deserialize, Serialize};
+/// use tether_ws::yew::use_typed_socket_with;
+/// use tether_ws::MsgPack;
+/// use yew::prelude::*;
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Tick {
+///     price: f64,
+/// }
+///
+/// #[component]
+/// fn Ticker() -> Html {
+///     let ticks = use_typed_socket_with::<Tick, (), _>("wss://example.com/ticks", MsgPack);
+///     html! { <p>{ ticks.message.as_ref().map(|t| t.price) }</p> }
+/// }
+/// # }
+/// ```
+#[hook]
+pub fn use_typed_socket_with<In, Out, C>(
+    source: impl Into<SocketBuilder>,
+    codec: C,
+) -> UseSocketHandle<In, Out>
+where
+    In: 'static,
+    Out: 'static,
+    C: crate::Codec<In, Out>,
+{
+    let _ = codec;
+    use_socket_with(source.into(), super::typed::<In, Out, C>())
 }
 
 /// Where the hook writes: setters of its state (they keep no value, and the `_eq` ones
